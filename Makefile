@@ -1,0 +1,100 @@
+# Makefile — builds the static vpcbpf tool with its embedded BPF datapath, and runs everything else.
+.DELETE_ON_ERROR:
+.PHONY: all deps check demo demo-down bench vmtest clean unit-tests fuzz
+
+BUILD   := build
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+CC      ?= gcc
+ARCH    := x86
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -std=gnu11 \
+           -I$(BUILD) -I. -D_GNU_SOURCE
+LDLIBS  := -Wl,-Bstatic -lxdp -lbpf -ljson-c -lelf -lz -lzstd -Wl,-Bdynamic
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I. -Wall -Wno-unused-function
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_HDRS  := $(wildcard bpf/*.h) maps/vpcbpf.h
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(wildcard maps/*.c)
+CLI_SRCS  := $(wildcard cli/*.c)
+LIB_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+CLI_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+HDRS      := $(wildcard maps/*.h cli/*.h)
+
+all: $(BUILD)/vpcbpf
+
+# Debian packages the build, the tests and the demo need; installed only when missing.
+DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzstd-dev \
+            libjson-c-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
+            iperf3 tshark netcat-openbsd gcc make
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BUILD)/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(BUILD)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/vpcbpf: $(CLI_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+
+# ---- tests ----
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/unit/*.h)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(LIB_OBJS) -o $@ -lcmocka -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+
+unit-tests: $(BUILD)/unit_tests
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)tests/run
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+demo-down:
+	$(Q)scripts/demo.sh down
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/bench/run
+
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)vmtest/run
+
+clean:
+	rm -rf $(BUILD)

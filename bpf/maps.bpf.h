@@ -1,0 +1,83 @@
+/* bpf/maps.bpf.h — the datapath's map definitions, pinned by name so every program and the tool share them. */
+#ifndef VPCBPF_MAPS_BPF_H
+#define VPCBPF_MAPS_BPF_H
+
+#include "../maps/vpcbpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct host);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} host SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_VPCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct vpc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} vpcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_SUBNETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct subnet_key);
+	__type(value, struct subnet);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} subnets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NICS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nic_key);
+	__type(value, struct nic);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nics SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NICS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct nic_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ifindex_nics SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_ROUTE_ENTRIES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct route_key);
+	__type(value, struct route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} routes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MAX_NICS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nic_key);
+	__type(value, struct nic_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nic_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+#endif

@@ -1,0 +1,231 @@
+/* maps/vpcbpf.h — every map's name, key and value, shared by the datapath (bpf/) and the vpcbpf tool. */
+#ifndef VPCBPF_MAPS_H
+#define VPCBPF_MAPS_H
+
+/*
+ * This header is the single definition of every struct that crosses the
+ * kernel/user boundary. BPF code includes it after vmlinux.h; user space
+ * includes it after <linux/types.h>. Only __u8/__u16/__u32/__u64/__be16/__be32
+ * are used, every struct has explicit padding, and every size is asserted.
+ *
+ * Every key carries the VPC (its VNI) or is scoped by something that does,
+ * so two VPCs with the same addresses never share an entry.
+ */
+
+#define VPCBPF_VERSION "0.1.0"
+
+/* ---- constants of the domain ---- */
+#define VNI_MIN 1
+#define VNI_MAX 0xffffffU /* 24-bit VXLAN network identifier */
+#define VXLAN_PORT 4789
+#define OVERLAY_OVERHEAD 50 /* outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 */
+#define NAME_LEN 16         /* VPC, subnet and security-group names, NUL included */
+#define ETH_ALEN_ 6
+
+/* ---- map names: the pinned file names under the pin dir ---- */
+#define MAP_HOST "host"
+#define MAP_VPCS "vpcs"
+#define MAP_SUBNETS "subnets"
+#define MAP_NICS "nics"
+#define MAP_IFINDEX_NICS "ifindex_nics"
+#define MAP_ROUTES "routes"
+#define MAP_DROPS "drops"
+#define MAP_NIC_STATS "nic_stats"
+#define MAP_EVENTS "events"
+
+/* ---- capacities (max_entries); hash maps are allocated on demand ---- */
+#define MAX_VPCS 16384
+#define MAX_SUBNETS 65536
+#define MAX_NICS 262144
+#define MAX_ROUTE_ENTRIES (1U << 22) /* configured routes + lookup slots, all VPCs, both generations */
+
+/* ---- host: this vpcbpf instance (array map, one entry at key 0) ---- */
+#define HOST_F_UP 0x1 /* dp up has completed */
+
+struct host {
+	__u32 underlay_ifindex; /* 0 until dp up names a device */
+	__be32 underlay_ip;     /* outer source address of VXLAN packets */
+	__u32 underlay_mtu;
+	__u16 flags;            /* HOST_F_* */
+	__u8 router_mac[ETH_ALEN_]; /* the virtual router: every subnet gateway answers with it */
+	__u8 underlay_mac[ETH_ALEN_];
+	__u16 vxlan_port;       /* network order is not used: host order, default VXLAN_PORT */
+	__u32 xdp_mode;         /* enum xdp_mode_cfg, for dp show */
+};
+_Static_assert(sizeof(struct host) == 32, "struct host layout");
+
+enum xdp_mode_cfg {
+	XDP_MODE_CFG_OFF = 0,
+	XDP_MODE_CFG_NATIVE = 1,
+	XDP_MODE_CFG_GENERIC = 2,
+};
+
+/* ---- VPC: keyed by VNI (__u32 in host order) ---- */
+/*
+ * Route lookup cost is kept flat by "levels": a route of prefix length L is
+ * expanded into the lookup slots of level ROUTE_LEVEL(L) (the next multiple of
+ * ROUTE_STRIDE), so a lookup probes at most ROUTE_LEVELS exact-match slots,
+ * longest level first, and only the levels this VPC uses (levels bitmap).
+ * route_count[i] counts configured routes of level i; the tool keeps it so
+ * that `levels` is always a superset of what the table holds (extra probes are
+ * harmless, a missing one is not).
+ */
+#define ROUTE_STRIDE 4
+#define ROUTE_LEVELS 9 /* levels 0,4,...,32 */
+#define ROUTE_LEVEL_INDEX(len) (((len) + ROUTE_STRIDE - 1) / ROUTE_STRIDE)
+#define ROUTE_LEVEL_LEN(idx) ((idx) * ROUTE_STRIDE)
+
+struct vpc {
+	__u16 route_gen;  /* generation of the live route table (see struct route_key) */
+	__u16 flags;
+	__u32 levels;     /* bit i set: level i may hold slots */
+	__u32 route_count[ROUTE_LEVELS];
+	char name[NAME_LEN];
+};
+_Static_assert(sizeof(struct vpc) == 60, "struct vpc layout");
+
+/* ---- subnet (alias vxnet) ---- */
+struct subnet_key {
+	__u32 vni;
+	__be32 prefix; /* masked */
+	__u8 len;
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct subnet_key) == 12, "struct subnet_key layout");
+
+struct subnet {
+	__be32 gateway;
+	__u32 _pad;
+	char name[NAME_LEN];
+};
+_Static_assert(sizeof(struct subnet) == 24, "struct subnet layout");
+
+/* ---- NIC: keyed by (VPC, IP) ---- */
+struct nic_key {
+	__u32 vni;
+	__be32 ip;
+};
+_Static_assert(sizeof(struct nic_key) == 8, "struct nic_key layout");
+
+#define NIC_F_LOCAL 0x1        /* lives on this host behind ifindex */
+#define NIC_F_REMOTE 0x2       /* lives on another host at remote (underlay IP) */
+#define NIC_F_SOURCE_CHECK 0x4 /* drop frames whose source IP is not the NIC's own */
+
+struct nic {
+	__u8 mac[ETH_ALEN_];
+	__u8 flags;      /* NIC_F_* */
+	__u8 subnet_len; /* the NIC's subnet: prefix length ... */
+	__be32 subnet;   /* ... and masked prefix */
+	__be32 gateway;  /* the subnet's gateway IP (copied: a subnet with NICs cannot change) */
+	__u32 ifindex;   /* NIC_F_LOCAL: host-side interface (veth or tap) */
+	__be32 remote;   /* NIC_F_REMOTE: underlay IP of the host it lives on */
+	__u32 sg_id;     /* security group, 0 = none (open) */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct nic) == 32, "struct nic layout");
+
+/* ifindex_nics: host-side ifindex (__u32) -> struct nic_key of the NIC behind it */
+
+/* ---- routes: one hash map for all VPCs ---- */
+/*
+ * Two kinds of entry share the map:
+ *  - ROUTE_KEY_CONFIG: the route as configured (len = its prefix length,
+ *    addr = its masked prefix); the source of truth for show/save.
+ *  - ROUTE_KEY_SLOT: a lookup slot (len = the level's length, addr = the
+ *    address masked to that length); value = the longest configured route of
+ *    that level covering the slot.
+ * gen lets a whole VPC table be built aside under a new generation and
+ * swapped in by one update of struct vpc.route_gen.
+ */
+#define ROUTE_KEY_SLOT 1
+#define ROUTE_KEY_CONFIG 2
+
+struct route_key {
+	__u32 vni;
+	__u16 gen;
+	__u8 type; /* ROUTE_KEY_* */
+	__u8 len;
+	__be32 addr;
+};
+_Static_assert(sizeof(struct route_key) == 12, "struct route_key layout");
+
+enum route_kind {
+	ROUTE_CONNECTED = 1, /* a subnet: the destination must be a NIC of the VPC */
+	ROUTE_VIA = 2,       /* next hop: a NIC of the VPC (appliance, vCPE, router VM) */
+	ROUTE_BLACKHOLE = 3, /* drop and count */
+	ROUTE_PEER = 4,      /* VPC peering: look up again in VPC peer_vni */
+};
+
+#define ROUTE_F_ADVERTISE 0x1 /* export to a routing daemon */
+
+struct route {
+	__u8 kind;  /* enum route_kind */
+	__u8 len;   /* prefix length of the configured route */
+	__u8 flags; /* ROUTE_F_* */
+	__u8 _pad;
+	__be32 prefix; /* masked prefix of the configured route */
+	__be32 via;    /* ROUTE_VIA: next-hop NIC address */
+	__u32 peer_vni;
+};
+_Static_assert(sizeof(struct route) == 16, "struct route layout");
+
+/* ---- drop reasons: one stable enum; values never change meaning ---- */
+enum drop_reason {
+	DROP_NONE = 0,
+	DROP_MALFORMED = 1,         /* truncated or invalid headers */
+	DROP_UNSUPPORTED = 2,       /* ethertype or packet type the datapath does not route */
+	DROP_UNKNOWN_PORT = 3,      /* frame from an interface with no NIC bound */
+	DROP_SPOOF_MAC = 4,         /* source MAC is not the NIC's */
+	DROP_SPOOF_IP = 5,          /* source IP is not the NIC's (source check on) */
+	DROP_NO_ROUTE = 6,          /* no NIC and no route for the destination */
+	DROP_NO_NIC = 7,            /* destination in a subnet but no such NIC */
+	DROP_BLACKHOLE = 8,         /* blackhole route */
+	DROP_TTL_EXCEEDED = 9,      /* TTL reached 0 (ICMP time exceeded sent when possible) */
+	DROP_NEXTHOP_UNKNOWN = 10,  /* via IP is not a NIC of the VPC */
+	DROP_PEER_UNKNOWN = 11,     /* peer VPC has no table, or peering loops */
+	DROP_REDIRECT_FAILED = 12,  /* the kernel refused the redirect */
+	DROP_FRAG_NEEDED = 13,      /* DF set and too big for the path (ICMP sent) */
+	DROP_UNKNOWN_VNI = 14,      /* VXLAN for a VNI this host does not know */
+	DROP_VXLAN_MALFORMED = 15,  /* bad VXLAN flags, outer options/fragments, short */
+	DROP_SG_INGRESS = 16,       /* security group denied, ingress */
+	DROP_SG_EGRESS = 17,        /* security group denied, egress */
+	DROP_CT_FULL = 18,          /* conntrack table full for a new flow */
+	DROP_ENCAP_FAILED = 19,     /* could not grow the packet for VXLAN */
+	DROP_UNDERLAY_UNREACHABLE = 20, /* no route/neighbour to the remote host */
+	DROP_NO_HOST = 21,          /* datapath not configured (dp up missing) */
+	DROP_NOT_LOCAL = 22,        /* decapsulated packet for a NIC that is not local */
+	DROP__MAX
+};
+
+/* ---- counters ---- */
+/* drops: per-CPU array indexed by enum drop_reason, value __u64 packets */
+
+/* nic_stats: per-CPU hash keyed by struct nic_key, created by the tool with the NIC */
+struct nic_stats {
+	__u64 tx_packets; /* sent by the VM into the datapath */
+	__u64 tx_bytes;
+	__u64 rx_packets; /* delivered to the VM */
+	__u64 rx_bytes;
+	__u64 drops;      /* packets from or to this NIC that were dropped */
+	__u64 _pad;
+};
+_Static_assert(sizeof(struct nic_stats) == 48, "struct nic_stats layout");
+
+/* ---- sampled drop events (ring buffer "events") ---- */
+struct drop_event {
+	__u64 ts_ns;     /* bpf_ktime_get_ns */
+	__u32 ifindex;   /* where the packet was seen */
+	__u32 vni;
+	__u16 reason;    /* enum drop_reason */
+	__u8 proto;      /* IP protocol */
+	__u8 _pad;
+	__u32 rule;      /* security-group rule priority that matched, 0 = none */
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u32 _pad2;
+};
+_Static_assert(sizeof(struct drop_event) == 40, "struct drop_event layout");
+
+#endif /* VPCBPF_MAPS_H */
