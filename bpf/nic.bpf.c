@@ -1,0 +1,72 @@
+/* bpf/nic.bpf.c — tc ingress on a NIC's host-side interface: everything a VM sends, forwarded inside its VPC. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "bpf/maps.bpf.h"
+
+#include "bpf/parsing.h"
+#include "bpf/csum.h"
+#include "bpf/stats.h"
+#include "bpf/port.h"
+#include "bpf/arp.h"
+#include "bpf/icmp.h"
+#include "bpf/route.h"
+#include "bpf/deliver.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * The story of a frame from a VM: parse it, find the NIC it came from,
+ * answer what the virtual router answers itself (ARP, ping to the gateway),
+ * enforce port security, look the destination up in the NIC's VPC, and
+ * deliver it. Nothing a VM sends reaches the host stack: every path ends in
+ * a redirect or a counted drop.
+ */
+SEC("tc")
+int nic_ingress(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	struct src_nic port = {};
+	struct hop hop = {};
+	int reason;
+
+	parse_pull(skb);
+	reason = port_identify(skb, &port);
+	if (reason)
+		return drop(skb, &p, NULL, reason);
+	stats_tx(&port.key, skb->len);
+
+	reason = parse_eth(skb, &p);
+	if (reason)
+		return drop(skb, &p, &port.key, reason);
+	reason = port_check_mac(&port, p.eth->h_source);
+	if (reason)
+		return drop(skb, &p, &port.key, reason);
+
+	if (p.eth_proto == ETH_P_ARP_) {
+		reason = parse_arp(&p);
+		if (reason)
+			return drop(skb, &p, &port.key, reason);
+		return arp_respond(skb, &p, &port);
+	}
+	if (p.eth_proto != ETH_P_IP_)
+		return drop(skb, &p, &port.key, DROP_UNSUPPORTED);
+
+	reason = parse_ipv4(skb, &p);
+	if (reason)
+		return drop(skb, &p, &port.key, reason);
+	reason = port_check_ip(&port, p.saddr);
+	if (reason)
+		return drop(skb, &p, &port.key, reason);
+
+	if (p.daddr == port.nic->gateway) {
+		if (p.ip_proto != IPPROTO_ICMP)
+			return drop(skb, &p, &port.key, DROP_UNSUPPORTED);
+		return icmp_echo_reply(skb, &p, &port);
+	}
+
+	reason = route_resolve(port.key.vni, p.daddr, &hop);
+	if (reason)
+		return drop(skb, &p, &port.key, reason);
+	return deliver(skb, &p, &port, &hop);
+}

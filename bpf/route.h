@@ -1,0 +1,111 @@
+/* bpf/route.h — where a destination lives in a VPC: its NIC, or the longest matching route. */
+#ifndef VPCBPF_ROUTE_H
+#define VPCBPF_ROUTE_H
+
+/* Where a packet goes after the lookup. */
+struct hop {
+	struct nic_key dst_key; /* the NIC that receives the packet */
+	const struct nic *dst;
+	__u8 exact;             /* the destination address is that NIC's own, in the source VPC */
+};
+
+/*
+ * Longest-prefix match by levels (see struct vpc in maps/vpcbpf.h): at most
+ * ROUTE_LEVELS exact-match probes, longest level first, skipping levels the
+ * VPC does not use. The cost does not grow with the number of routes.
+ */
+static __always_inline const struct route *route_lookup(const struct vpc *vpc, __u32 vni, __be32 daddr)
+{
+	struct route_key key = {
+		.vni = vni,
+		.gen = vpc->route_gen,
+		.type = ROUTE_KEY_SLOT,
+	};
+	__u32 levels = vpc->levels;
+
+#pragma unroll
+	for (int i = ROUTE_LEVELS - 1; i >= 0; i--) {
+		const struct route *r;
+
+		if (!(levels & (1U << i)))
+			continue;
+		key.len = ROUTE_LEVEL_LEN(i);
+		key.addr = daddr & prefix_mask(ROUTE_LEVEL_LEN(i));
+		r = bpf_map_lookup_elem(&routes, &key);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+/* The NIC (vni, ip), if the VPC has one. */
+static __always_inline int hop_to_nic(struct hop *hop, __u32 vni, __be32 ip)
+{
+	hop->dst_key.vni = vni;
+	hop->dst_key.ip = ip;
+	hop->dst = bpf_map_lookup_elem(&nics, &hop->dst_key);
+	return hop->dst != NULL;
+}
+
+/*
+ * Resolve daddr within one VPC: a NIC with that address first, then the
+ * route table. *peer_vni is set (and DROP_NONE returned with no dst) when
+ * the route says to look again in a peer VPC.
+ */
+static __always_inline int route_resolve_in(__u32 vni, __be32 daddr, struct hop *hop,
+					    __u32 *peer_vni, int vpc_missing_reason)
+{
+	const struct route *r;
+	const struct vpc *vpc;
+
+	if (hop_to_nic(hop, vni, daddr))
+		return DROP_NONE;
+	vpc = bpf_map_lookup_elem(&vpcs, &vni);
+	if (!vpc)
+		return vpc_missing_reason;
+	r = route_lookup(vpc, vni, daddr);
+	if (!r)
+		return DROP_NO_ROUTE;
+
+	switch (r->kind) {
+	case ROUTE_VIA:
+		return hop_to_nic(hop, vni, r->via) ? DROP_NONE : DROP_NEXTHOP_UNKNOWN;
+	case ROUTE_PEER:
+		*peer_vni = r->peer_vni;
+		return DROP_NONE;
+	case ROUTE_BLACKHOLE:
+		return DROP_BLACKHOLE;
+	case ROUTE_CONNECTED:
+		return DROP_NO_NIC;
+	default:
+		return DROP_NO_ROUTE;
+	}
+}
+
+/*
+ * Resolve daddr from a NIC of VPC vni. Peering is followed once: a peer
+ * VPC that is missing, or whose route points at yet another peer, is
+ * DROP_PEER_UNKNOWN (peering is not transitive).
+ */
+static __always_inline int route_resolve(__u32 vni, __be32 daddr, struct hop *hop)
+{
+	__u32 peer_vni = 0;
+	int reason;
+
+	hop->dst = NULL;
+	reason = route_resolve_in(vni, daddr, hop, &peer_vni, DROP_NO_ROUTE);
+	if (reason || hop->dst) {
+		hop->exact = !reason && hop->dst_key.ip == daddr;
+		return reason;
+	}
+
+	reason = route_resolve_in(peer_vni, daddr, hop, &peer_vni, DROP_PEER_UNKNOWN);
+	if (reason)
+		return reason;
+	if (!hop->dst)
+		return DROP_PEER_UNKNOWN;
+	hop->exact = 0;
+	return DROP_NONE;
+}
+
+#endif

@@ -1,0 +1,90 @@
+/* bpf/stats.h — counters by drop reason and by NIC, and sampled drop events for `vpcbpf monitor`. */
+#ifndef VPCBPF_STATS_H
+#define VPCBPF_STATS_H
+
+/*
+ * Drop events are sampled per CPU and per reason: the first drop of a
+ * reason on a CPU and then every 16th (count & 15 == 1) is reported, so a
+ * flood of one kind of drop costs one ring-buffer write in 16 while a rare
+ * drop is always seen. The counters themselves are exact.
+ */
+#define DROP_EVENT_SAMPLE_MASK 15
+
+/* nic_stats entries are created by the tool with the NIC; a missing one is skipped. */
+static __always_inline struct nic_stats *nic_stats_of(const struct nic_key *key)
+{
+	return bpf_map_lookup_elem(&nic_stats, key);
+}
+
+/* A frame the VM sent into the datapath. */
+static __always_inline void stats_tx(const struct nic_key *src, __u32 bytes)
+{
+	struct nic_stats *s = nic_stats_of(src);
+
+	if (s) {
+		s->tx_packets++;
+		s->tx_bytes += bytes;
+	}
+}
+
+/* A frame handed to a VM (forwarded, or a reply from the datapath). */
+static __always_inline void stats_rx(const struct nic_key *dst, __u32 bytes)
+{
+	struct nic_stats *s = nic_stats_of(dst);
+
+	if (s) {
+		s->rx_packets++;
+		s->rx_bytes += bytes;
+	}
+}
+
+static __always_inline void drop_event(struct __sk_buff *skb, const struct pkt *p, __u32 vni,
+				       __u32 reason)
+{
+	struct drop_event ev = {
+		.ts_ns = bpf_ktime_get_ns(),
+		.ifindex = skb->ifindex,
+		.vni = vni,
+		.reason = reason,
+		.proto = p->ip_proto,
+		.saddr = p->saddr,
+		.daddr = p->daddr,
+		.sport = p->sport,
+		.dport = p->dport,
+	};
+
+	bpf_ringbuf_output(&events, &ev, sizeof(ev), 0);
+}
+
+/*
+ * Account a drop: by reason, against the source NIC (src may be NULL before
+ * the NIC is known), and as a sampled event.
+ */
+static __always_inline void drop_count(struct __sk_buff *skb, const struct pkt *p,
+				       const struct nic_key *src, __u32 reason)
+{
+	__u32 idx = reason;
+	__u64 *count = bpf_map_lookup_elem(&drops, &idx);
+	__u64 n = 1;
+
+	if (count)
+		n = ++*count;
+	if (src) {
+		struct nic_stats *s = nic_stats_of(src);
+
+		if (s)
+			s->drops++;
+	}
+	if ((n & DROP_EVENT_SAMPLE_MASK) == 1)
+		drop_event(skb, p, src ? src->vni : 0, reason);
+}
+
+/* Count a drop and discard the frame: `return drop(...)`. */
+static __always_inline int drop(struct __sk_buff *skb, const struct pkt *p,
+				const struct nic_key *src, __u32 reason)
+{
+	drop_count(skb, p, src, reason);
+	return TC_ACT_SHOT_;
+}
+
+#endif

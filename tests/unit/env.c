@@ -1,0 +1,217 @@
+/* tests/unit/env.c — sets up and tears down the unit tests' private netns, bpffs and datapath. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "nic.skel.h"
+#include "env.h"
+
+struct env env;
+
+#define ROUTER_MAC { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x01 }
+
+static char verifier_log[1 << 20];
+
+static int run(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc != 0)
+		fprintf(stderr, "env: '%s' failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+static unsigned int parse_processed(const char *log)
+{
+	const char *s = strstr(log, "processed ");
+
+	return s ? (unsigned int)strtoul(s + strlen("processed "), NULL, 10) : 0;
+}
+
+static int load(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = env.pin_dir);
+	int err;
+
+	env.skel = nic_bpf__open_opts(&opts);
+	if (!env.skel) {
+		fprintf(stderr, "env: failed to open nic.bpf.o: %s\n", strerror(errno));
+		return -1;
+	}
+	/* log level 4: statistics only, enough for the processed-instruction count */
+	bpf_program__set_log_buf(env.skel->progs.nic_ingress, verifier_log, sizeof(verifier_log));
+	bpf_program__set_log_level(env.skel->progs.nic_ingress, 4);
+	err = nic_bpf__load(env.skel);
+	if (err) {
+		fprintf(stderr, "env: failed to load nic.bpf.o: %s\n%s\n", strerror(-err), verifier_log);
+		return -1;
+	}
+	env.verified_insns = parse_processed(verifier_log);
+	env.prog_fd = bpf_program__fd(env.skel->progs.nic_ingress);
+	env.host_fd = bpf_map__fd(env.skel->maps.host);
+	env.vpcs_fd = bpf_map__fd(env.skel->maps.vpcs);
+	env.subnets_fd = bpf_map__fd(env.skel->maps.subnets);
+	env.nics_fd = bpf_map__fd(env.skel->maps.nics);
+	env.ifindex_nics_fd = bpf_map__fd(env.skel->maps.ifindex_nics);
+	env.routes_fd = bpf_map__fd(env.skel->maps.routes);
+	env.drops_fd = bpf_map__fd(env.skel->maps.drops);
+	env.nic_stats_fd = bpf_map__fd(env.skel->maps.nic_stats);
+	env.events_fd = bpf_map__fd(env.skel->maps.events);
+	return 0;
+}
+
+int env_setup(void)
+{
+	char cmd[128];
+
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS)) {
+		perror("env: unshare(CLONE_NEWNET|CLONE_NEWNS)");
+		return -1;
+	}
+	/* our mounts must not propagate back to the host */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		perror("env: make / private");
+		return -1;
+	}
+	strcpy(env.pin_dir, "/tmp/vpcbpf-unit.XXXXXX");
+	if (!mkdtemp(env.pin_dir)) {
+		perror("env: mkdtemp");
+		return -1;
+	}
+	if (mount("bpf", env.pin_dir, "bpf", 0, "mode=0700")) {
+		perror("env: mount bpffs");
+		rmdir(env.pin_dir);
+		env.pin_dir[0] = '\0';
+		return -1;
+	}
+	if (run("ip link set lo up"))
+		return -1;
+	for (int i = 0; i < ENV_PORTS; i++) {
+		char name[IFNAMSIZ];
+
+		snprintf(cmd, sizeof(cmd), "ip link add vm%d type veth peer name vm%dp", i, i);
+		if (run(cmd))
+			return -1;
+		snprintf(name, sizeof(name), "vm%d", i);
+		env.port_ifindex[i] = if_nametoindex(name);
+		if (!env.port_ifindex[i])
+			return -1;
+	}
+	env.nr_cpus = libbpf_num_possible_cpus();
+	if (env.nr_cpus <= 0)
+		return -1;
+	return load();
+}
+
+void env_teardown(void)
+{
+	if (env.skel) {
+		nic_bpf__destroy(env.skel);
+		env.skel = NULL;
+	}
+	if (env.pin_dir[0]) {
+		umount2(env.pin_dir, MNT_DETACH);
+		rmdir(env.pin_dir);
+		env.pin_dir[0] = '\0';
+	}
+	/* the netns and its veths vanish with the process */
+}
+
+static void flush_hash(int fd, size_t key_size)
+{
+	char key[64], next[64];
+
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
+int env_reset(void)
+{
+	struct host h = { .router_mac = ROUTER_MAC, .underlay_mtu = 1500, .vxlan_port = VXLAN_PORT };
+	__u64 zeros[env.nr_cpus];
+	__u32 zero = 0;
+
+	flush_hash(env.vpcs_fd, sizeof(__u32));
+	flush_hash(env.subnets_fd, sizeof(struct subnet_key));
+	flush_hash(env.nics_fd, sizeof(struct nic_key));
+	flush_hash(env.ifindex_nics_fd, sizeof(__u32));
+	flush_hash(env.routes_fd, sizeof(struct route_key));
+	flush_hash(env.nic_stats_fd, sizeof(struct nic_key));
+	memset(zeros, 0, sizeof(zeros));
+	for (__u32 r = 0; r < DROP__MAX; r++)
+		if (bpf_map_update_elem(env.drops_fd, &r, zeros, BPF_ANY))
+			return -1;
+	return bpf_map_update_elem(env.host_fd, &zero, &h, BPF_ANY);
+}
+
+int env_run(int port, const void *in, size_t in_len, void *out, size_t *out_len, int *verdict)
+{
+	struct __sk_buff ctx = { .ifindex = port >= 0 ? env.port_ifindex[port] : 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = in,
+		.data_size_in = in_len,
+		.data_out = out,
+		.data_size_out = *out_len,
+		.ctx_in = &ctx,
+		.ctx_size_in = sizeof(ctx),
+		.repeat = 1,
+	);
+	int err = bpf_prog_test_run_opts(env.prog_fd, &opts);
+
+	if (err)
+		return err;
+	*out_len = opts.data_size_out;
+	*verdict = opts.retval;
+	return 0;
+}
+
+uint64_t env_drops(__u32 reason)
+{
+	__u64 v[env.nr_cpus];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(env.drops_fd, &reason, v))
+		return 0;
+	for (int i = 0; i < env.nr_cpus; i++)
+		sum += v[i];
+	return sum;
+}
+
+uint64_t env_drops_total(void)
+{
+	uint64_t sum = 0;
+
+	for (__u32 r = 0; r < DROP__MAX; r++)
+		sum += env_drops(r);
+	return sum;
+}
+
+int env_nic_stats(__u32 vni, const char *ip, struct nic_stats *sum)
+{
+	struct nic_stats v[env.nr_cpus];
+	struct nic_key key = { .vni = vni };
+
+	memset(sum, 0, sizeof(*sum));
+	if (inet_pton(AF_INET, ip, &key.ip) != 1)
+		return -1;
+	if (bpf_map_lookup_elem(env.nic_stats_fd, &key, v))
+		return -1;
+	for (int i = 0; i < env.nr_cpus; i++) {
+		sum->tx_packets += v[i].tx_packets;
+		sum->tx_bytes += v[i].tx_bytes;
+		sum->rx_packets += v[i].rx_packets;
+		sum->rx_bytes += v[i].rx_bytes;
+		sum->drops += v[i].drops;
+	}
+	return 0;
+}
