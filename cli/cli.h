@@ -1,0 +1,91 @@
+/* cli/cli.h — what the vpcbpf command files share: options, the command tables, parsing and printing. */
+#ifndef VPCBPF_CLI_H
+#define VPCBPF_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "maps/store.h"
+#include "maps/route_table.h"
+
+struct options {
+	bool json;
+	bool pretty;
+	bool force;
+	bool verbose;
+	const char *batch;
+	const char *netns;
+	char pin_dir[PATH_MAX];
+};
+extern struct options opts;
+
+/* A command gets the words after its verb; it returns 0, or non-zero after printing an error. */
+typedef int (*cmd_fn)(int argc, char **argv);
+struct cmd {
+	const char *name;
+	cmd_fn fn;
+};
+
+struct object {
+	const char *name;
+	const char *alias;
+	const struct cmd *cmds; /* NULL-terminated; the first is the default when no verb is given */
+	const char *usage;
+	bool args_without_verb; /* words that are no verb go to the default command */
+};
+
+extern const struct object obj_dp, obj_vpc, obj_subnet, obj_nic, obj_route, obj_stats;
+extern const struct object *const objects[];
+
+/* Dispatches one command line (object verb args...). */
+int run_command(int argc, char **argv);
+
+/* ---- errors: one line naming the bad word; exit status 1 ---- */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Context prefixed to error messages in batch mode ("file:line: "). */
+extern char err_context[PATH_MAX + 32];
+
+/* ---- parsing: keywords before values, unambiguous prefixes ---- */
+bool matches(const char *word, const char *keyword); /* word is a non-empty prefix of keyword */
+int parse_vni(const char *s, __u32 *vni);
+int parse_ip(const char *s, __be32 *ip);
+int parse_prefix(const char *s, __be32 *prefix, __u8 *len);
+int parse_mac(const char *s, __u8 mac[6]);
+int parse_u32(const char *s, const char *what, __u32 *v, __u32 min, __u32 max);
+int parse_name(const char *s, const char *what, char out[NAME_LEN]);
+int parse_on_off(const char *s, const char *what, bool *v);
+/* The value after keyword kw, or NULL after printing "missing value after kw". */
+const char *next_value(int *argc, char ***argv, const char *kw);
+int unknown_word(const char *word);
+/* "vpc VNI" as a required keyword pair, parsed from anywhere in the words. */
+
+const char *ip_str(__be32 ip, char buf[16]);
+const char *prefix_str(__be32 prefix, __u8 len, char buf[20]);
+const char *mac_str(const __u8 mac[6], char buf[18]);
+
+/* Prints a NIC's fields (nic show, route get). */
+void nic_print(const struct nic_key *k, const struct nic *n);
+
+/* ---- the store, opened once per process ---- */
+struct store *store_get(bool lock);
+void store_release(void);
+
+/* ---- printing: one call prints the text form or adds the JSON field ---- */
+void pr_begin_list(void);              /* JSON: [ */
+void pr_end_list(void);                /* JSON: ] */
+void pr_begin_obj(void);
+void pr_end_obj(void);                 /* text: newline */
+void pr_begin_nested(const char *key); /* JSON: "key": { ; text: nothing */
+void pr_end_nested(void);
+void pr_begin_array(const char *key);  /* JSON: "key": [ ; text: nothing */
+void pr_end_array(void);
+void pr_str(const char *key, const char *text_fmt, const char *value);
+void pr_u64(const char *key, const char *text_fmt, uint64_t value);
+void pr_bool(const char *key, const char *text_if_true, bool value);
+void pr_text(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* text only */
+void pr_done(void);                    /* a command with nothing to show: JSON {} */
+void pr_flush(void);                   /* prints what the command built (JSON) */
+void pr_error(const char *msg);        /* JSON: {"error": msg} replaces the output */
+
+#endif

@@ -1,0 +1,355 @@
+/* cli/dp.c — vpcbpf dp: load, upgrade, show and unload the datapath of this host. */
+#include <errno.h>
+#include <dirent.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli/cli.h"
+#include "cli/attach.h"
+#include "nic.skel.h"
+
+/* The virtual router's MAC, the same on every host so a VM moved between hosts keeps its gateway's MAC. */
+static const __u8 default_router_mac[6] = { 0x0e, 0x76, 0x70, 0x63, 0x00, 0x01 };
+
+struct dp_args {
+	char dev[IF_NAMESIZE];
+	__be32 local;
+	__u8 router_mac[6];
+	bool have_dev, have_local, have_mac, have_xdp;
+	enum xdp_mode_cfg xdp;
+};
+
+static int parse_dp_up(int argc, char **argv, struct dp_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->xdp = XDP_MODE_CFG_NATIVE;
+	for (; argc > 0; argc--, argv++) {
+		const char *val;
+		if (matches(*argv, "dev")) {
+			if (!(val = next_value(&argc, &argv, "dev")))
+				return 1;
+			if (strlen(val) >= IF_NAMESIZE)
+				return fail("invalid device name \"%s\"", val);
+			snprintf(a->dev, sizeof(a->dev), "%s", val);
+			a->have_dev = true;
+		} else if (matches(*argv, "local")) {
+			if (!(val = next_value(&argc, &argv, "local")) || parse_ip(val, &a->local))
+				return 1;
+			a->have_local = true;
+		} else if (matches(*argv, "router-mac")) {
+			if (!(val = next_value(&argc, &argv, "router-mac")) || parse_mac(val, a->router_mac))
+				return 1;
+			a->have_mac = true;
+		} else if (matches(*argv, "xdp")) {
+			if (!(val = next_value(&argc, &argv, "xdp")))
+				return 1;
+			if (!strcmp(val, "native"))
+				a->xdp = XDP_MODE_CFG_NATIVE;
+			else if (!strcmp(val, "generic"))
+				a->xdp = XDP_MODE_CFG_GENERIC;
+			else if (!strcmp(val, "off"))
+				a->xdp = XDP_MODE_CFG_OFF;
+			else
+				return fail("invalid xdp mode \"%s\" (expected native, generic or off)", val);
+			a->have_xdp = true;
+		} else {
+			return unknown_word(*argv);
+		}
+	}
+	if (a->have_local && !a->have_dev)
+		return fail("dp up: \"local\" needs \"dev UNDERLAY_DEV\"");
+	return 0;
+}
+
+/* Underlay facts from the kernel: ifindex, MTU, MAC and (unless given) the first IPv4 address. */
+static int read_underlay(const struct dp_args *a, struct host *h)
+{
+	struct ifreq ifr;
+	struct ifaddrs *ifa, *i;
+	char b1[16];
+	int fd;
+
+	h->underlay_ifindex = if_nametoindex(a->dev);
+	if (!h->underlay_ifindex)
+		return fail("underlay device \"%s\" does not exist", a->dev);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail_errno(errno, "socket");
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->dev);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		h->underlay_mtu = (__u32)ifr.ifr_mtu;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+		memcpy(h->underlay_mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	h->underlay_ip = a->local;
+	if (a->have_local)
+		return 0;
+	if (getifaddrs(&ifa))
+		return fail_errno(errno, "cannot read the addresses of \"%s\"", a->dev);
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, a->dev)) {
+			h->underlay_ip = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			break;
+		}
+	freeifaddrs(ifa);
+	if (!h->underlay_ip)
+		return fail("underlay device \"%s\" has no IPv4 address: give \"local UNDERLAY_IP\"", a->dev);
+	(void)b1;
+	return 0;
+}
+
+/* Pins fd at pin_dir/progs/name, replacing an older program in one rename. */
+static int pin_prog(int fd, const char *name)
+{
+	char dir[PATH_MAX + 16], tmp[PATH_MAX + 64], path[PATH_MAX + 64];
+
+	snprintf(dir, sizeof(dir), "%s/%s", opts.pin_dir, PROG_PIN_SUBDIR);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(tmp, sizeof(tmp), "%s/%s_new", dir, name); /* bpffs refuses names with dots */
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int err = -errno;
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+struct reattach {
+	int prog_fd;
+	int failed;
+	int count;
+};
+
+static int reattach_nic(const void *key, const void *value, void *ctx)
+{
+	struct reattach *r = ctx;
+	__u32 ifindex = *(const __u32 *)key;
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname(ifindex, name))
+		return 0; /* the device went away; nic show reports it */
+	if (nic_attach((int)ifindex, r->prog_fd))
+		r->failed++;
+	else
+		r->count++;
+	return 0;
+}
+
+static int do_up(int argc, char **argv)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts.pin_dir);
+	struct dp_args a;
+	struct nic_bpf *skel = NULL;
+	struct store *s;
+	struct host h;
+	struct reattach ra = { 0 };
+	__u32 zero = 0;
+	int lock_fd, err = 1;
+	char b1[16], b2[18];
+
+	if (parse_dp_up(argc, argv, &a))
+		return 1;
+	if (store_ensure_bpffs(opts.pin_dir))
+		return 1;
+	lock_fd = store_lock_dir(opts.pin_dir);
+	if (lock_fd < 0)
+		return fail_errno(lock_fd, "cannot lock %s", opts.pin_dir);
+	skel = nic_bpf__open_opts(&oo);
+	if (!skel) {
+		fail_errno(errno, "Failed to open the datapath programs");
+		goto out;
+	}
+	if ((err = nic_bpf__load(skel))) {
+		fail_errno(err, "Failed to load the datapath (a pinned map of another layout? try 'dp down' first; -v for the verifier log)");
+		err = 1;
+		goto out;
+	}
+	if ((err = pin_prog(bpf_program__fd(skel->progs.nic_ingress), PROG_NIC_INGRESS))) {
+		fail_errno(err, "Failed to pin the NIC program under %s", opts.pin_dir);
+		err = 1;
+		goto out;
+	}
+	err = 1;
+	if (!(s = store_get(false)))
+		goto out;
+	if (store_host(s, &h))
+		memset(&h, 0, sizeof(h));
+	if (a.have_dev && read_underlay(&a, &h))
+		goto out;
+	if (a.have_mac)
+		memcpy(h.router_mac, a.router_mac, 6);
+	else if (!(h.router_mac[0] | h.router_mac[1] | h.router_mac[2] | h.router_mac[3] | h.router_mac[4] | h.router_mac[5]))
+		memcpy(h.router_mac, default_router_mac, 6);
+	if (!h.vxlan_port)
+		h.vxlan_port = VXLAN_PORT;
+	if (a.have_xdp || a.have_dev)
+		h.xdp_mode = a.have_dev ? a.xdp : XDP_MODE_CFG_OFF;
+	h.flags |= HOST_F_UP;
+	if (bpf_map_update_elem(s->fd[SM_HOST], &zero, &h, BPF_ANY)) {
+		fail_errno(errno, "cannot write the host record");
+		goto out;
+	}
+	/* An upgrade: every local NIC moves to the new program in one filter replace. */
+	ra.prog_fd = bpf_program__fd(skel->progs.nic_ingress);
+	store_foreach(s->fd[SM_IFINDEX_NICS], sizeof(__u32), sizeof(struct nic_key), reattach_nic, &ra);
+	if (ra.failed) {
+		fail("%d NIC(s) could not be attached to the new program", ra.failed);
+		goto out;
+	}
+	if (!opts.json) {
+		if (h.underlay_ifindex)
+			printf("datapath up at %s: underlay %s %s mtu %u, router mac %s, %d NIC(s) attached\n", opts.pin_dir,
+			       a.have_dev ? a.dev : "(kept)", ip_str(h.underlay_ip, b1), h.underlay_mtu,
+			       mac_str(h.router_mac, b2), ra.count);
+		else
+			printf("datapath up at %s (no underlay: local NICs only), router mac %s, %d NIC(s) attached\n",
+			       opts.pin_dir, mac_str(h.router_mac, b2), ra.count);
+	}
+	err = 0;
+out:
+	nic_bpf__destroy(skel);
+	close(lock_fd);
+	return err;
+}
+
+static int detach_nic(const void *key, const void *value, void *ctx)
+{
+	nic_detach((int)*(const __u32 *)key);
+	return 0;
+}
+
+/* Removes every pinned file in dir (not recursing), then dir. */
+static void unpin_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX + 256];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_type == DT_DIR)
+			unpin_dir(path);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static int do_down(int argc, char **argv)
+{
+	bool keep_maps = false;
+	char progs[PATH_MAX + 16];
+	struct store *s;
+	struct host h;
+	__u32 zero = 0;
+
+	for (; argc > 0; argc--, argv++) {
+		if (matches(*argv, "keep-maps"))
+			keep_maps = true;
+		else
+			return unknown_word(*argv);
+	}
+	if (!(s = store_get(true)))
+		return 1;
+	store_foreach(s->fd[SM_IFINDEX_NICS], sizeof(__u32), sizeof(struct nic_key), detach_nic, NULL);
+	snprintf(progs, sizeof(progs), "%s/%s", opts.pin_dir, PROG_PIN_SUBDIR);
+	unpin_dir(progs);
+	if (keep_maps) {
+		if (store_host(s, &h) == 0) {
+			h.flags &= ~HOST_F_UP;
+			bpf_map_update_elem(s->fd[SM_HOST], &zero, &h, BPF_ANY);
+		}
+		return 0;
+	}
+	unpin_dir(opts.pin_dir);
+	return 0;
+}
+
+static void prog_print(const char *name)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = prog_open(name);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	pr_begin_obj();
+	pr_str("name", "  program %s", name);
+	pr_u64("id", " id %llu", info.id);
+	pr_u64("xlated_bytes", " xlated %llu bytes", info.xlated_prog_len);
+	pr_u64("verified_insns", " verified %llu insns", info.verified_insns);
+	pr_end_obj();
+	close(fd);
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct store *s;
+	struct host h;
+	char b1[16], b2[18], ifname[IF_NAMESIZE];
+
+	if (argc > 0)
+		return unknown_word(argv[0]);
+	if (!(s = store_get(false)))
+		return 1;
+	if (store_host(s, &h))
+		return fail("cannot read the host record under %s", opts.pin_dir);
+	pr_begin_obj();
+	pr_str("pin_dir", "datapath %s", opts.pin_dir);
+	pr_str("state", " state %s", h.flags & HOST_F_UP ? "up" : "down");
+	pr_str("router_mac", " router-mac %s", mac_str(h.router_mac, b2));
+	if (h.underlay_ifindex) {
+		const char *name = if_indextoname(h.underlay_ifindex, ifname);
+		pr_str("underlay_dev", "\n  underlay dev %s", name ? name : "(gone)");
+		pr_str("underlay_ip", " local %s", ip_str(h.underlay_ip, b1));
+		pr_u64("underlay_mtu", " mtu %llu", h.underlay_mtu);
+		pr_u64("nic_mtu", " (NIC MTU %llu)", h.underlay_mtu - OVERLAY_OVERHEAD);
+		pr_str("xdp", " xdp %s",
+		       h.xdp_mode == XDP_MODE_CFG_NATIVE ? "native" : h.xdp_mode == XDP_MODE_CFG_GENERIC ? "generic" : "off");
+	}
+	pr_text("\n");
+	pr_begin_array("programs");
+	prog_print(PROG_NIC_INGRESS);
+	pr_end_array();
+	pr_end_obj();
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "show", do_show }, { "up", do_up }, { "down", do_down }, { 0 },
+};
+
+const struct object obj_dp = {
+	.name = "dp",
+	.cmds = cmds,
+	.usage = "dp up [dev UNDERLAY_DEV [local UNDERLAY_IP] [xdp native|generic|off]] [router-mac MAC]\n"
+		 "       dp down [keep-maps]\n"
+		 "       dp show\n"
+		 "dp up on a running host upgrades the programs in place and keeps the maps;\n"
+		 "without dev the host serves local NICs only",
+};

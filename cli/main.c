@@ -1,0 +1,262 @@
+/* cli/main.c — vpcbpf's entry: global options (argp), the object table, batch files and the exit status. */
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "cli/cli.h"
+
+struct options opts;
+
+const struct object *const objects[] = {
+	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, NULL,
+};
+
+const char *argp_program_version = "vpcbpf " VPCBPF_VERSION;
+static const char doc[] =
+	"vpcbpf -- a multi-tenant VPC data plane (eBPF on XDP and tc)\n\n"
+	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats }\n"
+	"Words may be shortened to any unambiguous prefix (vpcbpf r s = vpcbpf route show);\n"
+	"no COMMAND means show. 'vpcbpf OBJECT help' prints the grammar of an object."
+	"\vPin dir: --pin-dir, else $" PIN_ENV ", else " DEFAULT_PIN_DIR ".";
+
+enum { OPT_NETNS = 'n' };
+
+static const struct argp_option options[] = {
+	{ "json", 'j', NULL, 0, "Print JSON (errors too: {\"error\": ...})", 0 },
+	{ "pretty", 'p', NULL, 0, "Indent JSON", 0 },
+	{ "batch", 'b', "FILE", 0, "Read commands from FILE (- for stdin), one a line", 0 },
+	{ "force", 'f', NULL, 0, "Go on where a command would refuse (e.g. delete what is referenced)", 0 },
+	{ "pin-dir", 'd', "DIR", 0, "Where the maps are pinned (a bpffs)", 0 },
+	{ "netns", OPT_NETNS, "NAME", 0, "Run in network namespace NAME (like ip -n)", 0 },
+	{ "verbose", 'v', NULL, 0, "Say more, including libbpf's own messages", 0 },
+	{ 0 },
+};
+
+struct cmdline {
+	int argc;
+	char **argv;
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct cmdline *cl = state->input;
+
+	switch (key) {
+	case 'j': opts.json = true; break;
+	case 'p': opts.pretty = true; opts.json = true; break;
+	case 'b': opts.batch = arg; break;
+	case 'f': opts.force = true; break;
+	case 'v': opts.verbose = true; break;
+	case OPT_NETNS: opts.netns = arg; break;
+	case 'd':
+		if (strlen(arg) >= sizeof(opts.pin_dir))
+			argp_error(state, "pin dir too long");
+		snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s", arg);
+		break;
+	case ARGP_KEY_ARG:
+		/* The object word: everything from here on belongs to the command. */
+		cl->argc = state->argc - state->next + 1;
+		cl->argv = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !opts.verbose)
+		return 0;
+	if (!opts.verbose && level == LIBBPF_INFO)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void print_usage(const struct object *o)
+{
+	printf("Usage: vpcbpf [OPTIONS] %s\n", o->usage);
+}
+
+static const struct object *find_object(const char *word)
+{
+	for (int i = 0; objects[i]; i++)
+		if (matches(word, objects[i]->name) || (objects[i]->alias && matches(word, objects[i]->alias)))
+			return objects[i];
+	return NULL;
+}
+
+int run_command(int argc, char **argv)
+{
+	const struct object *o;
+
+	if (argc < 1)
+		return fail("missing OBJECT (try --help)");
+	o = find_object(argv[0]);
+	if (!o)
+		return fail("unknown object \"%s\" (try --help)", argv[0]);
+	if (argc < 2)
+		return o->cmds[0].fn(0, argv + 1);
+	if (matches(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		print_usage(o);
+		return 0;
+	}
+	for (const struct cmd *c = o->cmds; c->name; c++)
+		if (matches(argv[1], c->name))
+			return c->fn(argc - 2, argv + 2);
+	if (o->args_without_verb)
+		return o->cmds[0].fn(argc - 1, argv + 1);
+	return fail("%s: unknown command \"%s\" (try 'vpcbpf %s help')", o->name, argv[1], o->name);
+}
+
+/* Splits a batch line into words: blanks separate, double quotes group. */
+static int split_words(char *line, char **words, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		if (n == max)
+			return -E2BIG;
+		if (*p == '"') {
+			words[n++] = ++p;
+			while (*p && *p != '"')
+				p++;
+			if (!*p)
+				return -EINVAL;
+		} else {
+			words[n++] = p;
+			while (*p && *p != ' ' && *p != '\t')
+				p++;
+		}
+		if (*p)
+			*p++ = '\0';
+	}
+	return n;
+}
+
+/* Reads FILE: one command a line, '#' comments, '\' continues a line. */
+static int run_batch(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	char *line = NULL, *cmd = NULL;
+	size_t cap = 0, cmd_len = 0;
+	int lineno = 0, start = 0, err = 0;
+
+	if (!f)
+		return fail_errno(errno, "cannot open batch file \"%s\"", path);
+	if (!store_get(true))
+		return 1;
+	while (!err && getline(&line, &cap, f) >= 0) {
+		size_t n = strcspn(line, "\n");
+		bool cont = n > 0 && line[n - 1] == '\\';
+
+		lineno++;
+		line[cont ? n - 1 : n] = '\0';
+		if (!cmd_len)
+			start = lineno;
+		cmd = realloc(cmd, cmd_len + strlen(line) + 2);
+		memcpy(cmd + cmd_len, line, strlen(line) + 1);
+		cmd_len += strlen(line);
+		cmd[cmd_len++] = ' ';
+		cmd[cmd_len] = '\0';
+		if (cont)
+			continue;
+		char *hash = strchr(cmd, '#');
+		if (hash)
+			*hash = '\0';
+		char *words[256];
+		int nw = split_words(cmd, words, 256);
+		snprintf(err_context, sizeof(err_context), "%s:%d: ", strcmp(path, "-") ? path : "<stdin>", start);
+		if (nw < 0)
+			err = fail("bad quoting or too many words");
+		else if (nw > 0)
+			err = run_command(nw, words);
+		cmd_len = 0;
+	}
+	free(line);
+	free(cmd);
+	if (f != stdin)
+		fclose(f);
+	return err;
+}
+
+static int join_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), strchr(name, '/') ? "%s" : "/var/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail_errno(errno, "cannot open network namespace \"%s\"", name);
+	if (setns(fd, CLONE_NEWNET)) {
+		int err = errno;
+		close(fd);
+		return fail_errno(err, "cannot join network namespace \"%s\"", name);
+	}
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct argp argp = { options, parse_opt, "OBJECT [COMMAND [ARGS...]]", doc, NULL, NULL, NULL };
+	struct cmdline cl = { 0, NULL };
+	const char *env = getenv(PIN_ENV);
+	int err;
+
+	snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s", env && *env ? env : DEFAULT_PIN_DIR);
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &cl))
+		return 1;
+	libbpf_set_print(libbpf_print);
+	if (opts.netns && join_netns(opts.netns)) {
+		err = 1;
+	} else if (opts.batch) {
+		err = cl.argc ? fail("--batch takes commands from the file, not the command line") : run_batch(opts.batch);
+	} else if (!cl.argc) {
+		argp_help(&argp, stdout, ARGP_HELP_STD_HELP, "vpcbpf");
+		err = 0;
+	} else {
+		err = run_command(cl.argc, cl.argv);
+	}
+	if (!err)
+		pr_done();
+	pr_flush();
+	store_release();
+	return err ? 1 : 0;
+}
+
+static struct store the_store;
+static bool store_opened;
+
+struct store *store_get(bool lock)
+{
+	if (!store_opened) {
+		if (store_open(&the_store, opts.pin_dir)) {
+			pr_error("the datapath is not loaded: run 'vpcbpf dp up' first");
+			return NULL;
+		}
+		store_opened = true;
+	}
+	if (lock && store_lock(&the_store))
+		return NULL;
+	return &the_store;
+}
+
+void store_release(void)
+{
+	if (store_opened)
+		store_close(&the_store);
+	store_opened = false;
+}

@@ -1,0 +1,184 @@
+/* cli/parse.c — words to values (VNI, IP, prefix, MAC, numbers) and the one-line error rule. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "cli/cli.h"
+
+char err_context[PATH_MAX + 32];
+
+static int vfail(const char *suffix, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (suffix && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, ": %s", suffix);
+	fprintf(stderr, "vpcbpf: %s%s\n", err_context, msg);
+	if (opts.json) {
+		char full[sizeof(msg) + sizeof(err_context)];
+		snprintf(full, sizeof(full), "%s%s", err_context, msg);
+		pr_error(full);
+	}
+	return 1;
+}
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(NULL, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int fail_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(strerror(err < 0 ? -err : err), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+bool matches(const char *word, const char *keyword)
+{
+	size_t n = strlen(word);
+	return n > 0 && n <= strlen(keyword) && strncmp(word, keyword, n) == 0;
+}
+
+int unknown_word(const char *word)
+{
+	return fail("unknown keyword \"%s\" (try --help)", word);
+}
+
+const char *next_value(int *argc, char ***argv, const char *kw)
+{
+	if (*argc < 2) {
+		fail("missing value after \"%s\"", kw);
+		return NULL;
+	}
+	(*argc)--;
+	(*argv)++;
+	return **argv;
+}
+
+int parse_u32(const char *s, const char *what, __u32 *v, __u32 min, __u32 max)
+{
+	char *end;
+	unsigned long long x;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return fail("invalid %s \"%s\"", what, s ? s : "");
+	x = strtoull(s, &end, 0);
+	if (errno || *end || x < min || x > max)
+		return fail("invalid %s \"%s\" (expected %u..%u)", what, s, min, max);
+	*v = (__u32)x;
+	return 0;
+}
+
+int parse_vni(const char *s, __u32 *vni)
+{
+	return parse_u32(s, "VNI", vni, VNI_MIN, VNI_MAX);
+}
+
+int parse_ip(const char *s, __be32 *ip)
+{
+	struct in_addr a;
+	if (!s || inet_pton(AF_INET, s, &a) != 1)
+		return fail("invalid IPv4 address \"%s\"", s ? s : "");
+	*ip = a.s_addr;
+	return 0;
+}
+
+/* PREFIX is ADDR/LEN with no host bits set (as `ip route` insists); a bare ADDR is a /32. */
+int parse_prefix(const char *s, __be32 *prefix, __u8 *len)
+{
+	char addr[32];
+	const char *slash = strchr(s, '/');
+	__u32 l = 32;
+	struct in_addr a;
+
+	if (strlen(s) >= sizeof(addr))
+		return fail("invalid prefix \"%s\"", s);
+	snprintf(addr, sizeof(addr), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return fail("invalid prefix \"%s\": bad address", s);
+	if (slash) {
+		char *end;
+		errno = 0;
+		unsigned long x = strtoul(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || x > 32 || slash[1] == '-' || slash[1] == '+')
+			return fail("invalid prefix \"%s\": length must be 0..32", s);
+		l = (__u32)x;
+	}
+	if (a.s_addr & ~prefix_mask(l))
+		return fail("invalid prefix \"%s\": host bits set (did you mean %s?)", s,
+			    prefix_str(a.s_addr & prefix_mask(l), (__u8)l, (char[20]){0}));
+	*prefix = a.s_addr;
+	*len = (__u8)l;
+	return 0;
+}
+
+int parse_mac(const char *s, __u8 mac[6])
+{
+	unsigned int b[6];
+	char extra;
+	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6 ||
+	    strlen(s) != 17)
+		return fail("invalid MAC address \"%s\" (expected xx:xx:xx:xx:xx:xx)", s ? s : "");
+	for (int i = 0; i < 6; i++)
+		mac[i] = (__u8)b[i];
+	if (mac[0] & 1)
+		return fail("invalid MAC address \"%s\": multicast/broadcast, a NIC needs a unicast MAC", s);
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return fail("invalid MAC address \"%s\": all zero", s);
+	return 0;
+}
+
+int parse_name(const char *s, const char *what, char out[NAME_LEN])
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= NAME_LEN)
+		return fail("invalid %s \"%s\": 1..%d characters", what, s, NAME_LEN - 1);
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || c == '.'))
+			return fail("invalid %s \"%s\": use letters, digits, '-', '_' and '.'", what, s);
+	}
+	memset(out, 0, NAME_LEN);
+	memcpy(out, s, n);
+	return 0;
+}
+
+int parse_on_off(const char *s, const char *what, bool *v)
+{
+	if (!strcmp(s, "on"))
+		*v = true;
+	else if (!strcmp(s, "off"))
+		*v = false;
+	else
+		return fail("invalid %s \"%s\" (expected on or off)", what, s);
+	return 0;
+}
+
+const char *ip_str(__be32 ip, char buf[16])
+{
+	return inet_ntop(AF_INET, &ip, buf, 16);
+}
+
+const char *prefix_str(__be32 prefix, __u8 len, char buf[20])
+{
+	char a[16];
+	snprintf(buf, 20, "%s/%u", ip_str(prefix, a), len);
+	return buf;
+}
+
+const char *mac_str(const __u8 mac[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return buf;
+}

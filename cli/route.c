@@ -1,0 +1,362 @@
+/* cli/route.c — vpcbpf route: a VPC's static routes (via an appliance NIC, blackhole, peer VPC), show/get/flush. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include "cli/cli.h"
+
+static const char *const kind_names[] = {
+	[ROUTE_CONNECTED] = "connected", [ROUTE_VIA] = "via", [ROUTE_BLACKHOLE] = "blackhole", [ROUTE_PEER] = "peer",
+};
+
+static const char *kind_name(__u8 kind)
+{
+	return kind < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[kind] ? kind_names[kind] : "unknown";
+}
+
+/* ROUTE := PREFIX vpc VNI NEXTHOP [advertise]; NEXTHOP := via IP | blackhole | peer VNI */
+static int parse_route(int argc, char **argv, const char *cmd, __u32 *vni, struct route *r, bool need_nexthop)
+{
+	bool have_vpc = false;
+
+	memset(r, 0, sizeof(*r));
+	if (argc < 1)
+		return fail("route %s: missing PREFIX", cmd);
+	if (parse_prefix(argv[0], &r->prefix, &r->len))
+		return 1;
+	for (argc--, argv++; argc > 0; argc--, argv++) {
+		const char *val;
+		if (matches(*argv, "vpc")) {
+			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, vni))
+				return 1;
+			have_vpc = true;
+		} else if (need_nexthop && !strcmp(*argv, "via")) {
+			if (r->kind)
+				return fail("route %s: more than one next hop (\"%s\")", cmd, *argv);
+			if (!(val = next_value(&argc, &argv, "via")) || parse_ip(val, &r->via))
+				return 1;
+			r->kind = ROUTE_VIA;
+		} else if (need_nexthop && matches(*argv, "blackhole")) {
+			if (r->kind)
+				return fail("route %s: more than one next hop (\"%s\")", cmd, *argv);
+			r->kind = ROUTE_BLACKHOLE;
+		} else if (need_nexthop && matches(*argv, "peer")) {
+			if (r->kind)
+				return fail("route %s: more than one next hop (\"%s\")", cmd, *argv);
+			if (!(val = next_value(&argc, &argv, "peer")) || parse_vni(val, &r->peer_vni))
+				return 1;
+			r->kind = ROUTE_PEER;
+		} else if (need_nexthop && matches(*argv, "advertise")) {
+			r->flags |= ROUTE_F_ADVERTISE;
+		} else {
+			return unknown_word(*argv);
+		}
+	}
+	if (!have_vpc)
+		return fail("route %s: missing \"vpc VNI\"", cmd);
+	if (need_nexthop && !r->kind)
+		return fail("route %s: missing next hop (via IP | blackhole | peer VNI)", cmd);
+	return 0;
+}
+
+static int route_set(int argc, char **argv, bool replace)
+{
+	const char *cmd = replace ? "replace" : "add";
+	struct route r, old;
+	struct store *s;
+	struct nic nh;
+	struct vpc v;
+	__u32 vni = 0;
+	char b1[20], b2[16];
+	int err;
+
+	if (parse_route(argc, argv, cmd, &vni, &r, true))
+		return 1;
+	if (!(s = store_get(true)))
+		return 1;
+	if (store_vpc(s, vni, &v))
+		return fail("VPC %u does not exist", vni);
+	if (r.kind == ROUTE_VIA && store_nic(s, vni, r.via, &nh))
+		return fail("next hop %s is not a NIC of VPC %u: add the appliance's NIC first", ip_str(r.via, b2), vni);
+	if (r.kind == ROUTE_PEER) {
+		if (r.peer_vni == vni)
+			return fail("route %s: a VPC cannot peer with itself", cmd);
+		if (store_vpc(s, r.peer_vni, &v))
+			return fail("peer VPC %u does not exist", r.peer_vni);
+	}
+	err = route_table_get(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r.prefix, r.len, &old);
+	if (err == 0 && old.kind == ROUTE_CONNECTED)
+		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)",
+			    prefix_str(r.prefix, r.len, b1), vni);
+	if (err == 0 && !replace)
+		return fail("route %s already exists in VPC %u (use route replace)", prefix_str(r.prefix, r.len, b1), vni);
+	err = route_table_insert(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, &r);
+	if (err)
+		return fail_errno(err, "cannot %s route %s", cmd, prefix_str(r.prefix, r.len, b1));
+	return 0;
+}
+
+static int do_add(int argc, char **argv)
+{
+	return route_set(argc, argv, false);
+}
+
+static int do_replace(int argc, char **argv)
+{
+	return route_set(argc, argv, true);
+}
+
+static int do_del(int argc, char **argv)
+{
+	struct route r, old;
+	struct store *s;
+	__u32 vni = 0;
+	char b1[20];
+	int err;
+
+	if (parse_route(argc, argv, "del", &vni, &r, false))
+		return 1;
+	if (!(s = store_get(true)))
+		return 1;
+	err = route_table_get(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r.prefix, r.len, &old);
+	if (err)
+		return fail("route %s does not exist in VPC %u", prefix_str(r.prefix, r.len, b1), vni);
+	if (old.kind == ROUTE_CONNECTED)
+		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)",
+			    prefix_str(r.prefix, r.len, b1), vni);
+	err = route_table_remove(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r.prefix, r.len);
+	if (err)
+		return fail_errno(err, "cannot delete route %s", prefix_str(r.prefix, r.len, b1));
+	return 0;
+}
+
+struct route_row {
+	__u32 vni;
+	struct route r;
+};
+
+struct route_list {
+	struct route_row *rows;
+	size_t n, cap;
+	__u32 vni;
+	struct store *s;
+};
+
+static int collect(const void *key, const void *value, void *ctx)
+{
+	const struct route_key *k = key;
+	struct route_list *l = ctx;
+	struct vpc v;
+
+	if (k->type != ROUTE_KEY_CONFIG || (l->vni && k->vni != l->vni))
+		return 0;
+	/* Only the live generation: a table being built aside is not the VPC's yet. */
+	if (store_vpc(l->s, k->vni, &v) || v.route_gen != k->gen)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 256;
+		l->rows = realloc(l->rows, l->cap * sizeof(*l->rows));
+		if (!l->rows)
+			return -ENOMEM;
+	}
+	l->rows[l->n].vni = k->vni;
+	l->rows[l->n].r = *(const struct route *)value;
+	l->n++;
+	return 0;
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct route_row *x = a, *y = b;
+	if (x->vni != y->vni)
+		return x->vni < y->vni ? -1 : 1;
+	if (x->r.prefix != y->r.prefix)
+		return ntohl(x->r.prefix) < ntohl(y->r.prefix) ? -1 : 1;
+	return (int)x->r.len - (int)y->r.len;
+}
+
+static void route_print(__u32 vni, const struct route *r)
+{
+	char b1[20], b2[16];
+
+	pr_str("prefix", "%s", prefix_str(r->prefix, r->len, b1));
+	pr_u64("vpc", " vpc %llu", vni);
+	pr_str("type", r->kind == ROUTE_VIA || r->kind == ROUTE_PEER ? NULL : " %s", kind_name(r->kind));
+	if (r->kind == ROUTE_VIA)
+		pr_str("via", " via %s", ip_str(r->via, b2));
+	if (r->kind == ROUTE_PEER)
+		pr_u64("peer", " peer %llu", r->peer_vni);
+	pr_bool("advertise", " advertise", r->flags & ROUTE_F_ADVERTISE);
+}
+
+static int parse_vpc_filter(int argc, char **argv, __u32 *vni, bool required, const char *cmd)
+{
+	*vni = 0;
+	for (; argc > 0; argc--, argv++) {
+		const char *val;
+		if (matches(*argv, "vpc")) {
+			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, vni))
+				return 1;
+		} else {
+			return unknown_word(*argv);
+		}
+	}
+	if (required && !*vni)
+		return fail("route %s: missing \"vpc VNI\"", cmd);
+	return 0;
+}
+
+static int list_routes(struct store *s, __u32 vni, struct route_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->vni = vni;
+	l->s = s;
+	if (store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), collect, l))
+		return fail("out of memory");
+	qsort(l->rows, l->n, sizeof(*l->rows), cmp_rows);
+	return 0;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct route_list l;
+	struct store *s;
+	__u32 vni;
+
+	if (parse_vpc_filter(argc, argv, &vni, false, "show"))
+		return 1;
+	if (!(s = store_get(false)))
+		return 1;
+	if (list_routes(s, vni, &l))
+		return 1;
+	pr_begin_list();
+	for (size_t i = 0; i < l.n; i++) {
+		pr_begin_obj();
+		route_print(l.rows[i].vni, &l.rows[i].r);
+		pr_end_obj();
+	}
+	pr_end_list();
+	free(l.rows);
+	return 0;
+}
+
+static int do_flush(int argc, char **argv)
+{
+	struct route_list l;
+	struct store *s;
+	__u32 vni;
+	char b1[20];
+
+	if (parse_vpc_filter(argc, argv, &vni, true, "flush"))
+		return 1;
+	if (!(s = store_get(true)))
+		return 1;
+	struct vpc v;
+	if (store_vpc(s, vni, &v))
+		return fail("VPC %u does not exist", vni);
+	if (list_routes(s, vni, &l))
+		return 1;
+	for (size_t i = 0; i < l.n; i++) {
+		struct route *r = &l.rows[i].r;
+		if (r->kind == ROUTE_CONNECTED)
+			continue;
+		int err = route_table_remove(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r->prefix, r->len);
+		if (err) {
+			free(l.rows);
+			return fail_errno(err, "cannot delete route %s", prefix_str(r->prefix, r->len, b1));
+		}
+	}
+	free(l.rows);
+	return 0;
+}
+
+/* Resolves ADDR the way the datapath does: a NIC first, then the longest route; via and peer followed once. */
+static int do_get(int argc, char **argv)
+{
+	struct store *s;
+	struct route r;
+	struct nic n;
+	struct vpc v;
+	__be32 addr;
+	__u32 vni = 0;
+	char b1[16];
+
+	if (argc < 1)
+		return fail("route get: missing ADDR");
+	if (parse_ip(argv[0], &addr))
+		return 1;
+	if (parse_vpc_filter(argc - 1, argv + 1, &vni, true, "get"))
+		return 1;
+	if (!(s = store_get(false)))
+		return 1;
+	if (store_vpc(s, vni, &v))
+		return fail("VPC %u does not exist", vni);
+	pr_begin_list();
+	pr_begin_obj();
+	pr_str("dst", "%s", ip_str(addr, b1));
+	pr_u64("vpc", " vpc %llu", vni);
+	for (int hop = 0; hop < 2; hop++) {
+		if (store_nic(s, vni, addr, &n) == 0) {
+			pr_str("result", " deliver", "deliver");
+			pr_begin_nested("nic");
+			pr_text(" to ");
+			nic_print(&(struct nic_key){ .vni = vni, .ip = addr }, &n);
+			pr_end_nested();
+			break;
+		}
+		if (route_table_lookup(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, addr, &r)) {
+			pr_str("result", " drop %s", "no-route");
+			break;
+		}
+		pr_begin_nested("route");
+		pr_text(" route ");
+		route_print(vni, &r);
+		pr_end_nested();
+		if (r.kind == ROUTE_CONNECTED) {
+			pr_str("result", " drop %s", "no-nic");
+		} else if (r.kind == ROUTE_BLACKHOLE) {
+			pr_str("result", " drop %s", "blackhole");
+		} else if (r.kind == ROUTE_VIA) {
+			if (store_nic(s, vni, r.via, &n)) {
+				pr_str("result", " drop %s", "nexthop-unknown");
+			} else {
+				pr_str("result", " deliver", "deliver");
+				pr_begin_nested("nic");
+				pr_text(" to ");
+				nic_print(&(struct nic_key){ .vni = vni, .ip = r.via }, &n);
+				pr_end_nested();
+			}
+		} else if (r.kind == ROUTE_PEER && hop == 0) {
+			vni = r.peer_vni;
+			if (store_vpc(s, vni, &v) == 0)
+				continue;
+			pr_str("result", " drop %s", "peer-unknown");
+		} else {
+			pr_str("result", " drop %s", "peer-unknown");
+		}
+		break;
+	}
+	pr_end_obj();
+	pr_end_list();
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "show", do_show }, { "add", do_add }, { "del", do_del }, { "delete", do_del }, { "replace", do_replace },
+	{ "get", do_get }, { "flush", do_flush }, { "list", do_show }, { 0 },
+};
+
+const struct object obj_route = {
+	.name = "route",
+	.cmds = cmds,
+	.usage = "route { add | replace } ROUTE\n"
+		 "       route del PREFIX vpc VNI\n"
+		 "       route show [vpc VNI]\n"
+		 "       route get ADDR vpc VNI\n"
+		 "       route flush vpc VNI\n"
+		 "ROUTE := PREFIX vpc VNI NEXTHOP [advertise]\n"
+		 "NEXTHOP := { via IP | blackhole | peer VNI }   (via IP: a NIC of the VPC, e.g. a vCPE)\n"
+		 "A subnet is the VPC's connected route; NICs are matched before routes.",
+};

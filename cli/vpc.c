@@ -1,0 +1,200 @@
+/* cli/vpc.c — vpcbpf vpc: a tenant's isolated address space, identified by its VNI. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "cli/cli.h"
+
+struct vpc_usage {
+	__u32 vni;
+	unsigned int subnets, nics, routes, peered_by;
+	__u32 peer_from; /* a VPC with a peer route to vni */
+};
+
+static int count_subnet(const void *key, const void *value, void *ctx)
+{
+	const struct subnet_key *k = key;
+	struct vpc_usage *u = ctx;
+	u->subnets += k->vni == u->vni;
+	return 0;
+}
+
+static int count_nic(const void *key, const void *value, void *ctx)
+{
+	const struct nic_key *k = key;
+	struct vpc_usage *u = ctx;
+	u->nics += k->vni == u->vni;
+	return 0;
+}
+
+static int count_route(const void *key, const void *value, void *ctx)
+{
+	const struct route_key *k = key;
+	const struct route *r = value;
+	struct vpc_usage *u = ctx;
+	if (k->type != ROUTE_KEY_CONFIG)
+		return 0;
+	if (k->vni == u->vni && r->kind != ROUTE_CONNECTED)
+		u->routes++;
+	if (r->kind == ROUTE_PEER && r->peer_vni == u->vni && k->vni != u->vni) {
+		u->peered_by++;
+		u->peer_from = k->vni;
+	}
+	return 0;
+}
+
+static void vpc_usage(struct store *s, __u32 vni, struct vpc_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->vni = vni;
+	store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), count_subnet, u);
+	store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_nic, u);
+	store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), count_route, u);
+}
+
+static int do_add(int argc, char **argv)
+{
+	struct vpc v;
+	__u32 vni;
+	struct store *s;
+
+	memset(&v, 0, sizeof(v));
+	if (argc < 1)
+		return fail("vpc add: missing VNI");
+	if (parse_vni(argv[0], &vni))
+		return 1;
+	for (argc--, argv++; argc > 0; argc--, argv++) {
+		if (matches(*argv, "name")) {
+			const char *val = next_value(&argc, &argv, "name");
+			if (!val || parse_name(val, "VPC name", v.name))
+				return 1;
+		} else {
+			return unknown_word(*argv);
+		}
+	}
+	if (!(s = store_get(true)))
+		return 1;
+	if (bpf_map_update_elem(s->fd[SM_VPCS], &vni, &v, BPF_NOEXIST))
+		return errno == EEXIST ? fail("VPC %u already exists", vni) : fail_errno(errno, "cannot add VPC %u", vni);
+	return 0;
+}
+
+/* Deletes the VPC's static routes of every generation: config entries and slots alike. */
+static int purge_routes(struct store *s, __u32 vni)
+{
+	struct route_key key, next, *prev = NULL;
+	int err = 0;
+
+	while (bpf_map_get_next_key(s->fd[SM_ROUTES], prev, &next) == 0) {
+		key = next;
+		if (key.vni == vni) {
+			/* Deleting the current key restarts the walk: get_next_key(deleted) starts over. */
+			if (bpf_map_delete_elem(s->fd[SM_ROUTES], &key) && errno != ENOENT)
+				err = -errno;
+			prev = NULL;
+			continue;
+		}
+		prev = &key;
+	}
+	return err;
+}
+
+static int do_del(int argc, char **argv)
+{
+	struct vpc_usage u;
+	struct store *s;
+	struct vpc v;
+	__u32 vni;
+
+	if (argc < 1)
+		return fail("vpc del: missing VNI");
+	if (parse_vni(argv[0], &vni))
+		return 1;
+	if (argc > 1)
+		return unknown_word(argv[1]);
+	if (!(s = store_get(true)))
+		return 1;
+	if (store_vpc(s, vni, &v))
+		return fail("VPC %u does not exist", vni);
+	vpc_usage(s, vni, &u);
+	if (u.subnets)
+		return fail("VPC %u still has %u subnet(s) and %u NIC(s): delete them first", vni, u.subnets, u.nics);
+	if (u.peered_by && !opts.force)
+		return fail("VPC %u is the peer of a route in VPC %u: delete that route first (or --force)", vni,
+			    u.peer_from);
+	/* The VPC record is what the datapath looks up first: it goes before the routes it leads to. */
+	if (bpf_map_delete_elem(s->fd[SM_VPCS], &vni))
+		return fail_errno(errno, "cannot delete VPC %u", vni);
+	if (purge_routes(s, vni))
+		return fail("VPC %u deleted, but some of its routes could not be removed", vni);
+	return 0;
+}
+
+static int show_one(struct store *s, __u32 vni, const struct vpc *v)
+{
+	struct vpc_usage u;
+
+	vpc_usage(s, vni, &u);
+	pr_begin_obj();
+	pr_u64("vni", "vpc %llu", vni);
+	pr_str("name", v->name[0] ? " name %s" : NULL, v->name);
+	pr_u64("subnets", " subnets %llu", u.subnets);
+	pr_u64("nics", " nics %llu", u.nics);
+	pr_u64("routes", " routes %llu", u.routes);
+	pr_end_obj();
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct store *s;
+	struct vpc v;
+	__u32 vni = 0;
+
+	if (argc > 0 && parse_vni(argv[0], &vni))
+		return 1;
+	if (argc > 1)
+		return unknown_word(argv[1]);
+	if (!(s = store_get(false)))
+		return 1;
+	if (vni) {
+		if (store_vpc(s, vni, &v))
+			return fail("VPC %u does not exist", vni);
+		pr_begin_list();
+		show_one(s, vni, &v);
+		pr_end_list();
+		return 0;
+	}
+	static __u32 vnis[MAX_VPCS];
+	size_t n = 0;
+	__u32 key, *prev = NULL;
+	while (n < MAX_VPCS && bpf_map_get_next_key(s->fd[SM_VPCS], prev, &key) == 0) {
+		vnis[n++] = key;
+		prev = &vnis[n - 1];
+	}
+	qsort(vnis, n, sizeof(vnis[0]), cmp_u32);
+	pr_begin_list();
+	for (size_t i = 0; i < n; i++)
+		if (store_vpc(s, vnis[i], &v) == 0)
+			show_one(s, vnis[i], &v);
+	pr_end_list();
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "show", do_show }, { "add", do_add }, { "del", do_del }, { "delete", do_del }, { "list", do_show }, { 0 },
+};
+
+const struct object obj_vpc = {
+	.name = "vpc",
+	.cmds = cmds,
+	.usage = "vpc { add VNI [name NAME] | del VNI | show [VNI] }\n"
+		 "VNI := 1..16777215 (the VPC's VXLAN network identifier)",
+};

@@ -1,0 +1,225 @@
+/* maps/store.c — opens the pinned maps under the pin dir, locks it, and mounts bpffs when it must. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "maps/store.h"
+
+const char *const store_map_names[SM__COUNT] = {
+	[SM_HOST] = MAP_HOST,
+	[SM_VPCS] = MAP_VPCS,
+	[SM_SUBNETS] = MAP_SUBNETS,
+	[SM_NICS] = MAP_NICS,
+	[SM_IFINDEX_NICS] = MAP_IFINDEX_NICS,
+	[SM_ROUTES] = MAP_ROUTES,
+	[SM_DROPS] = MAP_DROPS,
+	[SM_NIC_STATS] = MAP_NIC_STATS,
+	[SM_EVENTS] = MAP_EVENTS,
+};
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static bool on_bpffs(const char *dir)
+{
+	struct statfs st;
+	return statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/* Same mount namespace as PID 1? `ip netns exec` gives a private one whose mounts die with it. */
+static bool in_init_mount_ns(void)
+{
+	struct stat a, b;
+	if (stat("/proc/self/ns/mnt", &a) || stat("/proc/1/ns/mnt", &b))
+		return true;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int store_ensure_bpffs(const char *dir)
+{
+	char parent[PATH_MAX];
+	int err;
+
+	if (on_bpffs(dir))
+		return 0;
+	/* The pin dir may sit below a bpffs mount (the usual /sys/fs/bpf/vpcbpf). */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	for (char *slash = strrchr(parent, '/'); slash && slash != parent; slash = strrchr(parent, '/')) {
+		*slash = '\0';
+		if (on_bpffs(parent)) {
+			err = mkdir_p(dir);
+			if (err) {
+				fprintf(stderr, "Failed to create pin dir %s: %s\n", dir, strerror(-err));
+				return err;
+			}
+			return 0;
+		}
+	}
+	if (!in_init_mount_ns()) {
+		fprintf(stderr, "Pin dir %s is not on a bpffs, and this command runs in a private mount "
+				"namespace (ip netns exec?) where a new bpffs would vanish on exit.\n"
+				"Mount one from the host first (mount -t bpf bpf %s), or use "
+				"'vpcbpf -n NETNS ...' instead of 'ip netns exec'.\n", dir, dir);
+		return -ENOTSUP;
+	}
+	/* Mount bpffs on /sys/fs/bpf when the pin dir is below it, else on the pin dir itself. */
+	const char *target = strncmp(dir, "/sys/fs/bpf/", 12) == 0 ? "/sys/fs/bpf" : dir;
+	err = mkdir_p(target);
+	if (!err && mount("bpf", target, "bpf", 0, "mode=0700"))
+		err = -errno;
+	if (!err && target != dir)
+		err = mkdir_p(dir);
+	if (err) {
+		fprintf(stderr, "Failed to mount bpffs on %s: %s (are you root?)\n", target, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int store_lock_dir(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int store_open(struct store *s, const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", pin_dir);
+	s->lock_fd = -1;
+	for (int i = 0; i < SM__COUNT; i++)
+		s->fd[i] = -1;
+	for (int i = 0; i < SM__COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, store_map_names[i]);
+		s->fd[i] = bpf_obj_get(path);
+		if (s->fd[i] < 0) {
+			int err = -errno;
+			if (err == -EACCES || err == -EPERM)
+				fprintf(stderr, "Permission denied opening %s: vpcbpf needs root (CAP_BPF, CAP_NET_ADMIN)\n", path);
+			else
+				fprintf(stderr, "The datapath is not loaded at %s (%s missing): run 'vpcbpf dp up' first\n",
+					pin_dir, store_map_names[i]);
+			store_close(s);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	for (int i = 0; i < SM__COUNT; i++) {
+		if (s->fd[i] >= 0)
+			close(s->fd[i]);
+		s->fd[i] = -1;
+	}
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
+}
+
+int store_lock(struct store *s)
+{
+	if (s->lock_fd >= 0)
+		return 0;
+	s->lock_fd = store_lock_dir(s->pin_dir);
+	if (s->lock_fd < 0) {
+		int err = s->lock_fd;
+		fprintf(stderr, "Failed to lock %s: %s\n", s->pin_dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int store_host(struct store *s, struct host *h)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(s->fd[SM_HOST], &zero, h) ? -errno : 0;
+}
+
+int store_vpc(struct store *s, __u32 vni, struct vpc *v)
+{
+	return bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, v) ? -errno : 0;
+}
+
+int store_nic(struct store *s, __u32 vni, __be32 ip, struct nic *n)
+{
+	struct nic_key k = { .vni = vni, .ip = ip };
+	return bpf_map_lookup_elem(s->fd[SM_NICS], &k, n) ? -errno : 0;
+}
+
+int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, void *ctx)
+{
+	unsigned char key[64], next[64], value[256];
+	void *prev = NULL;
+	int ret;
+
+	if (key_size > sizeof(key) || value_size > sizeof(value))
+		return -E2BIG;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, value))
+			continue; /* deleted meanwhile */
+		ret = fn(key, value, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int store_percpu_sum(int fd, const void *key, __u64 *out, int n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu * n, sizeof(__u64));
+	if (!vals)
+		return -ENOMEM;
+	memset(out, 0, sizeof(__u64) * n);
+	if (bpf_map_lookup_elem(fd, key, vals)) {
+		int err = -errno;
+		free(vals);
+		return err;
+	}
+	for (int c = 0; c < ncpu; c++)
+		for (int i = 0; i < n; i++)
+			out[i] += vals[c * n + i];
+	free(vals);
+	return 0;
+}

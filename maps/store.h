@@ -1,0 +1,51 @@
+/* maps/store.h — the user-space map layer: the pin dir, its lock, and typed access to the pinned maps. */
+#ifndef VPCBPF_STORE_H
+#define VPCBPF_STORE_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <limits.h>
+#include <stddef.h>
+#include "maps/vpcbpf.h"
+
+#define DEFAULT_PIN_DIR "/sys/fs/bpf/vpcbpf"
+#define PIN_ENV "VPCBPF_PIN_DIR"
+#define PROG_PIN_SUBDIR "progs"
+
+enum store_map {
+	SM_HOST, SM_VPCS, SM_SUBNETS, SM_NICS, SM_IFINDEX_NICS, SM_ROUTES,
+	SM_DROPS, SM_NIC_STATS, SM_EVENTS,
+	SM__COUNT
+};
+
+struct store {
+	char pin_dir[PATH_MAX];
+	int fd[SM__COUNT];
+	int lock_fd;
+};
+
+extern const char *const store_map_names[SM__COUNT];
+
+/* Makes sure dir is on a bpffs, mounting one when it can; errors are printed. */
+int store_ensure_bpffs(const char *dir);
+/* Opens every pinned map; -ENOENT (message printed) when the datapath is not up. */
+int store_open(struct store *s, const char *pin_dir);
+void store_close(struct store *s);
+/* Exclusive flock on the pin dir, held until store_close / process exit. */
+int store_lock(struct store *s);
+int store_lock_dir(const char *pin_dir);
+
+int store_host(struct store *s, struct host *h);
+int store_vpc(struct store *s, __u32 vni, struct vpc *v);
+int store_nic(struct store *s, __u32 vni, __be32 ip, struct nic *n);
+
+/* Iterate a hash map: fn gets each key/value; a non-zero return stops. */
+typedef int (*store_iter_fn)(const void *key, const void *value, void *ctx);
+int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, void *ctx);
+
+/* Sums a per-CPU value of n __u64 counters into out[n]. */
+int store_percpu_sum(int fd, const void *key, __u64 *out, int n);
+
+const char *drop_reason_name(unsigned int reason);
+
+#endif
