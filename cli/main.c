@@ -70,11 +70,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* libbpf speaks only with -v: its warnings (an existing clsact qdisc, say) are not the user's errors. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_DEBUG && !opts.verbose)
-		return 0;
-	if (!opts.verbose && level == LIBBPF_INFO)
+	if (!opts.verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }

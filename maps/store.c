@@ -128,9 +128,9 @@ int store_open(struct store *s, const char *pin_dir)
 		if (s->fd[i] < 0) {
 			int err = -errno;
 			if (err == -EACCES || err == -EPERM)
-				fprintf(stderr, "Permission denied opening %s: vpcbpf needs root (CAP_BPF, CAP_NET_ADMIN)\n", path);
+				fprintf(stderr, "vpcbpf: permission denied opening %s: vpcbpf needs root (CAP_BPF, CAP_NET_ADMIN)\n", path);
 			else
-				fprintf(stderr, "The datapath is not loaded at %s (%s missing): run 'vpcbpf dp up' first\n",
+				fprintf(stderr, "vpcbpf: the datapath is not loaded at %s (%s missing): run 'vpcbpf dp up' first\n",
 					pin_dir, store_map_names[i]);
 			store_close(s);
 			return err;
