@@ -13,9 +13,9 @@ static __always_inline int deliver_decrement_ttl(struct iphdr *ip)
 
 	if (ip->ttl <= 1)
 		return DROP_TTL_EXCEEDED;
-	old_word = *(__u16 *)&ip->ttl;
+	old_word = csum_word_at(&ip->ttl);
 	ip->ttl--;
-	new_word = *(__u16 *)&ip->ttl;
+	new_word = csum_word_at(&ip->ttl);
 	csum_replace2(&ip->check, old_word, new_word);
 	return DROP_NONE;
 }

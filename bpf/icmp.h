@@ -32,15 +32,15 @@ static __always_inline int icmp_echo_reply(struct __sk_buff *skb, struct pkt *p,
 		return drop(skb, p, &port->key, DROP_UNSUPPORTED);
 
 	/* type/code share one 16-bit word of the checksum */
-	old_word = *(__u16 *)icmp;
+	old_word = csum_word_at(icmp);
 	icmp->type = ICMP_ECHOREPLY_;
-	new_word = *(__u16 *)icmp;
+	new_word = csum_word_at(icmp);
 	csum_replace2(&icmp->checksum, old_word, new_word);
 
 	/* swapping the addresses leaves the header sum unchanged; the TTL does not */
-	old_word = *(__u16 *)&ip->ttl;
+	old_word = csum_word_at(&ip->ttl);
 	ip->ttl = ICMP_ROUTER_TTL;
-	new_word = *(__u16 *)&ip->ttl;
+	new_word = csum_word_at(&ip->ttl);
 	csum_replace2(&ip->check, old_word, new_word);
 	ip->daddr = ip->saddr;
 	ip->saddr = port->nic->gateway;
