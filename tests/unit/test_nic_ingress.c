@@ -80,6 +80,15 @@ static void world(void)
 	assert_int_equal(topo_route_connected(VPC_X, "10.0.1.0/24"), 0);
 }
 
+/* Longest prefix wins across levels; /0 and /32 are levels too. */
+static void world_lpm(void)
+{
+	world();
+	assert_int_equal(topo_route_via(VPC_A, "10.9.5.0/24", V_IP), 0);
+	assert_int_equal(topo_route_via(VPC_A, "10.9.7.7/32", V_IP), 0);
+	assert_int_equal(topo_route_via(VPC_A, "0.0.0.0/0", V_IP), 0);
+}
+
 /* A world whose VM A has source check off. */
 static void world_a_sc_off(void)
 {
@@ -194,6 +203,12 @@ static void in_to_peer(struct pb *b) { udp_frame(b, ROUTER, A_MAC, A_IP, P_IP, 6
 static void out_to_peer(struct pb *b) { udp_frame(b, P_MAC, ROUTER, A_IP, P_IP, 63); }
 static void in_peer_back(struct pb *b) { udp_frame(b, ROUTER, P_MAC, P_IP, C_IP, 9); }
 static void out_peer_back(struct pb *b) { udp_frame(b, C_MAC, ROUTER, P_IP, C_IP, 8); }
+static void in_to_lpm24(struct pb *b) { udp_frame(b, ROUTER, A_MAC, A_IP, "10.9.5.5", 64); }
+static void out_to_lpm24(struct pb *b) { udp_frame(b, V_MAC, ROUTER, A_IP, "10.9.5.5", 63); }
+static void in_to_lpm32(struct pb *b) { udp_frame(b, ROUTER, A_MAC, A_IP, "10.9.7.7", 64); }
+static void out_to_lpm32(struct pb *b) { udp_frame(b, V_MAC, ROUTER, A_IP, "10.9.7.7", 63); }
+static void in_to_lpm_hole(struct pb *b) { udp_frame(b, ROUTER, A_MAC, A_IP, "10.9.7.8", 64); }
+static void out_to_default(struct pb *b) { udp_frame(b, V_MAC, ROUTER, A_IP, "8.8.8.8", 63); }
 static void in_to_blackhole(struct pb *b) { udp_frame(b, ROUTER, A_MAC, A_IP, "10.9.1.1", 64); }
 static void in_to_missing_nic(struct pb *b) { udp_frame(b, ROUTER, A_MAC, A_IP, "10.0.2.99", 64); }
 static void in_to_nowhere(struct pb *b) { udp_frame(b, ROUTER, A_MAC, A_IP, "8.8.8.8", 64); }
@@ -402,6 +417,16 @@ static const struct fixture fixtures[] = {
 	  DELIVER(VPC_A, V_IP), .output = out_to_appliance, .routes = 1 },
 	{ "blackhole route drops", world, PORT_A, in_to_blackhole, DROPPED(DROP_BLACKHOLE), .routes = 1 },
 	{ "connected subnet without such a nic drops", world, PORT_A, in_to_missing_nic,
+	  DROPPED(DROP_NO_NIC), .routes = 1 },
+	{ "a /24 inside a blackhole /16 wins", world_lpm, PORT_A, in_to_lpm24,
+	  DELIVER(VPC_A, V_IP), .output = out_to_lpm24, .routes = 1 },
+	{ "a /32 route wins", world_lpm, PORT_A, in_to_lpm32,
+	  DELIVER(VPC_A, V_IP), .output = out_to_lpm32, .routes = 1 },
+	{ "next to a /32 the blackhole /16 still drops", world_lpm, PORT_A, in_to_lpm_hole,
+	  DROPPED(DROP_BLACKHOLE), .routes = 1 },
+	{ "a default route catches the rest", world_lpm, PORT_A, in_to_nowhere,
+	  DELIVER(VPC_A, V_IP), .output = out_to_default, .routes = 1 },
+	{ "connected subnets still win over the default route", world_lpm, PORT_A, in_to_missing_nic,
 	  DROPPED(DROP_NO_NIC), .routes = 1 },
 	{ "no route drops", world, PORT_A, in_to_nowhere, DROPPED(DROP_NO_ROUTE) },
 	{ "route via an unknown next hop drops", world, PORT_A, in_to_bad_nexthop,
