@@ -114,7 +114,10 @@ static __always_inline __s64 icmp_sum_quote(struct __sk_buff *skb, __u32 off, __
  *
  * Layout: the frame is cut to Ethernet + quote, then 28 bytes are opened
  * after the Ethernet header for the new IP and ICMP headers, so the quote
- * (the original IP header and what follows) never moves.
+ * (the original IP header and what follows) never moves. A quoted TCP/UDP
+ * datagram that the VM left to checksum offload keeps its partial L4
+ * checksum inside the quote; the error goes back to that VM's own veth,
+ * which does not complete it, so our ICMP checksum stays right.
  */
 static __always_inline int icmp_send_error(struct __sk_buff *skb, struct pkt *p, __u8 type,
 					   __u8 code, __u16 mtu, __be32 from, const __u8 *router_mac)
