@@ -1,0 +1,507 @@
+#!/usr/bin/env bash
+# scripts/demo.sh — `make demo`: the many-to-many VPC scenario (vCPEs between three VPCs) on network namespaces; `demo.sh down` removes leftovers.
+#
+# Two emulated hypervisors (network namespaces hv1, hv2, each with its own
+# vpcbpf instance and pin dir) joined by an underlay veth; three VPCs; VMs and
+# two vCPE appliances as namespaces plugged into the hypervisors by veth pairs.
+# The operator's steps are printed as the vpcbpf commands they are, then the
+# scenario is verified: VM 03 (VPC 03) pings VM 02 (VPC 02) through the vCPEs,
+# and everything the routes do not allow stays refused and counted.
+#
+# Environment:
+#   HOSTS=1|2       emulated hypervisors (2: VM 03 -> VM 02 crosses the VXLAN overlay; default 1 until the overlay lands)
+#   DEMO_KEEP=1     leave everything up at the end to explore (then: make demo-down)
+#   DEMO_PREFIX=P   names of namespaces (P-hv1, P-vm03 ...) and pin dirs (/sys/fs/bpf/P-hv1); default vpcbpf-demo
+#   VPCBPF=PATH     the tool (default: build/vpcbpf next to this script)
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VPCBPF=${VPCBPF:-$ROOT/build/vpcbpf}
+PREFIX=${DEMO_PREFIX:-vpcbpf-demo}
+PIN_BASE=/sys/fs/bpf/$PREFIX
+HOSTS=${HOSTS:-1}
+KEEP=${DEMO_KEEP:-0}
+
+# ---------------------------------------------------------------- output ----
+if [ -t 1 ]; then
+	B=$'\e[1m' DIM=$'\e[2m' RED=$'\e[31m' GREEN=$'\e[32m' YELLOW=$'\e[33m' BLUE=$'\e[34m' CYAN=$'\e[36m' N=$'\e[0m'
+else
+	B='' DIM='' RED='' GREEN='' YELLOW='' BLUE='' CYAN='' N=''
+fi
+
+heading() { printf '\n%s==== %s ====%s\n' "$B$BLUE" "$*" "$N"; }
+say() { printf '%s\n' "$*"; }
+explain() { printf '%s# %s%s\n' "$DIM" "$*" "$N"; }
+show_cmd() { printf '  %s$ %s%s\n' "$CYAN" "$*" "$N"; }
+indent() { sed -e '/^[[:space:]]*$/d' -e 's/^/    /'; }
+die() { printf '%sdemo: %s%s\n' "$RED" "$*" "$N" >&2; exit 1; }
+
+CHECKS_OK=0
+CHECKS_FAILED=0
+check_ok() { CHECKS_OK=$((CHECKS_OK + 1)); printf '  %s✔ %s%s\n' "$GREEN" "$*" "$N"; }
+check_fail() { CHECKS_FAILED=$((CHECKS_FAILED + 1)); printf '  %s✘ %s%s\n' "$RED" "$*" "$N"; }
+
+# ------------------------------------------------------------- the world ----
+# Host placement: with two hosts, VM 03 and VM 02 live on different
+# hypervisors, so VM 03 -> VM 02 crosses the overlay (vCPE 02 on hv1 ->
+# VM 02 on hv2) and so does the reply. With HOSTS=1 everything is on hv1.
+if [ "$HOSTS" = 1 ]; then
+	HOST_LIST="hv1"
+	declare -A WHERE=([vm01]=hv1 [vm02]=hv1 [vm03]=hv1 [vcpe01]=hv1 [vcpe02]=hv1)
+else
+	HOSTS=2
+	HOST_LIST="hv1 hv2"
+	declare -A WHERE=([vm01]=hv2 [vm02]=hv2 [vm03]=hv1 [vcpe01]=hv1 [vcpe02]=hv1)
+fi
+declare -A UNDERLAY=([hv1]=192.168.100.1 [hv2]=192.168.100.2)
+
+VPC01=101 VPC02=102 VPC03=103
+
+# The NICs: key -> "guest-namespace guest-ifname host-dev vpc ip/len mac source-check"
+declare -A NIC=(
+	[vm01]="vm01 eth0 vm01 $VPC01 10.1.0.3/24 02:de:01:00:00:03 on"
+	[vm02]="vm02 eth0 vm02 $VPC02 172.17.0.3/24 02:de:02:00:00:03 on"
+	[vm03]="vm03 eth0 vm03 $VPC03 192.168.129.3/24 02:de:03:00:00:03 on"
+	[vcpe01a]="vcpe01 eth0 vcpe01a $VPC01 10.1.0.2/24 02:de:01:00:00:02 off"
+	[vcpe01b]="vcpe01 eth1 vcpe01b $VPC03 192.168.129.5/24 02:de:03:00:00:05 off"
+	[vcpe02a]="vcpe02 eth0 vcpe02a $VPC02 172.17.0.2/24 02:de:02:00:00:02 off"
+)
+# The vCPEs' direct link (the scenario's tunnel between them).
+LINK01=169.254.12.1 LINK02=169.254.12.2
+
+ns() { printf '%s-%s' "$PREFIX" "$1"; }
+inns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+vpcbpf_on() { local h=$1; shift; "$VPCBPF" -n "$(ns "$h")" -d "$PIN_BASE-$h" "$@"; }
+nic_field() { local f; read -r -a f <<<"${NIC[$1]}"; printf '%s' "${f[$2]}"; }
+nic_ip() { local a; a=$(nic_field "$1" 4); printf '%s' "${a%/*}"; }
+nic_vpc() { nic_field "$1" 3; }
+nic_host() { local g; g=$(nic_field "$1" 0); printf '%s' "${WHERE[$g]}"; }
+
+# Prints a vpcbpf command once for the hosts it runs on, runs it on each, shows its output.
+vp() {
+	local hosts=$1 h out rc=0
+	shift
+	show_cmd "[${hosts// /,}] vpcbpf $*"
+	for h in $hosts; do
+		out=$(vpcbpf_on "$h" "$@" 2>&1) || rc=$?
+		[ -n "$out" ] && printf '%s\n' "$out" | indent
+		[ "$rc" -eq 0 ] || die "vpcbpf $* failed on $h"
+	done
+}
+
+# Reads vpcbpf output quietly (for checks and tables).
+vq() { vpcbpf_on "$@" 2>/dev/null; }
+
+# ----------------------------------------------------------------- down ----
+demo_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${PREFIX}-(hv[0-9]+|vm[0-9]+|vcpe[0-9]+)$" || true; }
+
+down() {
+	local h n d found=0
+	for h in hv1 hv2; do
+		if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$(ns "$h")" && [ -d "$PIN_BASE-$h" ]; then
+			vpcbpf_on "$h" dp down >/dev/null 2>&1 || true
+		fi
+	done
+	for n in $(demo_namespaces); do
+		ip netns del "$n" 2>/dev/null && found=1
+	done
+	for d in "$PIN_BASE"-hv*; do
+		[ -e "$d" ] || continue
+		rm -rf "$d" 2>/dev/null && found=1
+	done
+	return $((1 - found))
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ "$KEEP" = 1 ]; then
+		heading "Left running (DEMO_KEEP=1)"
+		say "Explore, for example:"
+		show_cmd "ip netns exec $(ns vm03) ping -c 3 172.17.0.3"
+		show_cmd "$VPCBPF -n $(ns hv1) -d $PIN_BASE-hv1 stats"
+		say "Remove it all with: make demo-down   (or scripts/demo.sh down)"
+	else
+		down >/dev/null 2>&1 || true
+		if [ -n "$(demo_namespaces)" ] || compgen -G "$PIN_BASE-hv*" >/dev/null; then
+			printf '%sdemo: cleanup left something behind; run: make demo-down%s\n' "$RED" "$N" >&2
+		else
+			printf '\n%sCleaned up: namespaces %s-* and pin dirs %s-* removed (DEMO_KEEP=1 keeps them).%s\n' \
+				"$DIM" "$PREFIX" "$PIN_BASE" "$N"
+		fi
+	fi
+	exit "$rc"
+}
+
+# ---------------------------------------------------------------- setup ----
+need() { command -v "$1" >/dev/null 2>&1 || die "needs $1 (make deps installs it)"; }
+
+preflight() {
+	[ "$(id -u)" = 0 ] || die "run as root: it creates network namespaces and loads eBPF programs"
+	[ -x "$VPCBPF" ] || die "$VPCBPF not found: run make first (make demo builds it)"
+	need ip; need jq; need ping
+	if [ -n "$(demo_namespaces)" ] || compgen -G "$PIN_BASE-hv*" >/dev/null; then
+		say "${YELLOW}A previous demo run left namespaces or pin dirs behind; removing them first.${N}"
+		down || true
+	fi
+}
+
+mk_ns() {
+	local n; n=$(ns "$1")
+	ip netns add "$n" || die "cannot create namespace $n"
+	ip -n "$n" link set lo up
+	# IPv6 off: its router solicitations would only show up as drops (the demo VPCs are IPv4).
+	inns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# Plugs NIC key $1 into its guest: a veth pair whose host end (the NIC's dev) stays in the hypervisor.
+plug_nic() {
+	local key=$1 f g host
+	read -r -a f <<<"${NIC[$key]}"
+	g=${f[0]}
+	host=${WHERE[$g]}
+	ip -n "$(ns "$host")" link add "${f[2]}" type veth peer name "${f[1]}" netns "$(ns "$g")" ||
+		die "cannot create the interface of $key"
+	ip -n "$(ns "$g")" link set "${f[1]}" address "${f[5]}" mtu "$NIC_MTU" up
+	ip -n "$(ns "$g")" addr add "${f[4]}" dev "${f[1]}"
+	ip -n "$(ns "$host")" link set "${f[2]}" mtu "$NIC_MTU" up
+}
+
+# Binds NIC key $1 on every host: the local one gets `dev`, the others `remote UNDERLAY_IP`.
+add_nic() {
+	local key=$1 f host h where
+	read -r -a f <<<"${NIC[$key]}"
+	host=${WHERE[${f[0]}]}
+	for h in $HOST_LIST; do
+		if [ "$h" = "$host" ]; then where="dev ${f[2]}"; else where="remote ${UNDERLAY[$host]}"; fi
+		vp "$h" nic add "${f[4]%/*}" vpc "${f[3]}" mac "${f[5]}" $where source-check "${f[6]}"
+	done
+}
+
+build_world() {
+	local h g
+	heading "Building the emulated cloud"
+	explain "Namespaces stand in for machines: $HOSTS hypervisor$([ "$HOSTS" = 1 ] || echo s), 3 VMs and 2 vCPE appliances."
+	for h in $HOST_LIST; do mk_ns "$h"; done
+	for g in vm01 vm02 vm03 vcpe01 vcpe02; do mk_ns "$g"; done
+	if [ "$HOSTS" = 2 ]; then
+		ip -n "$(ns hv1)" link add ul0 type veth peer name ul0 netns "$(ns hv2)"
+		for h in hv1 hv2; do
+			ip -n "$(ns "$h")" addr add "${UNDERLAY[$h]}/24" dev ul0
+			ip -n "$(ns "$h")" link set ul0 up
+		done
+		NIC_MTU=1450 # the underlay's 1500 minus the 50 bytes of VXLAN
+		say "  hypervisors hv1 ${UNDERLAY[hv1]} and hv2 ${UNDERLAY[hv2]}, joined by an underlay veth (ul0)"
+	else
+		NIC_MTU=1500
+		say "  one hypervisor hv1 (HOSTS=1: no overlay, every NIC is local)"
+	fi
+	for g in vm01 vm02 vm03; do plug_nic "$g"; done
+	plug_nic vcpe01a
+	plug_nic vcpe02a
+	# Every VM and appliance routes through its subnet's gateway, which the datapath answers.
+	inns vm01 ip route add default via 10.1.0.1
+	inns vm02 ip route add default via 172.17.0.1
+	inns vm03 ip route add default via 192.168.129.1
+	# The appliances forward; rp_filter off because a vCPE sees asymmetric paths by design.
+	for g in vcpe01 vcpe02; do
+		inns "$g" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	done
+	say "  VM 01 on ${WHERE[vm01]}, VM 02 on ${WHERE[vm02]}, VM 03 on ${WHERE[vm03]}, vCPE 01 on ${WHERE[vcpe01]}, vCPE 02 on ${WHERE[vcpe02]}"
+}
+
+topology() {
+	heading "The scenario"
+	cat <<EOF
+  Three tenants' VPCs, isolated from each other. Goal: VM 03 (VPC 03) talks to
+  VM 02 (VPC 02) through two vCPE appliances, and nothing else opens up.
+
+EOF
+	local f='     %-26s%-29s%s\n'
+	printf "$f" "VPC 01 (VNI $VPC01)" "VPC 03 (VNI $VPC03)" "VPC 02 (VNI $VPC02)"
+	printf "$f" "Vxnet 01 10.1.0.0/24" "Vxnet 03 192.168.129.0/24" "Vxnet 02 172.17.0.0/24"
+	printf "$f" "VM 01 10.1.0.3 @${WHERE[vm01]}" "VM 03 192.168.129.3 @${WHERE[vm03]}" "VM 02 172.17.0.3 @${WHERE[vm02]}"
+	printf '\n'
+	printf "$f" "vCPE 01's NIC" "vCPE 01's 2nd NIC (step 2)" "vCPE 02's NIC"
+	printf "$f" "10.1.0.2" "192.168.129.5" "172.17.0.2"
+	printf "$f" "   |" "   |" "   |"
+	printf '        +---[ vCPE 01 @%s ]------+                     [ vCPE 02 @%s ]\n' "${WHERE[vcpe01]}" "${WHERE[vcpe02]}"
+	printf '              %s ====== direct link ====== %s\n' "$LINK01" "$LINK02"
+	printf '%s\n' "              (the scenario's tunnel; its static routes stand in for BGP)"
+	if [ "$HOSTS" = 2 ]; then
+		cat <<EOF
+
+     hv1 ${UNDERLAY[hv1]} <======== underlay veth ul0, VXLAN ========> hv2 ${UNDERLAY[hv2]}
+     VM 03 -> VM 02 runs: VM 03 -> vCPE 01 -> vCPE 02 -> (VXLAN hv1 -> hv2) -> VM 02
+EOF
+	fi
+	cat <<EOF
+
+  Each hypervisor runs its own vpcbpf instance. Below, "[hv1] vpcbpf ARGS" means
+    $VPCBPF -n $(ns hv1) -d $PIN_BASE-hv1 ARGS
+  and "[hv1,hv2]" the same command on both (the cloud's control plane pushes
+  every VPC, subnet, NIC and route to every host; a NIC is "dev" where it lives
+  and "remote UNDERLAY_IP" everywhere else).
+EOF
+}
+
+# ----------------------------------------------------------- traffic ----
+# ping_from GUEST DST: prints ping's output indented; returns ping's status.
+ping_from() {
+	local g=$1 dst=$2 out rc
+	show_cmd "ip netns exec $(ns "$g") ping -c 3 -i 0.2 -W 1 $dst"
+	out=$(inns "$g" timeout 10 ping -n -c 3 -i 0.2 -W 1 "$dst" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | grep -E 'bytes from|packet loss|unreachable|Unreachable' | indent
+	return $rc
+}
+
+expect_ping() { # guest dst label
+	if ping_from "$1" "$2"; then check_ok "$3 answers"; else check_fail "$3 should answer but does not"; fi
+}
+
+expect_no_ping() { # guest dst label why
+	if ping_from "$1" "$2"; then check_fail "$3 answers but should not ($4)"; else check_ok "$3: no answer, as expected ($4)"; fi
+}
+
+drop_count() { # host reason -> packets
+	vq "$1" -j stats | jq -r --arg r "$2" '.drops[$r] // 0'
+}
+
+nic_counter() { # nic-key field (tx_packets, rx_packets)
+	local key=$1
+	vq "$(nic_host "$key")" -j stats nic "$(nic_ip "$key")" vpc "$(nic_vpc "$key")" | jq -r --arg f "$2" '.[0][$f] // 0'
+}
+
+# ---------------------------------------------------------------- steps ----
+step0_dataplane() {
+	local h
+	heading "Step 0 - start the datapath on each hypervisor and create the VPCs"
+	for h in $HOST_LIST; do
+		if [ "$HOSTS" = 2 ]; then
+			explain "$h: load the eBPF datapath, underlay ul0 (VXLAN to the other host)"
+			vp "$h" dp up dev ul0 xdp generic
+		else
+			explain "$h: load the eBPF datapath (local NICs only)"
+			vp "$h" dp up
+		fi
+	done
+	explain "Three VPCs, each its own VNI: overlapping tenants never see each other"
+	vp "$HOST_LIST" vpc add $VPC01 name vpc-01
+	vp "$HOST_LIST" vpc add $VPC02 name vpc-02
+	vp "$HOST_LIST" vpc add $VPC03 name vpc-03
+	explain "One vxnet (subnet) in each; the gateway (.1) is answered by the datapath itself"
+	vp "$HOST_LIST" subnet add 10.1.0.0/24 vpc $VPC01 name vxnet-01
+	vp "$HOST_LIST" subnet add 172.17.0.0/24 vpc $VPC02 name vxnet-02
+	vp "$HOST_LIST" subnet add 192.168.129.0/24 vpc $VPC03 name vxnet-03
+	explain "The VMs' NICs, and the vCPEs' first NICs with source check off (appliances forward others' packets)"
+	add_nic vm01
+	add_nic vm02
+	add_nic vm03
+	add_nic vcpe01a
+	add_nic vcpe02a
+
+	heading "Before anything: VPCs are isolated"
+	explain "VM 01 tries VM 02's address directly. In VPC 01, 172.17.0.3 is nobody: no NIC, no route."
+	local before after
+	before=$(drop_count "${WHERE[vm01]}" no-route)
+	expect_no_ping vm01 172.17.0.3 "VM 01 -> 172.17.0.3 (a direct cross-VPC attempt)" "VPC 01 has no route to it"
+	after=$(drop_count "${WHERE[vm01]}" no-route)
+	show_cmd "[${WHERE[vm01]}] vpcbpf route get 172.17.0.3 vpc $VPC01"
+	vq "${WHERE[vm01]}" route get 172.17.0.3 vpc $VPC01 | indent
+	show_cmd "[${WHERE[vm01]}] vpcbpf stats"
+	vq "${WHERE[vm01]}" stats | head -n 1 | indent
+	if [ "$after" -gt "$before" ]; then
+		check_ok "the datapath dropped and counted them: no-route $before -> $after"
+	else
+		check_fail "no no-route drop was counted on ${WHERE[vm01]} ($before -> $after)"
+	fi
+}
+
+step1_connect() {
+	heading "Step 1 - connect VPC 01 and VPC 02 one-to-one through the two vCPEs"
+	explain "The vCPEs get a direct link (in the guide: a tunnel with BGP between them)"
+	ip -n "$(ns vcpe01)" link add tun0 type veth peer name tun0 netns "$(ns vcpe02)"
+	inns vcpe01 ip addr add $LINK01/30 dev tun0
+	inns vcpe02 ip addr add $LINK02/30 dev tun0
+	inns vcpe01 ip link set tun0 up
+	inns vcpe02 ip link set tun0 up
+	explain "Each vCPE learns the other side's vxnet (what BGP on the tunnel would announce)"
+	show_cmd "ip -n $(ns vcpe01) route add 172.17.0.0/24 via $LINK02"
+	inns vcpe01 ip route add 172.17.0.0/24 via $LINK02
+	show_cmd "ip -n $(ns vcpe02) route add 10.1.0.0/24 via $LINK01"
+	inns vcpe02 ip route add 10.1.0.0/24 via $LINK01
+	explain "Each VPC sends the other's vxnet to its own vCPE"
+	vp "$HOST_LIST" route add 172.17.0.0/24 vpc $VPC01 via 10.1.0.2
+	vp "$HOST_LIST" route add 10.1.0.0/24 vpc $VPC02 via 172.17.0.2
+	expect_ping vm01 172.17.0.3 "VM 01 -> VM 02 (VPC 01 -> vCPE 01 -> vCPE 02 -> VPC 02)"
+}
+
+step2_nic() {
+	heading "Step 2 - create a NIC in Vxnet 03 (192.168.129.5) and attach it to vCPE 01"
+	explain "The hypervisor plugs a new interface into vCPE 01 (eth1 inside, vcpe01b on ${WHERE[vcpe01]})"
+	plug_nic vcpe01b
+	explain "The NIC belongs to VPC 03 although vCPE 01 lives in VPC 01; source check off so it forwards"
+	add_nic vcpe01b
+	vp "$(nic_host vcpe01b)" nic show vpc $VPC03
+}
+
+step3_routes() {
+	heading "Step 3 - push static routes into the VPCs"
+	explain "VPC 02: Vxnet 03 is reached through vCPE 02"
+	vp "$HOST_LIST" route add 192.168.129.0/24 vpc $VPC02 via 172.17.0.2
+	explain "VPC 03: Vxnet 02 is reached through vCPE 01's new NIC"
+	vp "$HOST_LIST" route add 172.17.0.0/24 vpc $VPC03 via 192.168.129.5
+
+	heading "Try it before the announcement"
+	explain "The request gets to VM 02, but vCPE 02 has never heard of 192.168.129.0/24: the reply dies there."
+	local vm02_rx vcpe02_rx
+	vm02_rx=$(nic_counter vm02 rx_packets)
+	vcpe02_rx=$(nic_counter vcpe02a rx_packets)
+	expect_no_ping vm03 172.17.0.3 "VM 03 -> VM 02 before the announcement" "vCPE 02 has no route back to Vxnet 03"
+	vm02_rx=$(($(nic_counter vm02 rx_packets) - vm02_rx))
+	vcpe02_rx=$(($(nic_counter vcpe02a rx_packets) - vcpe02_rx))
+	say "  VM 02's NIC received +$vm02_rx packets (the requests, and vCPE 02's ICMP errors), and VPC 02 handed"
+	say "  VM 02's replies to vCPE 02 (172.17.0.2 rx +$vcpe02_rx), which has nowhere to send them:"
+	show_cmd "ip -n $(ns vcpe02) route get 192.168.129.3"
+	inns vcpe02 ip route get 192.168.129.3 2>&1 | indent
+}
+
+# The demo's routing daemon: exports routes marked `advertise` (read from
+# vpcbpf's JSON) the way BGP would, by installing them on the BGP peer of the
+# appliance that owns the route's next hop.
+routing_daemon() {
+	local routes vpc prefix via owner peer nexthop n=0
+	routes=$(vq hv1 -j route show) || die "route show failed"
+	while read -r vpc prefix via; do
+		[ -n "$vpc" ] || continue
+		case "$vpc/$via" in
+		"$VPC01/10.1.0.2") owner="vCPE 01" peer=vcpe02 nexthop=$LINK01 ;;
+		"$VPC02/172.17.0.2") owner="vCPE 02" peer=vcpe01 nexthop=$LINK02 ;;
+		*) say "  routing daemon: $prefix (VPC $vpc) has next hop $via, not a vCPE: not exported"; continue ;;
+		esac
+		say "  routing daemon: $owner announces $prefix (advertised in VPC $vpc via $via) to its peer"
+		show_cmd "ip -n $(ns "$peer") route replace $prefix via $nexthop"
+		inns "$peer" ip route replace "$prefix" via "$nexthop"
+		n=$((n + 1))
+	done < <(jq -r '.[] | select(.advertise == true) | "\(.vpc) \(.prefix) \(.via // "-")"' <<<"$routes")
+	[ "$n" -gt 0 ] || die "routing daemon found no advertised route"
+}
+
+step4_announce() {
+	heading "Step 4 - announce Vxnet 03 from vCPE 01 (a static route marked advertise)"
+	explain "In VPC 01, vCPE 01 is the way to 192.168.129.0/24; 'advertise' exports it to the routing daemon"
+	vp "$HOST_LIST" route add 192.168.129.0/24 vpc $VPC01 via 10.1.0.2 advertise
+	explain "The routing daemon reads the advertised routes from vpcbpf and announces them over the tunnel"
+	show_cmd "[hv1] vpcbpf -j route show | jq '.[] | select(.advertise)'"
+	vq hv1 -j route show | jq -c '.[] | select(.advertise)' | indent
+	routing_daemon
+}
+
+verify() {
+	local key
+	heading "Step 5 - verify: from VM 03, ping 172.17.0.3 (VM 02)"
+	declare -A tx0 rx0
+	for key in vm03 vcpe01b vcpe02a vm02; do
+		tx0[$key]=$(nic_counter "$key" tx_packets)
+		rx0[$key]=$(nic_counter "$key" rx_packets)
+	done
+	if ping_from vm03 172.17.0.3; then
+		check_ok "VM 03 (VPC 03) -> VM 02 (VPC 02) answers: Vxnet 03 and Vxnet 02 talk"
+		KEY_OK=1
+	else
+		check_fail "VM 03 -> VM 02 does not answer"
+		KEY_OK=0
+	fi
+
+	say ""
+	say "  The path, from each NIC's counters on the host it lives on (packets during that ping):"
+	printf '  %-34s %-15s %-5s %6s %6s\n' "NIC" "address" "host" "tx" "rx"
+	local -A label=([vm03]="VM 03 eth0 (VPC 03)" [vcpe01b]="vCPE 01 eth1 (VPC 03)"
+		[vcpe02a]="vCPE 02 eth0 (VPC 02)" [vm02]="VM 02 eth0 (VPC 02)")
+	local path_ok=1 dtx drx
+	for key in vm03 vcpe01b vcpe02a vm02; do
+		dtx=$(($(nic_counter "$key" tx_packets) - tx0[$key]))
+		drx=$(($(nic_counter "$key" rx_packets) - rx0[$key]))
+		printf '  %-34s %-15s %-5s %6s %6s\n' "${label[$key]}" "$(nic_ip "$key")" "$(nic_host "$key")" "+$dtx" "+$drx"
+		[ "$dtx" -gt 0 ] && [ "$drx" -gt 0 ] || path_ok=0
+	done
+	explain "VM 03 sends to the gateway; VPC 03's route hands it to vCPE 01 (rx), vCPE 01 forwards it over the"
+	explain "tunnel, vCPE 02 sends it into VPC 02 (tx) and VM 02 receives it (rx); the replies take the way back."
+	if [ "$path_ok" = 1 ]; then
+		check_ok "every NIC on the path through the vCPEs counted traffic both ways"
+	else
+		check_fail "some NIC on the path counted nothing"
+	fi
+
+	heading "How the datapath decides"
+	show_cmd "[${WHERE[vm03]}] vpcbpf route get 172.17.0.3 vpc $VPC03"
+	vq "${WHERE[vm03]}" route get 172.17.0.3 vpc $VPC03 | indent
+	show_cmd "[${WHERE[vm02]}] vpcbpf route get 192.168.129.3 vpc $VPC02"
+	vq "${WHERE[vm02]}" route get 192.168.129.3 vpc $VPC02 | indent
+	local v
+	for v in $VPC01 $VPC02 $VPC03; do
+		show_cmd "[hv1] vpcbpf route show vpc $v"
+		vq hv1 route show vpc $v | indent
+	done
+
+	heading "Isolation: VM 03 reaches only what the routes allow"
+	local before after
+	before=$(drop_count "${WHERE[vm03]}" no-route)
+	expect_no_ping vm03 10.1.0.3 "VM 03 -> VM 01 (10.1.0.3)" "VPC 03 has no route to Vxnet 01"
+	expect_no_ping vm03 10.1.0.2 "VM 03 -> vCPE 01's VPC 01 address" "VPC 03 has no route to Vxnet 01"
+	after=$(drop_count "${WHERE[vm03]}" no-route)
+	show_cmd "[${WHERE[vm03]}] vpcbpf route get 10.1.0.3 vpc $VPC03"
+	vq "${WHERE[vm03]}" route get 10.1.0.3 vpc $VPC03 | indent
+	if [ "$after" -gt "$before" ]; then
+		check_ok "dropped in the datapath at VM 03's port and counted: no-route $before -> $after"
+	else
+		check_fail "no no-route drop counted for VM 03 ($before -> $after)"
+	fi
+	expect_ping vm02 192.168.129.3 "VM 02 -> VM 03 (the reverse route, VPC 02 via vCPE 02)"
+
+	heading "Counters"
+	local h
+	for h in $HOST_LIST; do
+		show_cmd "[$h] vpcbpf stats"
+		vq "$h" stats | indent
+	done
+}
+
+summary() {
+	heading "Summary"
+	if [ "$CHECKS_FAILED" -eq 0 ] && [ "${KEY_OK:-0}" = 1 ]; then
+		say "${GREEN}${B}All $CHECKS_OK checks passed${N}: VM 03 in VPC 03 reaches VM 02 in VPC 02 through vCPE 01 and"
+		say "vCPE 02, after the announcement and not before, and nothing else crosses between the VPCs."
+		return 0
+	fi
+	say "${RED}${B}$CHECKS_FAILED check(s) failed${N} ($CHECKS_OK passed)."
+	return 1
+}
+
+main() {
+	preflight
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	topology
+	build_world
+	step0_dataplane
+	step1_connect
+	step2_nic
+	step3_routes
+	step4_announce
+	verify
+	summary
+}
+
+case "${1:-}" in
+down)
+	[ "$(id -u)" = 0 ] || die "run as root"
+	if down; then echo "demo: removed the leftovers of $PREFIX"; else echo "demo: nothing to remove"; fi
+	;;
+"" | up) main ;;
+-h | --help | help)
+	sed -n '2,/^set /p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+	;;
+*) die "unknown argument \"$1\" (expected: down, or nothing)" ;;
+esac

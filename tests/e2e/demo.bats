@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# tests/e2e/demo.bats — `make demo` end to end: it succeeds, VM 03 pings VM 02 through the vCPEs, nothing is left behind.
+
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+setup() {
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, eBPF)"
+	ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+	export VPCBPF=${VPCBPF:-$ROOT/build/vpcbpf}
+	[ -x "$VPCBPF" ] || skip "build/vpcbpf is not built (make)"
+	# Names unique to this run: other suites use the machine at the same time.
+	export DEMO_PREFIX="t$$-${BATS_TEST_NUMBER}-demo"
+	unset DEMO_KEEP
+}
+
+teardown() {
+	[ -n "${ROOT:-}" ] && "$ROOT/scripts/demo.sh" down >/dev/null 2>&1
+	true
+}
+
+# Prints every namespace and pin dir of this run that still exists.
+leftovers() {
+	ip netns list | awk '{print $1}' | grep -- "^$DEMO_PREFIX-" || true
+	ls -d /sys/fs/bpf/"$DEMO_PREFIX"-* 2>/dev/null || true
+}
+
+# The lines between the verification heading and the path table.
+verify_section() {
+	printf '%s\n' "$output" | sed -n '/==== Step 5 - verify/,/The path, from each/p'
+}
+
+@test "demo: runs non-interactively, VM 03 reaches VM 02 only after the announcement" {
+	run timeout 180 "$ROOT/scripts/demo.sh"
+	assert_success
+	assert_output --partial "VM 03 -> VM 02 before the announcement: no answer, as expected"
+	assert_output --partial "VM 03 (VPC 03) -> VM 02 (VPC 02) answers"
+	assert_output --regexp "All [0-9]+ checks passed"
+	refute_output --partial "✘"
+	# Not a terminal: no color escapes.
+	refute_output --partial $'\e['
+	run verify_section
+	assert_output --partial "ping -c 3 -i 0.2 -W 1 172.17.0.3"
+	assert_output --regexp "64 bytes from 172\.17\.0\.3: icmp_seq=[0-9]+ ttl=[0-9]+"
+	run leftovers
+	assert_output ""
+}
+
+@test "demo: DEMO_KEEP=1 leaves the namespaces up, demo.sh down removes them" {
+	DEMO_KEEP=1 run timeout 180 "$ROOT/scripts/demo.sh"
+	assert_success
+	assert_output --partial "Left running (DEMO_KEEP=1)"
+	run ip netns exec "$DEMO_PREFIX-vm03" ping -c 1 -W 1 172.17.0.3
+	assert_success
+	run "$ROOT/scripts/demo.sh" down
+	assert_success
+	assert_output --partial "removed the leftovers"
+	run leftovers
+	assert_output ""
+	run "$ROOT/scripts/demo.sh" down
+	assert_output --partial "nothing to remove"
+}
+
+@test "demo: an interrupted run cleans up after itself" {
+	"$ROOT/scripts/demo.sh" >/dev/null 2>&1 &
+	local pid=$!
+	# Wait until it is part-way (the datapath of hv1 is pinned), then interrupt it.
+	for _ in $(seq 100); do
+		[ -e "/sys/fs/bpf/$DEMO_PREFIX-hv1" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	# TERM, not INT: a background job of a non-interactive shell ignores INT (Ctrl-C in a terminal works).
+	kill -TERM "$pid"
+	local status=0
+	wait "$pid" || status=$?
+	[ "$status" -ne 0 ]
+	run leftovers
+	assert_output ""
+}
