@@ -1,0 +1,163 @@
+# tests/lib/vpcbpf.bash — the one place tests create emulated hosts, VMs and underlays (sourced by BATS files).
+#
+# API (everything a test creates is named with the per-run prefix $T and removed by lib_cleanup):
+#
+#   lib_init                      per-run prefix $T, state dir; idempotent (every helper calls it)
+#   lib_cleanup                   removes all this run created: dp down, netns del, pin dirs, temp dirs.
+#                                 Call it from teardown/teardown_file so it runs even when a test fails.
+#   host_create HOST [DP_UP_ARGS...]
+#                                 netns "$T-HOST" (lo up, IPv6 off) and pin dir /sys/fs/bpf/$T-HOST,
+#                                 then `vpcbpf dp up DP_UP_ARGS` there (e.g. `host_create hA dev ul0`)
+#   vpcbpf_on HOST ARGS...        `vpcbpf -n $T-HOST -d /sys/fs/bpf/$T-HOST ARGS` (BATS: run vpcbpf_on ...)
+#   host_ns HOST / host_pin HOST  the netns name / pin dir of HOST
+#   vm_create HOST VM IP/LEN GATEWAY MAC [MTU]
+#                                 netns "$T-VM" joined to HOST's netns by a veth: the host end is named VM
+#                                 (<= 15 chars; use it as `nic add ... dev VM`), the VM end is eth0 with
+#                                 MAC, IP/LEN, default route via GATEWAY, IPv6 off (clean counters)
+#   vm_ns VM                      the netns name of VM (e.g. ip netns exec "$(vm_ns vm1)" ping ...)
+#   in_vm VM CMD...               runs CMD inside VM's netns (ip netns exec)
+#   ns_create NAME                a bare netns "$T-NAME" (lo up, IPv6 off), e.g. for a "branch office"
+#   underlay_create HA HB [NET]   veth "ul0" between the netns of HA and HB (created if missing) with
+#                                 NET.1/24 and NET.2/24 (NET default 192.168.100); call it before
+#                                 `host_create HA dev ul0`. underlay_ip HOST prints a host's address.
+#   link_rx NS DEV / link_tx NS DEV
+#                                 rx/tx packet counters of DEV in netns NS (ip -s -j link)
+#   vm_rx VM                      packets that arrived at the VM's eth0
+#   stats_drop HOST REASON        a drop counter of `vpcbpf -j stats` (REASON as printed, e.g. spoofed-ip)
+#   json_snapshot HOST            vpc/subnet/nic/route show -j of HOST, concatenated (compare before/after)
+#
+# Names: netns "$T-<name>", pin dirs "/sys/fs/bpf/$T-<name>". Link names only have to be unique inside
+# the namespaces this run created, so they stay short and readable (ul0, vm1, eth0).
+
+VPCBPF=${VPCBPF:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/vpcbpf}
+BPFFS=${BPFFS:-/sys/fs/bpf}
+
+lib_init() {
+	if [ -z "${T:-}" ] || [ -z "${LIB_STATE:-}" ] || [ ! -d "$LIB_STATE" ]; then
+		export T="t$$$((RANDOM % 1000))"
+		export LIB_STATE
+		LIB_STATE=$(mktemp -d "/tmp/vpcbpf-$T.XXXXXX")
+		: >"$LIB_STATE/registry"
+	fi
+	export VPCBPF BPFFS
+}
+
+# Records what must be removed: kind name ("pin HOST", "ns NAME", "dir PATH").
+lib_register() {
+	lib_init
+	echo "$*" >>"$LIB_STATE/registry"
+}
+
+lib_cleanup() {
+	[ -n "${LIB_STATE:-}" ] && [ -f "$LIB_STATE/registry" ] || return 0
+	local kind name
+	# Datapaths first, while their namespaces (and NIC devices) still exist.
+	while read -r kind name; do
+		[ "$kind" = pin ] || continue
+		if [ -e "/var/run/netns/$T-$name" ]; then
+			timeout 10 "$VPCBPF" -n "$T-$name" -d "$BPFFS/$T-$name" dp down >/dev/null 2>&1
+		else
+			timeout 10 "$VPCBPF" -d "$BPFFS/$T-$name" dp down >/dev/null 2>&1
+		fi
+		rm -rf "${BPFFS:?}/$T-$name"
+	done <"$LIB_STATE/registry"
+	while read -r kind name; do
+		[ "$kind" = ns ] || continue
+		# Stray processes (a ping still running) would keep nothing alive, but kill them anyway.
+		local pids
+		pids=$(ip netns pids "$name" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+		ip netns del "$name" 2>/dev/null
+	done <"$LIB_STATE/registry"
+	while read -r kind name; do
+		[ "$kind" = dir ] && rm -rf "$name"
+	done <"$LIB_STATE/registry"
+	rm -rf "$LIB_STATE"
+	unset LIB_STATE
+}
+
+host_ns() { echo "$T-$1"; }
+host_pin() { echo "$BPFFS/$T-$1"; }
+vm_ns() { echo "$T-$1"; }
+
+# A bare namespace: lo up, IPv6 off so no router solicitation or ND shows up in the counters.
+ns_create() {
+	lib_init
+	local ns="$T-$1"
+	[ -e "/var/run/netns/$ns" ] && return 0
+	ip netns add "$ns" || return 1
+	lib_register ns "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+host_create() {
+	local host=$1
+	shift
+	ns_create "$host" || return 1
+	lib_register pin "$host"
+	vpcbpf_on "$host" dp up "$@" >/dev/null
+}
+
+vpcbpf_on() {
+	local host=$1
+	shift
+	"$VPCBPF" -n "$T-$host" -d "$BPFFS/$T-$host" "$@"
+}
+
+vm_create() {
+	local host=$1 vm=$2 addr=$3 gw=$4 mac=$5 mtu=${6:-}
+	local ns="$T-$vm"
+	if [ "${#vm}" -gt 15 ]; then
+		echo "vm_create: VM name \"$vm\" longer than 15 characters" >&2
+		return 1
+	fi
+	ns_create "$vm" || return 1
+	ip -n "$T-$host" link add "$vm" type veth peer name eth0 netns "$ns" || return 1
+	ip -n "$ns" link set eth0 address "$mac"
+	if [ -n "$mtu" ]; then
+		ip -n "$ns" link set eth0 mtu "$mtu"
+		ip -n "$T-$host" link set "$vm" mtu "$mtu"
+	fi
+	ip -n "$ns" addr add "$addr" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$T-$host" link set "$vm" up
+	ip -n "$ns" route add default via "$gw" dev eth0
+}
+
+in_vm() {
+	local vm=$1
+	shift
+	ip netns exec "$T-$vm" "$@"
+}
+
+underlay_create() {
+	local a=$1 b=$2 net=${3:-192.168.100}
+	ns_create "$a" && ns_create "$b" || return 1
+	ip -n "$T-$a" link add ul0 type veth peer name ul0 netns "$T-$b" || return 1
+	ip -n "$T-$a" addr add "$net.1/24" dev ul0
+	ip -n "$T-$b" addr add "$net.2/24" dev ul0
+	ip -n "$T-$a" link set ul0 up
+	ip -n "$T-$b" link set ul0 up
+	echo "$a $net.1" >>"$LIB_STATE/underlay"
+	echo "$b $net.2" >>"$LIB_STATE/underlay"
+}
+
+underlay_ip() {
+	awk -v h="$1" '$1 == h { print $2; exit }' "$LIB_STATE/underlay"
+}
+
+link_rx() { ip -n "$1" -s -j link show dev "$2" | jq -e '.[0].stats64.rx.packets'; }
+link_tx() { ip -n "$1" -s -j link show dev "$2" | jq -e '.[0].stats64.tx.packets'; }
+vm_rx() { link_rx "$T-$1" eth0; }
+
+stats_drop() {
+	vpcbpf_on "$1" -j stats | jq -e --arg r "$2" '.drops[$r]'
+}
+
+json_snapshot() {
+	local host=$1 obj
+	for obj in vpc subnet nic route; do
+		vpcbpf_on "$host" -j "$obj" show || return 1
+	done
+}
