@@ -145,14 +145,16 @@ static int resolve_nic(struct store *s, struct nic_args *a, const char *cmd)
 	return 0;
 }
 
+/* Binds the device to the NIC; on failure it undoes only what it did itself (never another NIC's binding). */
 static int bind_local(struct store *s, const struct nic_args *a, bool replacing)
 {
 	struct nic_key other;
+	bool had;
 	char b1[16];
 	int prog_fd, err;
 
-	if (bpf_map_lookup_elem(s->fd[SM_IFINDEX_NICS], &a->nic.ifindex, &other) == 0 &&
-	    !(replacing && other.vni == a->key.vni && other.ip == a->key.ip))
+	had = bpf_map_lookup_elem(s->fd[SM_IFINDEX_NICS], &a->nic.ifindex, &other) == 0;
+	if (had && !(replacing && other.vni == a->key.vni && other.ip == a->key.ip))
 		return fail("device \"%s\" is already the NIC %s of VPC %u", a->dev, ip_str(other.ip, b1), other.vni);
 	prog_fd = prog_open(PROG_NIC_INGRESS);
 	if (prog_fd < 0)
@@ -164,8 +166,11 @@ static int bind_local(struct store *s, const struct nic_args *a, bool replacing)
 	}
 	err = nic_attach((int)a->nic.ifindex, prog_fd);
 	close(prog_fd);
-	if (err)
+	if (err) {
+		if (!had)
+			bpf_map_delete_elem(s->fd[SM_IFINDEX_NICS], &a->nic.ifindex);
 		return fail_errno(err, "cannot attach the datapath to \"%s\"", a->dev);
+	}
 	return 0;
 }
 
@@ -207,10 +212,8 @@ static int nic_add_or_replace(int argc, char **argv, bool replace)
 	}
 	/* A new local binding is complete before the NIC record points the datapath at it. */
 	if (a.have_dev && bind_local(s, &a, exists)) {
-		if (!exists) {
-			bpf_map_delete_elem(s->fd[SM_IFINDEX_NICS], &a.nic.ifindex);
+		if (!exists)
 			bpf_map_delete_elem(s->fd[SM_NIC_STATS], &a.key);
-		}
 		return 1;
 	}
 	/* The one update that decides where the NIC lives. */
