@@ -37,7 +37,7 @@ all: $(BUILD)/vpcbpf
 # Debian packages the build, the tests and the demo need; installed only when missing.
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzstd-dev \
             libjson-c-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
-            iperf3 tshark netcat-openbsd gcc make
+            iperf3 tshark netcat-openbsd gcc make gnuplot-nox sockperf
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -88,8 +88,26 @@ demo: deps
 demo-down:
 	$(Q)scripts/demo.sh down
 
+# ---- benchmarks (make bench; not part of make check) ----
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+BENCH_SRCS := tests/bench/route_bench.c tests/bench/route_mix.c tests/unit/env.c
+$(BUILD)/bench/route_bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(LIB_OBJS) $(SKELS) $(HDRS) \
+			    $(BUILD)/bench/lookup.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/route_bench
 	$(Q)tests/bench/run
 
 vmtest: deps
