@@ -14,14 +14,18 @@
 #                                 netns "$T-VM" joined to HOST's netns by a veth: the host end is named VM
 #                                 (<= 15 chars; use it as `nic add ... dev VM`), the VM end is eth0 with
 #                                 MAC, IP/LEN, default route via GATEWAY, IPv6 off (clean counters)
+#   vm_nic_add HOST VM HOSTDEV VMDEV IP/LEN MAC [MTU]
+#                                 one more NIC for an existing VM (an appliance with NICs in two subnets):
+#                                 veth HOSTDEV (in HOST's netns) <-> VMDEV (in the VM); no route added
 #   vm_ns VM                      the netns name of VM (e.g. ip netns exec "$(vm_ns vm1)" ping ...)
 #   in_vm VM CMD...               runs CMD inside VM's netns (ip netns exec)
 #   ns_create NAME                a bare netns "$T-NAME" (lo up, IPv6 off), e.g. for a "branch office"
 #   underlay_create HA HB [NET]   veth "ul0" between the netns of HA and HB (created if missing) with
 #                                 NET.1/24 and NET.2/24 (NET default 192.168.100); call it before
 #                                 `host_create HA dev ul0`. underlay_ip HOST prints a host's address.
-#   link_rx NS DEV / link_tx NS DEV
-#                                 rx/tx packet counters of DEV in netns NS (ip -s -j link)
+#   link_rx NAME DEV / link_tx NAME DEV
+#                                 rx/tx packet counters of DEV in the netns of NAME (a host, VM or ns_create
+#                                 name, without $T), from ip -s -j link
 #   vm_rx VM                      packets that arrived at the VM's eth0
 #   stats_drop HOST REASON        a drop counter of `vpcbpf -j stats` (REASON as printed, e.g. spoofed-ip)
 #   json_snapshot HOST            vpc/subnet/nic/route show -j of HOST, concatenated (compare before/after)
@@ -108,21 +112,27 @@ vpcbpf_on() {
 vm_create() {
 	local host=$1 vm=$2 addr=$3 gw=$4 mac=$5 mtu=${6:-}
 	local ns="$T-$vm"
-	if [ "${#vm}" -gt 15 ]; then
-		echo "vm_create: VM name \"$vm\" longer than 15 characters" >&2
+	ns_create "$vm" || return 1
+	vm_nic_add "$host" "$vm" "$vm" eth0 "$addr" "$mac" "$mtu" || return 1
+	ip -n "$ns" route add default via "$gw" dev eth0
+}
+
+vm_nic_add() {
+	local host=$1 vm=$2 hdev=$3 vdev=$4 addr=$5 mac=$6 mtu=${7:-}
+	local ns="$T-$vm"
+	if [ "${#hdev}" -gt 15 ]; then
+		echo "vm_nic_add: device name \"$hdev\" longer than 15 characters" >&2
 		return 1
 	fi
-	ns_create "$vm" || return 1
-	ip -n "$T-$host" link add "$vm" type veth peer name eth0 netns "$ns" || return 1
-	ip -n "$ns" link set eth0 address "$mac"
+	ip -n "$T-$host" link add "$hdev" type veth peer name "$vdev" netns "$ns" || return 1
+	ip -n "$ns" link set "$vdev" address "$mac"
 	if [ -n "$mtu" ]; then
-		ip -n "$ns" link set eth0 mtu "$mtu"
-		ip -n "$T-$host" link set "$vm" mtu "$mtu"
+		ip -n "$ns" link set "$vdev" mtu "$mtu"
+		ip -n "$T-$host" link set "$hdev" mtu "$mtu"
 	fi
-	ip -n "$ns" addr add "$addr" dev eth0
-	ip -n "$ns" link set eth0 up
-	ip -n "$T-$host" link set "$vm" up
-	ip -n "$ns" route add default via "$gw" dev eth0
+	ip -n "$ns" addr add "$addr" dev "$vdev"
+	ip -n "$ns" link set "$vdev" up
+	ip -n "$T-$host" link set "$hdev" up
 }
 
 in_vm() {
@@ -147,9 +157,9 @@ underlay_ip() {
 	awk -v h="$1" '$1 == h { print $2; exit }' "$LIB_STATE/underlay"
 }
 
-link_rx() { ip -n "$1" -s -j link show dev "$2" | jq -e '.[0].stats64.rx.packets'; }
-link_tx() { ip -n "$1" -s -j link show dev "$2" | jq -e '.[0].stats64.tx.packets'; }
-vm_rx() { link_rx "$T-$1" eth0; }
+link_rx() { ip -n "$T-$1" -s -j link show dev "$2" | jq -e '.[0].stats64.rx.packets'; }
+link_tx() { ip -n "$T-$1" -s -j link show dev "$2" | jq -e '.[0].stats64.tx.packets'; }
+vm_rx() { link_rx "$1" eth0; }
 
 stats_drop() {
 	vpcbpf_on "$1" -j stats | jq -e --arg r "$2" '.drops[$r]'
