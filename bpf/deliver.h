@@ -33,14 +33,13 @@ static __always_inline int deliver_local(struct __sk_buff *skb, struct pkt *p,
 }
 
 /*
- * Remote NIC: the overlay (VXLAN to hop->dst->remote) takes it from here.
- * This is the single place the overlay plugs in; until it does, the
- * remote host is unreachable.
+ * Remote NIC: VXLAN to the host it lives on (bpf/encap.h). This is the
+ * single place the overlay plugs in.
  */
 static __always_inline int deliver_remote(struct __sk_buff *skb, struct pkt *p,
 					  const struct src_nic *port, const struct hop *hop)
 {
-	return drop(skb, p, &port->key, DROP_UNDERLAY_UNREACHABLE);
+	return encap_vxlan(skb, p, port, hop);
 }
 
 /*

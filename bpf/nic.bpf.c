@@ -11,6 +11,8 @@
 #include "bpf/arp.h"
 #include "bpf/icmp.h"
 #include "bpf/route.h"
+#include "bpf/vxlan.h"
+#include "bpf/encap.h"
 #include "bpf/deliver.h"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,6 +1,8 @@
 /* cli/attach.c — tc (clsact, direct-action) attachment of the NIC program, by handle so it can be replaced. */
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
@@ -14,6 +16,35 @@ int prog_open(const char *name)
 	snprintf(path, sizeof(path), "%s/%s/%s", opts.pin_dir, PROG_PIN_SUBDIR, name);
 	fd = bpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
+}
+
+/* Pins fd at pin_dir/progs/name, replacing an older program in one rename. */
+int prog_pin(int fd, const char *name)
+{
+	char dir[PATH_MAX + 16], tmp[PATH_MAX + 64], path[PATH_MAX + 64];
+
+	snprintf(dir, sizeof(dir), "%s/%s", opts.pin_dir, PROG_PIN_SUBDIR);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	snprintf(tmp, sizeof(tmp), "%s/%s_new", dir, name); /* bpffs refuses names with dots */
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(tmp);
+	if (bpf_obj_pin(fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int err = -errno;
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+void prog_unpin(const char *name)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", opts.pin_dir, PROG_PIN_SUBDIR, name);
+	unlink(path);
 }
 
 int nic_attach(int ifindex, int prog_fd)

@@ -8,7 +8,10 @@
 
 /* Opens a pinned program of the datapath (pin_dir/progs/NAME). */
 int prog_open(const char *name);
-/* Attaches (or atomically replaces) the NIC program at tc ingress of ifindex. */
+/* Pins fd at pin_dir/progs/NAME, replacing an older program in one rename. */
+int prog_pin(int fd, const char *name);
+void prog_unpin(const char *name);
+/* Attaches (or atomically replaces) a program (NIC or underlay) at tc ingress of ifindex. */
 int nic_attach(int ifindex, int prog_fd);
 /* Removes our filter; other filters and the clsact qdisc stay. */
 int nic_detach(int ifindex);

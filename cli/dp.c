@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
 #include "cli/attach.h"
+#include "cli/underlay.h"
 #include "nic.skel.h"
 
 /* The virtual router's MAC, the same on every host so a VM moved between hosts keeps its gateway's MAC. */
@@ -109,27 +110,6 @@ static int read_underlay(const struct dp_args *a, struct host *h)
 	return 0;
 }
 
-/* Pins fd at pin_dir/progs/name, replacing an older program in one rename. */
-static int pin_prog(int fd, const char *name)
-{
-	char dir[PATH_MAX + 16], tmp[PATH_MAX + 64], path[PATH_MAX + 64];
-
-	snprintf(dir, sizeof(dir), "%s/%s", opts.pin_dir, PROG_PIN_SUBDIR);
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
-	snprintf(tmp, sizeof(tmp), "%s/%s_new", dir, name); /* bpffs refuses names with dots */
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	unlink(tmp);
-	if (bpf_obj_pin(fd, tmp))
-		return -errno;
-	if (rename(tmp, path)) {
-		int err = -errno;
-		unlink(tmp);
-		return err;
-	}
-	return 0;
-}
-
 struct reattach {
 	int prog_fd;
 	int failed;
@@ -159,7 +139,8 @@ static int do_up(int argc, char **argv)
 	struct store *s;
 	struct host h;
 	struct reattach ra = { 0 };
-	__u32 zero = 0;
+	enum xdp_mode_cfg want_xdp, got_xdp;
+	__u32 zero = 0, old_underlay;
 	int lock_fd, err = 1;
 	char b1[16], b2[18];
 
@@ -180,7 +161,7 @@ static int do_up(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	if ((err = pin_prog(bpf_program__fd(skel->progs.nic_ingress), PROG_NIC_INGRESS))) {
+	if ((err = prog_pin(bpf_program__fd(skel->progs.nic_ingress), PROG_NIC_INGRESS))) {
 		fail_errno(err, "Failed to pin the NIC program under %s", opts.pin_dir);
 		err = 1;
 		goto out;
@@ -190,6 +171,7 @@ static int do_up(int argc, char **argv)
 		goto out;
 	if (store_host(s, &h))
 		memset(&h, 0, sizeof(h));
+	old_underlay = h.underlay_ifindex;
 	if (a.have_dev && read_underlay(&a, &h))
 		goto out;
 	if (a.have_mac)
@@ -198,8 +180,8 @@ static int do_up(int argc, char **argv)
 		memcpy(h.router_mac, default_router_mac, 6);
 	if (!h.vxlan_port)
 		h.vxlan_port = VXLAN_PORT;
-	if (a.have_xdp || a.have_dev)
-		h.xdp_mode = a.have_dev ? a.xdp : XDP_MODE_CFG_OFF;
+	/* dev or xdp given: as asked (native by default); neither: the mode the host had */
+	want_xdp = a.have_xdp || a.have_dev ? a.xdp : (enum xdp_mode_cfg)h.xdp_mode;
 	h.flags |= HOST_F_UP;
 	if (bpf_map_update_elem(s->fd[SM_HOST], &zero, &h, BPF_ANY)) {
 		fail_errno(errno, "cannot write the host record");
@@ -212,11 +194,23 @@ static int do_up(int argc, char **argv)
 		fail("%d NIC(s) could not be attached to the new program", ra.failed);
 		goto out;
 	}
+	/* Underlay ingress: attached to the new device first, then gone from an old one. */
+	if (h.underlay_ifindex) {
+		if (underlay_up((int)h.underlay_ifindex, want_xdp, &got_xdp))
+			goto out;
+		if (old_underlay && old_underlay != h.underlay_ifindex)
+			underlay_down((int)old_underlay);
+		h.xdp_mode = got_xdp;
+		if (bpf_map_update_elem(s->fd[SM_HOST], &zero, &h, BPF_ANY)) {
+			fail_errno(errno, "cannot write the host record");
+			goto out;
+		}
+	}
 	if (!opts.json) {
 		if (h.underlay_ifindex)
-			printf("datapath up at %s: underlay %s %s mtu %u, router mac %s, %d NIC(s) attached\n", opts.pin_dir,
-			       a.have_dev ? a.dev : "(kept)", ip_str(h.underlay_ip, b1), h.underlay_mtu,
-			       mac_str(h.router_mac, b2), ra.count);
+			printf("datapath up at %s: underlay %s %s mtu %u xdp %s, router mac %s, %d NIC(s) attached\n",
+			       opts.pin_dir, a.have_dev ? a.dev : "(kept)", ip_str(h.underlay_ip, b1), h.underlay_mtu,
+			       xdp_mode_name((enum xdp_mode_cfg)h.xdp_mode), mac_str(h.router_mac, b2), ra.count);
 		else
 			printf("datapath up at %s (no underlay: local NICs only), router mac %s, %d NIC(s) attached\n",
 			       opts.pin_dir, mac_str(h.router_mac, b2), ra.count);
@@ -272,6 +266,8 @@ static int do_down(int argc, char **argv)
 	}
 	if (!(s = store_get(true)))
 		return 1;
+	if (store_host(s, &h) == 0 && h.underlay_ifindex)
+		underlay_down((int)h.underlay_ifindex);
 	store_foreach(s->fd[SM_IFINDEX_NICS], sizeof(__u32), sizeof(struct nic_key), detach_nic, NULL);
 	snprintf(progs, sizeof(progs), "%s/%s", opts.pin_dir, PROG_PIN_SUBDIR);
 	unpin_dir(progs);
@@ -329,12 +325,14 @@ static int do_show(int argc, char **argv)
 		pr_str("underlay_ip", " local %s", ip_str(h.underlay_ip, b1));
 		pr_u64("underlay_mtu", " mtu %llu", h.underlay_mtu);
 		pr_u64("nic_mtu", " (NIC MTU %llu)", h.underlay_mtu - OVERLAY_OVERHEAD);
-		pr_str("xdp", " xdp %s",
-		       h.xdp_mode == XDP_MODE_CFG_NATIVE ? "native" : h.xdp_mode == XDP_MODE_CFG_GENERIC ? "generic" : "off");
+		/* what the kernel runs now, not what was asked for */
+		pr_str("xdp", " xdp %s", xdp_mode_name(underlay_xdp_mode((int)h.underlay_ifindex)));
 	}
 	pr_text("\n");
 	pr_begin_array("programs");
 	prog_print(PROG_NIC_INGRESS);
+	prog_print(PROG_UNDERLAY_TC);
+	prog_print(PROG_UNDERLAY_XDP);
 	pr_end_array();
 	pr_end_obj();
 	return 0;
