@@ -39,6 +39,8 @@ extern const struct object *const objects[];
 
 /* Dispatches one command line (object verb args...). */
 int run_command(int argc, char **argv);
+/* --batch FILE: the file's commands as one transaction (cli/batch.c). */
+int run_batch(const char *path);
 
 /* ---- errors: one line naming the bad word; exit status 1 ---- */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

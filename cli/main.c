@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
+#include "cli/state.h"
 
 struct options opts;
 
@@ -114,82 +115,6 @@ int run_command(int argc, char **argv)
 	return fail("%s: unknown command \"%s\" (try 'vpcbpf %s help')", o->name, argv[1], o->name);
 }
 
-/* Splits a batch line into words: blanks separate, double quotes group. */
-static int split_words(char *line, char **words, int max)
-{
-	int n = 0;
-	char *p = line;
-
-	while (*p) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p)
-			break;
-		if (n == max)
-			return -E2BIG;
-		if (*p == '"') {
-			words[n++] = ++p;
-			while (*p && *p != '"')
-				p++;
-			if (!*p)
-				return -EINVAL;
-		} else {
-			words[n++] = p;
-			while (*p && *p != ' ' && *p != '\t')
-				p++;
-		}
-		if (*p)
-			*p++ = '\0';
-	}
-	return n;
-}
-
-/* Reads FILE: one command a line, '#' comments, '\' continues a line. */
-static int run_batch(const char *path)
-{
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	char *line = NULL, *cmd = NULL;
-	size_t cap = 0, cmd_len = 0;
-	int lineno = 0, start = 0, err = 0;
-
-	if (!f)
-		return fail_errno(errno, "cannot open batch file \"%s\"", path);
-	if (!store_get(true))
-		return 1;
-	while (!err && getline(&line, &cap, f) >= 0) {
-		size_t n = strcspn(line, "\n");
-		bool cont = n > 0 && line[n - 1] == '\\';
-
-		lineno++;
-		line[cont ? n - 1 : n] = '\0';
-		if (!cmd_len)
-			start = lineno;
-		cmd = realloc(cmd, cmd_len + strlen(line) + 2);
-		memcpy(cmd + cmd_len, line, strlen(line) + 1);
-		cmd_len += strlen(line);
-		cmd[cmd_len++] = ' ';
-		cmd[cmd_len] = '\0';
-		if (cont)
-			continue;
-		char *hash = strchr(cmd, '#');
-		if (hash)
-			*hash = '\0';
-		char *words[256];
-		int nw = split_words(cmd, words, 256);
-		snprintf(err_context, sizeof(err_context), "%s:%d: ", strcmp(path, "-") ? path : "<stdin>", start);
-		if (nw < 0)
-			err = fail("bad quoting or too many words");
-		else if (nw > 0)
-			err = run_command(nw, words);
-		cmd_len = 0;
-	}
-	free(line);
-	free(cmd);
-	if (f != stdin)
-		fclose(f);
-	return err;
-}
-
 static int join_netns(const char *name)
 {
 	char path[PATH_MAX];
@@ -250,6 +175,11 @@ struct store *store_get(bool lock)
 	}
 	if (lock && store_lock(&the_store))
 		return NULL;
+	/* A command killed inside a transaction left a journal: finish it (or throw its build away) first. */
+	if (txn_pending(&the_store)) {
+		if (store_lock(&the_store) || txn_recover(&the_store, &cli_txn_hooks) < 0)
+			return NULL;
+	}
 	return &the_store;
 }
 

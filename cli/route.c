@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "cli/cli.h"
+#include "maps/txn.h"
 
 static const char *const kind_names[] = {
 	[ROUTE_CONNECTED] = "connected", [ROUTE_VIA] = "via", [ROUTE_BLACKHOLE] = "blackhole", [ROUTE_PEER] = "peer",
@@ -92,7 +93,7 @@ static int route_set(int argc, char **argv, bool replace)
 			    prefix_str(r.prefix, r.len, b1), vni);
 	if (err == 0 && !replace)
 		return fail("route %s already exists in VPC %u (use route replace)", prefix_str(r.prefix, r.len, b1), vni);
-	err = route_table_insert(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, &r);
+	err = txn_route_insert(s, vni, &r);
 	if (err)
 		return fail_errno(err, "cannot %s route %s", cmd, prefix_str(r.prefix, r.len, b1));
 	return 0;
@@ -126,7 +127,7 @@ static int do_del(int argc, char **argv)
 	if (old.kind == ROUTE_CONNECTED)
 		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)",
 			    prefix_str(r.prefix, r.len, b1), vni);
-	err = route_table_remove(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r.prefix, r.len);
+	err = txn_route_remove(s, vni, r.prefix, r.len);
 	if (err)
 		return fail_errno(err, "cannot delete route %s", prefix_str(r.prefix, r.len, b1));
 	return 0;

@@ -1,0 +1,335 @@
+/* cli/state.c — vpcbpf's rules (references, overlaps, addresses) checked against an in-memory state. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include "cli/cli.h"
+#include "cli/attach.h"
+#include "cli/state.h"
+
+static struct host host; /* the underlay, for checks on NICs; zero before dp up names one */
+
+int state_vpc_add(struct txn_state *st, __u32 vni, const char name[NAME_LEN])
+{
+	struct txn_vpc v;
+
+	if (table_get(&st->vpcs, &vni))
+		return fail("VPC %u already exists", vni);
+	memset(&v, 0, sizeof(v));
+	v.vni = vni;
+	if (name)
+		memcpy(v.rec.name, name, NAME_LEN);
+	return table_put(&st->vpcs, &v) ? 0 : fail("out of memory");
+}
+
+int state_vpc_del(struct txn_state *st, __u32 vni)
+{
+	unsigned int subnets = 0, nics = 0;
+	const struct txn_route *peer = NULL;
+
+	if (!table_get(&st->vpcs, &vni))
+		return fail("VPC %u does not exist", vni);
+	for (const struct txn_subnet *sn = NULL; (sn = table_next(&st->subnets, sn));)
+		subnets += sn->k.vni == vni;
+	for (const struct txn_nic *n = NULL; (n = table_next(&st->nics, n));)
+		nics += n->k.vni == vni;
+	if (subnets)
+		return fail("VPC %u still has %u subnet(s) and %u NIC(s): delete them first", vni, subnets, nics);
+	for (const struct txn_route *r = NULL; (r = table_next(&st->routes, r));)
+		if (r->r.kind == ROUTE_PEER && r->r.peer_vni == vni && r->k.vni != vni)
+			peer = r;
+	if (peer && !opts.force)
+		return fail("VPC %u is the peer of a route in VPC %u: delete that route first (or --force)", vni,
+			    peer->k.vni);
+	for (struct txn_route *r = NULL; (r = table_next(&st->routes, r));)
+		if (r->k.vni == vni)
+			table_del(&st->routes, &r->k);
+	table_del(&st->vpcs, &vni);
+	return 0;
+}
+
+static bool overlap(__be32 a, __u8 alen, __be32 b, __u8 blen)
+{
+	__u8 len = alen < blen ? alen : blen;
+	return (a & prefix_mask(len)) == (b & prefix_mask(len));
+}
+
+int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gateway, __be32 gateway,
+		     const char name[NAME_LEN])
+{
+	struct txn_subnet sn;
+	char b1[20], b2[20];
+
+	if (k.len < 1 || k.len > 30)
+		return fail("subnet %s: prefix length must be 1..30 (room for a gateway and NICs)",
+			    prefix_str(k.prefix, k.len, b1));
+	memset(k._pad, 0, sizeof(k._pad));
+	memset(&sn, 0, sizeof(sn));
+	sn.k = k;
+	__u32 host_lo = ntohl(k.prefix) + 1, host_hi = ntohl(k.prefix | ~prefix_mask(k.len)) - 1;
+	if (!have_gateway)
+		sn.v.gateway = htonl(host_lo);
+	else if ((gateway & prefix_mask(k.len)) != k.prefix || ntohl(gateway) < host_lo || ntohl(gateway) > host_hi)
+		return fail("gateway %s is not a host address of %s", ip_str(gateway, b2), prefix_str(k.prefix, k.len, b1));
+	else
+		sn.v.gateway = gateway;
+	if (name)
+		memcpy(sn.v.name, name, NAME_LEN);
+	if (!table_get(&st->vpcs, &k.vni))
+		return fail("VPC %u does not exist", k.vni);
+	for (const struct txn_subnet *o = NULL; (o = table_next(&st->subnets, o));)
+		if (o->k.vni == k.vni && overlap(o->k.prefix, o->k.len, k.prefix, k.len))
+			return fail("subnet %s overlaps subnet %s of VPC %u", prefix_str(k.prefix, k.len, b1),
+				    prefix_str(o->k.prefix, o->k.len, b2), k.vni);
+	struct txn_route_key rk = txn_route_key(k.vni, k.prefix, k.len);
+	if (table_get(&st->routes, &rk))
+		return fail("VPC %u already has a route for %s: delete it first", k.vni, prefix_str(k.prefix, k.len, b1));
+	return table_put(&st->subnets, &sn) ? 0 : fail("out of memory");
+}
+
+static unsigned int nics_in_subnet(const struct txn_state *st, const struct subnet_key *k)
+{
+	unsigned int n = 0;
+	for (const struct txn_nic *nic = NULL; (nic = table_next(&st->nics, nic));)
+		n += nic->k.vni == k->vni && nic->v.subnet == k->prefix && nic->v.subnet_len == k->len;
+	return n;
+}
+
+int state_subnet_del(struct txn_state *st, struct subnet_key k)
+{
+	char b1[20];
+	unsigned int n;
+
+	memset(k._pad, 0, sizeof(k._pad));
+	if (!table_get(&st->subnets, &k))
+		return fail("subnet %s does not exist in VPC %u", prefix_str(k.prefix, k.len, b1), k.vni);
+	if ((n = nics_in_subnet(st, &k)))
+		return fail("subnet %s of VPC %u still has %u NIC(s): delete them first", prefix_str(k.prefix, k.len, b1),
+			    k.vni, n);
+	table_del(&st->subnets, &k);
+	return 0;
+}
+
+/* The subnet of VPC vni that holds ip: at most one, since subnets of a VPC never overlap. */
+static const struct txn_subnet *subnet_of(const struct txn_state *st, __u32 vni, __be32 ip)
+{
+	for (int len = 30; len >= 1; len--) {
+		struct subnet_key k;
+		memset(&k, 0, sizeof(k));
+		k.vni = vni;
+		k.len = (__u8)len;
+		k.prefix = ip & prefix_mask((unsigned int)len);
+		const struct txn_subnet *sn = table_get(&st->subnets, &k);
+		if (sn)
+			return sn;
+	}
+	return NULL;
+}
+
+int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
+{
+	const char *cmd = replace ? "replace" : "add";
+	const struct txn_nic *old;
+	const struct txn_subnet *sn;
+	char b1[16], b2[20];
+
+	if (!table_get(&st->vpcs, &n.k.vni))
+		return fail("VPC %u does not exist", n.k.vni);
+	sn = subnet_of(st, n.k.vni, n.k.ip);
+	if (!sn)
+		return fail("%s is in no subnet of VPC %u: add the subnet first", ip_str(n.k.ip, b1), n.k.vni);
+	__be32 bcast = sn->k.prefix | ~prefix_mask(sn->k.len);
+	if (n.k.ip == sn->k.prefix || n.k.ip == bcast || n.k.ip == sn->v.gateway)
+		return fail("%s is the network, broadcast or gateway address of subnet %s", ip_str(n.k.ip, b1),
+			    prefix_str(sn->k.prefix, sn->k.len, b2));
+	n.v.subnet = sn->k.prefix;
+	n.v.subnet_len = sn->k.len;
+	n.v.gateway = sn->v.gateway;
+	if (n.v.flags & NIC_F_LOCAL) {
+		unsigned int ifindex = if_nametoindex(n.dev);
+		if (!ifindex)
+			return fail("device \"%s\" does not exist", n.dev);
+		if (host.underlay_ifindex && ifindex == host.underlay_ifindex)
+			return fail("device \"%s\" is the underlay device, not a NIC", n.dev);
+		n.v.ifindex = ifindex;
+		n.v.remote = 0;
+		for (const struct txn_nic *o = NULL; (o = table_next(&st->nics, o));)
+			if ((o->v.flags & NIC_F_LOCAL) && o->v.ifindex == ifindex &&
+			    !(o->k.vni == n.k.vni && o->k.ip == n.k.ip))
+				return fail("device \"%s\" is already the NIC %s of VPC %u", n.dev, ip_str(o->k.ip, b1),
+					    o->k.vni);
+	} else {
+		n.v.ifindex = 0;
+		memset(n.dev, 0, sizeof(n.dev));
+		if (host.underlay_ip && n.v.remote == host.underlay_ip)
+			return fail("remote %s is this host's own underlay address: use \"dev IFNAME\"",
+				    ip_str(n.v.remote, b1));
+	}
+	old = table_get(&st->nics, &n.k);
+	if (old && !replace)
+		return fail("NIC %s already exists in VPC %u (use nic replace to move it)", ip_str(n.k.ip, b1), n.k.vni);
+	if (old)
+		n.v.sg_id = old->v.sg_id;
+	(void)cmd;
+	return table_put(&st->nics, &n) ? 0 : fail("out of memory");
+}
+
+int state_nic_del(struct txn_state *st, struct nic_key k)
+{
+	char b1[16], b2[20];
+
+	if (!table_get(&st->nics, &k))
+		return fail("NIC %s does not exist in VPC %u", ip_str(k.ip, b1), k.vni);
+	if (!opts.force)
+		for (const struct txn_route *r = NULL; (r = table_next(&st->routes, r));)
+			if (r->k.vni == k.vni && r->r.kind == ROUTE_VIA && r->r.via == k.ip)
+				return fail("NIC %s is the next hop of route %s in VPC %u: delete the route first (or --force)",
+					    ip_str(k.ip, b1), prefix_str(r->k.prefix, r->k.len, b2), k.vni);
+	table_del(&st->nics, &k);
+	return 0;
+}
+
+static bool is_subnet(const struct txn_state *st, __u32 vni, __be32 prefix, __u8 len)
+{
+	struct subnet_key k;
+	memset(&k, 0, sizeof(k));
+	k.vni = vni;
+	k.prefix = prefix;
+	k.len = len;
+	return table_get(&st->subnets, &k) != NULL;
+}
+
+int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool replace)
+{
+	const char *cmd = replace ? "replace" : "add";
+	struct txn_route tr;
+	struct nic_key nk = { .vni = vni, .ip = r->via };
+	char b1[20], b2[16];
+
+	if (!table_get(&st->vpcs, &vni))
+		return fail("VPC %u does not exist", vni);
+	if (r->kind == ROUTE_VIA && !table_get(&st->nics, &nk))
+		return fail("next hop %s is not a NIC of VPC %u: add the appliance's NIC first", ip_str(r->via, b2), vni);
+	if (r->kind == ROUTE_PEER) {
+		if (r->peer_vni == vni)
+			return fail("route %s: a VPC cannot peer with itself", cmd);
+		if (!table_get(&st->vpcs, &r->peer_vni))
+			return fail("peer VPC %u does not exist", r->peer_vni);
+	}
+	if (is_subnet(st, vni, r->prefix, r->len))
+		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)",
+			    prefix_str(r->prefix, r->len, b1), vni);
+	memset(&tr, 0, sizeof(tr));
+	tr.k = txn_route_key(vni, r->prefix, r->len);
+	if (table_get(&st->routes, &tr.k) && !replace)
+		return fail("route %s already exists in VPC %u (use route replace)", prefix_str(r->prefix, r->len, b1), vni);
+	tr.r = *r;
+	tr.r._pad = 0;
+	if (tr.r.kind != ROUTE_VIA)
+		tr.r.via = 0;
+	if (tr.r.kind != ROUTE_PEER)
+		tr.r.peer_vni = 0;
+	return table_put(&st->routes, &tr) ? 0 : fail("out of memory");
+}
+
+int state_route_del(struct txn_state *st, __u32 vni, __be32 prefix, __u8 len)
+{
+	struct txn_route_key k = txn_route_key(vni, prefix, len);
+	char b1[20];
+
+	if (is_subnet(st, vni, prefix, len))
+		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)", prefix_str(prefix, len, b1),
+			    vni);
+	if (!table_del(&st->routes, &k))
+		return fail("route %s does not exist in VPC %u", prefix_str(prefix, len, b1), vni);
+	return 0;
+}
+
+int state_route_flush(struct txn_state *st, __u32 vni)
+{
+	if (!table_get(&st->vpcs, &vni))
+		return fail("VPC %u does not exist", vni);
+	for (struct txn_route *r = NULL; (r = table_next(&st->routes, r));)
+		if (r->k.vni == vni)
+			table_del(&st->routes, &r->k);
+	return 0;
+}
+
+/* ---- hooks and progress ---- */
+
+static int hook_attach(int ifindex)
+{
+	int prog_fd = prog_open(PROG_NIC_INGRESS), err;
+	if (prog_fd < 0)
+		return prog_fd;
+	err = nic_attach(ifindex, prog_fd);
+	close(prog_fd);
+	return err;
+}
+
+static int hook_detach(int ifindex)
+{
+	return nic_detach(ifindex);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A progress bar on stderr, only on a terminal and only for phases that last. */
+static void hook_progress(const char *phase, size_t done, size_t total)
+{
+	static double start;
+	static const char *last_phase;
+	static bool shown;
+
+	if (!isatty(STDERR_FILENO) || !total)
+		return;
+	if (phase != last_phase) {
+		last_phase = phase;
+		start = now_s();
+		shown = false;
+	}
+	if (!shown && now_s() - start < 0.3)
+		return;
+	shown = true;
+	int width = 40, fill = (int)((double)done / (double)total * width);
+	fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu", phase, fill, "########################################",
+		width - fill, "", done, total);
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
+const struct txn_hooks cli_txn_hooks = {
+	.attach = hook_attach,
+	.detach = hook_detach,
+	.progress = hook_progress,
+};
+
+int state_load(struct store *s, struct txn_state *st)
+{
+	int err = txn_recover(s, &cli_txn_hooks);
+	if (err < 0)
+		return fail_errno(err, "cannot finish the transaction a killed command left");
+	if (store_host(s, &host))
+		memset(&host, 0, sizeof(host));
+	err = txn_state_load(s, st);
+	if (err)
+		return fail_errno(err, "cannot read the state under %s", s->pin_dir);
+	return 0;
+}
+
+int state_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want)
+{
+	char msg[512];
+	int err = txn_commit(s, cur, want, &cli_txn_hooks, msg, sizeof(msg));
+	return err ? fail("%s", msg) : 0;
+}

@@ -1,0 +1,1123 @@
+/* maps/txn.c — loads the host state, plans a transaction, builds route tables aside, commits through the journal. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "maps/txn.h"
+#include "maps/route_table.h"
+
+#define BATCH_CHUNK 8192
+
+/* ---- the model ---- */
+
+void txn_state_init(struct txn_state *st)
+{
+	table_init(&st->vpcs, sizeof(__u32), sizeof(struct txn_vpc));
+	table_init(&st->subnets, sizeof(struct subnet_key), sizeof(struct txn_subnet));
+	table_init(&st->nics, sizeof(struct nic_key), sizeof(struct txn_nic));
+	table_init(&st->routes, sizeof(struct txn_route_key), sizeof(struct txn_route));
+}
+
+void txn_state_free(struct txn_state *st)
+{
+	table_free(&st->vpcs);
+	table_free(&st->subnets);
+	table_free(&st->nics);
+	table_free(&st->routes);
+}
+
+int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
+{
+	txn_state_init(dst);
+	if (table_copy(&dst->vpcs, &src->vpcs) || table_copy(&dst->subnets, &src->subnets) ||
+	    table_copy(&dst->nics, &src->nics) || table_copy(&dst->routes, &src->routes)) {
+		txn_state_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len)
+{
+	struct txn_route_key k;
+	memset(&k, 0, sizeof(k));
+	k.vni = vni;
+	k.prefix = prefix;
+	k.len = len;
+	return k;
+}
+
+typedef int (*dump_fn)(const void *key, const void *value, void *ctx);
+
+/* Every entry of a hash map, in chunks (BPF_MAP_LOOKUP_BATCH), falling back to one key at a time. */
+static int dump_map(int fd, size_t ksz, size_t vsz, dump_fn fn, void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 chunk = BATCH_CHUNK, count;
+	__u64 in_batch = 0, out_batch = 0;
+	unsigned char *keys = malloc(chunk * ksz), *vals = malloc(chunk * vsz);
+	bool first = true;
+	int err = 0;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		count = chunk;
+		int r = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals, &count, &opts);
+		int e = r ? -errno : 0;
+		if (r && e != -ENOENT) {
+			if (first && (e == -EINVAL || e == -ENOTSUP || e == -EOPNOTSUPP)) {
+				err = store_foreach(fd, ksz, vsz, fn, ctx);
+				goto out;
+			}
+			err = e;
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			err = fn(keys + i * ksz, vals + i * vsz, ctx);
+			if (err)
+				goto out;
+		}
+		if (e == -ENOENT)
+			break;
+		in_batch = out_batch;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+static int load_vpc(const void *key, const void *value, void *ctx)
+{
+	struct txn_vpc v = { .vni = *(const __u32 *)key, .rec = *(const struct vpc *)value };
+	return table_put(ctx, &v) ? 0 : -ENOMEM;
+}
+
+static int load_subnet(const void *key, const void *value, void *ctx)
+{
+	struct txn_subnet sn;
+	memset(&sn, 0, sizeof(sn));
+	sn.k = *(const struct subnet_key *)key;
+	sn.v = *(const struct subnet *)value;
+	return table_put(ctx, &sn) ? 0 : -ENOMEM;
+}
+
+static int load_nic(const void *key, const void *value, void *ctx)
+{
+	struct txn_nic n;
+	memset(&n, 0, sizeof(n));
+	n.k = *(const struct nic_key *)key;
+	n.v = *(const struct nic *)value;
+	if ((n.v.flags & NIC_F_LOCAL) && !if_indextoname(n.v.ifindex, n.dev))
+		n.dev[0] = '\0';
+	return table_put(ctx, &n) ? 0 : -ENOMEM;
+}
+
+static int load_route(const void *key, const void *value, void *ctx)
+{
+	const struct route_key *k = key;
+	struct txn_state *st = ctx;
+	const struct txn_vpc *v;
+	struct txn_route r;
+
+	if (k->type != ROUTE_KEY_CONFIG)
+		return 0;
+	v = table_get(&st->vpcs, &k->vni);
+	if (!v || v->rec.route_gen != k->gen) /* a build aside or garbage: not the VPC's table */
+		return 0;
+	memset(&r, 0, sizeof(r));
+	r.r = *(const struct route *)value;
+	if (r.r.kind == ROUTE_CONNECTED) /* follows from the subnet */
+		return 0;
+	r.r._pad = 0;
+	r.k = txn_route_key(k->vni, k->addr, k->len);
+	return table_put(&st->routes, &r) ? 0 : -ENOMEM;
+}
+
+int txn_state_load(struct store *s, struct txn_state *st)
+{
+	int err;
+
+	txn_state_init(st);
+	err = dump_map(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), load_vpc, &st->vpcs);
+	if (!err)
+		err = dump_map(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), load_subnet,
+			       &st->subnets);
+	if (!err)
+		err = dump_map(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
+	if (!err)
+		err = dump_map(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), load_route, st);
+	if (err)
+		txn_state_free(st);
+	return err;
+}
+
+/* ---- a VPC's route table, computed in memory ---- */
+
+/* A VPC's configured routes (static and connected), sorted by prefix then length. */
+struct vgroup {
+	__u32 vni;
+	__u32 _pad;
+	struct route *r;
+	size_t n, cap;
+};
+
+static int group_add(struct table *groups, __u32 vni, const struct route *r)
+{
+	struct vgroup *g = table_get(groups, &vni);
+	if (!g) {
+		struct vgroup ng = { .vni = vni };
+		g = table_put(groups, &ng);
+		if (!g)
+			return -ENOMEM;
+	}
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		struct route *nr = realloc(g->r, cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		g->r = nr;
+		g->cap = cap;
+	}
+	g->r[g->n++] = *r;
+	return 0;
+}
+
+static int cmp_route(const void *a, const void *b)
+{
+	const struct route *x = a, *y = b;
+	if (x->prefix != y->prefix)
+		return ntohl(x->prefix) < ntohl(y->prefix) ? -1 : 1;
+	return (int)x->len - (int)y->len;
+}
+
+static void groups_free(struct table *groups)
+{
+	for (struct vgroup *g = NULL; (g = table_next(groups, g));)
+		free(g->r);
+	table_free(groups);
+}
+
+/* Groups the routes of a state by VPC, connected routes of its subnets included. */
+static int group_routes(const struct txn_state *st, struct table *groups)
+{
+	table_init(groups, sizeof(__u32), sizeof(struct vgroup));
+	for (const struct txn_route *r = NULL; (r = table_next(&st->routes, r));)
+		if (group_add(groups, r->k.vni, &r->r))
+			goto nomem;
+	for (const struct txn_subnet *sn = NULL; (sn = table_next(&st->subnets, sn));) {
+		struct route c;
+		memset(&c, 0, sizeof(c));
+		c.kind = ROUTE_CONNECTED;
+		c.len = sn->k.len;
+		c.prefix = sn->k.prefix;
+		if (group_add(groups, sn->k.vni, &c))
+			goto nomem;
+	}
+	for (struct vgroup *g = NULL; (g = table_next(groups, g));)
+		qsort(g->r, g->n, sizeof(*g->r), cmp_route);
+	return 0;
+nomem:
+	groups_free(groups);
+	return -ENOMEM;
+}
+
+static bool same_route(const struct route *a, const struct route *b)
+{
+	return a->kind == b->kind && a->len == b->len && a->flags == b->flags && a->prefix == b->prefix &&
+	       a->via == b->via && a->peer_vni == b->peer_vni;
+}
+
+static bool same_routes(const struct vgroup *a, const struct vgroup *b)
+{
+	size_t na = a ? a->n : 0, nb = b ? b->n : 0;
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!same_route(&a->r[i], &b->r[i]))
+			return false;
+	return true;
+}
+
+/* The entries of one generation of a VPC's table: config entries and lookup slots. */
+struct gen_entries {
+	__u32 vni;
+	__u16 gen;
+	struct route_key *keys;
+	struct route *vals;
+	size_t n;
+};
+
+struct slot_rec {
+	__u8 level;
+	__u8 _pad[3];
+	__be32 addr;
+	struct route r;
+};
+
+static struct route_key rkey(__u32 vni, __u16 gen, __u8 type, __u8 len, __be32 addr)
+{
+	struct route_key k;
+	memset(&k, 0, sizeof(k));
+	k.vni = vni;
+	k.gen = gen;
+	k.type = type;
+	k.len = len;
+	k.addr = addr;
+	return k;
+}
+
+/*
+ * Expands routes into generation gen of vni: each route's config entry, and
+ * for every slot of its level the longest route of that level covering it
+ * (the same rule maps/route_table.c keeps incrementally). Fills the level
+ * bitmap and counts of *v when v is given.
+ */
+static int expand(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
+{
+	struct table slots;
+	size_t n = g ? g->n : 0, k = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->vni = vni;
+	out->gen = gen;
+	if (v) {
+		v->levels = 0;
+		memset(v->route_count, 0, sizeof(v->route_count));
+	}
+	table_init(&slots, 8, sizeof(struct slot_rec));
+	for (size_t i = 0; i < n; i++) {
+		const struct route *r = &g->r[i];
+		unsigned int level = ROUTE_LEVEL_INDEX(r->len), llen = ROUTE_LEVEL_LEN(level);
+		__u32 count = 1U << (llen - r->len);
+		if (v) {
+			v->route_count[level]++;
+			v->levels |= 1U << level;
+		}
+		for (__u32 j = 0; j < count; j++) {
+			struct slot_rec sr;
+			memset(&sr, 0, sizeof(sr));
+			sr.level = (__u8)level;
+			sr.addr = j ? r->prefix | htonl(j << (32 - llen)) : r->prefix;
+			struct slot_rec *cur = table_get(&slots, &sr);
+			if (cur && cur->r.len >= r->len)
+				continue;
+			sr.r = *r;
+			if (!table_put(&slots, &sr))
+				goto nomem;
+		}
+	}
+	out->keys = malloc((n + slots.live + 1) * sizeof(*out->keys));
+	out->vals = malloc((n + slots.live + 1) * sizeof(*out->vals));
+	if (!out->keys || !out->vals)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		out->keys[k] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
+		out->vals[k++] = g->r[i];
+	}
+	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));) {
+		out->keys[k] = rkey(vni, gen, ROUTE_KEY_SLOT, (__u8)ROUTE_LEVEL_LEN(sr->level), sr->addr);
+		out->vals[k++] = sr->r;
+	}
+	out->n = k;
+	table_free(&slots);
+	return 0;
+nomem:
+	table_free(&slots);
+	free(out->keys);
+	free(out->vals);
+	memset(out, 0, sizeof(*out));
+	return -ENOMEM;
+}
+
+static void entries_free(struct gen_entries *e)
+{
+	free(e->keys);
+	free(e->vals);
+	memset(e, 0, sizeof(*e));
+}
+
+/* ---- plans ---- */
+
+struct txn_purge_hint {
+	size_t op; /* index of the PURGE op */
+	struct gen_entries e;
+};
+
+void txn_plan_init(struct txn_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void txn_plan_free(struct txn_plan *p)
+{
+	for (size_t i = 0; i < p->nhints; i++)
+		entries_free(&p->hints[i].e);
+	free(p->hints);
+	free(p->ops);
+	memset(p, 0, sizeof(*p));
+}
+
+int txn_plan_op(struct txn_plan *p, const struct txn_op *op)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct txn_op *n = realloc(p->ops, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->ops = n;
+		p->cap = cap;
+	}
+	p->ops[p->n++] = *op;
+	return 0;
+}
+
+static struct txn_op mkop(enum txn_op_kind kind)
+{
+	struct txn_op op;
+	memset(&op, 0, sizeof(op));
+	op.kind = (__u8)kind;
+	return op;
+}
+
+int txn_plan_put(struct txn_plan *p, enum store_map m, const void *key, size_t ksz, const void *val, size_t vsz)
+{
+	struct txn_op op = mkop(TXN_OP_PUT);
+	if (ksz > sizeof(op.key) || vsz > sizeof(op.value))
+		return -E2BIG;
+	op.map = (__u8)m;
+	op.key_size = (__u8)ksz;
+	op.value_size = (__u8)vsz;
+	memcpy(op.key, key, ksz);
+	memcpy(op.value, val, vsz);
+	return txn_plan_op(p, &op);
+}
+
+int txn_plan_del(struct txn_plan *p, enum store_map m, const void *key, size_t ksz)
+{
+	struct txn_op op = mkop(TXN_OP_DEL);
+	if (ksz > sizeof(op.key))
+		return -E2BIG;
+	op.map = (__u8)m;
+	op.key_size = (__u8)ksz;
+	memcpy(op.key, key, ksz);
+	return txn_plan_op(p, &op);
+}
+
+static int plan_ifindex_op(struct txn_plan *p, enum txn_op_kind kind, __u32 ifindex)
+{
+	struct txn_op op = mkop(kind);
+	op.ifindex = ifindex;
+	return txn_plan_op(p, &op);
+}
+
+static int plan_purge(struct txn_plan *p, enum txn_op_kind kind, __u32 vni, __u16 gen, struct gen_entries *hint)
+{
+	struct txn_op op = mkop(kind);
+	op.vni = vni;
+	op.gen = gen;
+	if (txn_plan_op(p, &op))
+		return -ENOMEM;
+	if (p->nhints == p->hcap) {
+		size_t cap = p->hcap ? p->hcap * 2 : 16;
+		struct txn_purge_hint *n = realloc(p->hints, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->hints = n;
+		p->hcap = cap;
+	}
+	p->hints[p->nhints].op = p->n - 1;
+	p->hints[p->nhints].e = *hint;
+	p->nhints++;
+	memset(hint, 0, sizeof(*hint));
+	return 0;
+}
+
+/* A new route generation to write before the commit, and the vpc record that will point at it. */
+struct build {
+	struct gen_entries e;
+	struct vpc rec;
+	bool is_new;    /* the VPC itself is new */
+	bool swap;      /* the record changes (table or name) */
+};
+
+struct commit_plan {
+	struct build *builds;
+	size_t nbuilds;
+	size_t build_entries;
+	struct txn_plan p;
+};
+
+static void commit_plan_free(struct commit_plan *cp)
+{
+	for (size_t i = 0; i < cp->nbuilds; i++)
+		entries_free(&cp->builds[i].e);
+	free(cp->builds);
+	txn_plan_free(&cp->p);
+}
+
+/* A local NIC's binding (ifindex -> NIC, program attached) goes once no wanted NIC uses the device. */
+static int plan_unbind(struct txn_plan *p, const struct txn_state *want, const struct table *bound, __u32 ifindex)
+{
+	if (table_get(bound, &ifindex))
+		return 0;
+	if (plan_ifindex_op(p, TXN_OP_DETACH, ifindex))
+		return -ENOMEM;
+	return txn_plan_del(p, SM_IFINDEX_NICS, &ifindex, sizeof(ifindex));
+}
+
+/* The order (see txn.h): additions, swaps, barrier, removals, purges. */
+static int plan_commit(const struct txn_state *cur, const struct txn_state *want, struct commit_plan *cp)
+{
+	struct table gcur, gwant, bound;
+	struct txn_plan *p = &cp->p;
+	int err = -ENOMEM;
+
+	memset(cp, 0, sizeof(*cp));
+	if (group_routes(cur, &gcur))
+		return -ENOMEM;
+	if (group_routes(want, &gwant)) {
+		groups_free(&gcur);
+		return -ENOMEM;
+	}
+	table_init(&bound, sizeof(__u32), sizeof(__u32));
+	for (const struct txn_nic *n = NULL; (n = table_next(&want->nics, n));)
+		if ((n->v.flags & NIC_F_LOCAL) && !table_put(&bound, &n->v.ifindex))
+			goto out;
+	cp->builds = calloc(want->vpcs.live + 1, sizeof(*cp->builds));
+	if (!cp->builds)
+		goto out;
+
+	/* Route generations to build, and the vpc records that will swap them in. */
+	for (const struct txn_vpc *wv = NULL; (wv = table_next(&want->vpcs, wv));) {
+		const struct txn_vpc *cv = table_get(&cur->vpcs, &wv->vni);
+		const struct vgroup *cg = table_get(&gcur, &wv->vni), *wg = table_get(&gwant, &wv->vni);
+		struct build *b = &cp->builds[cp->nbuilds];
+		bool table_changed = !cv || !same_routes(cg, wg);
+
+		memset(b, 0, sizeof(*b));
+		if (cv)
+			b->rec = cv->rec;
+		memcpy(b->rec.name, wv->rec.name, NAME_LEN);
+		b->is_new = !cv;
+		b->swap = cv && (table_changed || memcmp(cv->rec.name, wv->rec.name, NAME_LEN));
+		if (!b->is_new && !b->swap)
+			continue;
+		if (table_changed) {
+			b->rec.route_gen = cv ? (__u16)(cv->rec.route_gen + 1) : 0;
+			if (expand(wg, wv->vni, b->rec.route_gen, &b->e, &b->rec))
+				goto out;
+			cp->build_entries += b->e.n;
+		}
+		cp->nbuilds++;
+	}
+
+	/* 1. new VPCs: their tables are complete before the record makes them reachable */
+	for (size_t i = 0; i < cp->nbuilds; i++)
+		if (cp->builds[i].is_new &&
+		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
+			goto out;
+	/* 2. subnets, new or changed */
+	for (const struct txn_subnet *ws = NULL; (ws = table_next(&want->subnets, ws));) {
+		const struct txn_subnet *cs = table_get(&cur->subnets, &ws->k);
+		if ((!cs || memcmp(&cs->v, &ws->v, sizeof(ws->v))) &&
+		    txn_plan_put(p, SM_SUBNETS, &ws->k, sizeof(ws->k), &ws->v, sizeof(ws->v)))
+			goto out;
+	}
+	/* 3. NICs, new or changed: counters and binding before the record that points the datapath at them */
+	for (const struct txn_nic *wn = NULL; (wn = table_next(&want->nics, wn));) {
+		const struct txn_nic *cn = table_get(&cur->nics, &wn->k);
+		bool wl = wn->v.flags & NIC_F_LOCAL, cl = cn && (cn->v.flags & NIC_F_LOCAL);
+		struct txn_op op;
+
+		if (cn && !memcmp(&cn->v, &wn->v, sizeof(wn->v)))
+			continue;
+		if (!cn) {
+			op = mkop(TXN_OP_STATS_NEW);
+			memcpy(op.key, &wn->k, sizeof(wn->k));
+			op.key_size = sizeof(wn->k);
+			if (txn_plan_op(p, &op))
+				goto out;
+		}
+		if (wl && !(cl && cn->v.ifindex == wn->v.ifindex)) {
+			if (txn_plan_put(p, SM_IFINDEX_NICS, &wn->v.ifindex, sizeof(__u32), &wn->k, sizeof(wn->k)) ||
+			    plan_ifindex_op(p, TXN_OP_ATTACH, wn->v.ifindex))
+				goto out;
+		}
+		if (txn_plan_put(p, SM_NICS, &wn->k, sizeof(wn->k), &wn->v, sizeof(wn->v)))
+			goto out;
+		if (cl && !(wl && cn->v.ifindex == wn->v.ifindex) && plan_unbind(p, want, &bound, cn->v.ifindex))
+			goto out;
+	}
+	/* 4. one record update per VPC swaps its table (or renames it) */
+	for (size_t i = 0; i < cp->nbuilds; i++)
+		if (cp->builds[i].swap &&
+		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
+			goto out;
+	/* 5. no packet still uses an old table or record past this point */
+	{
+		struct txn_op op = mkop(TXN_OP_BARRIER);
+		if (txn_plan_op(p, &op))
+			goto out;
+	}
+	/* 6. NICs that go: stop what they send, forget where they live, then their counters */
+	for (const struct txn_nic *cn = NULL; (cn = table_next(&cur->nics, cn));) {
+		if (table_get(&want->nics, &cn->k))
+			continue;
+		if ((cn->v.flags & NIC_F_LOCAL) && plan_unbind(p, want, &bound, cn->v.ifindex))
+			goto out;
+		if (txn_plan_del(p, SM_NICS, &cn->k, sizeof(cn->k)) ||
+		    txn_plan_del(p, SM_NIC_STATS, &cn->k, sizeof(cn->k)))
+			goto out;
+	}
+	/* 7. subnets that go (their connected routes left with the swap) */
+	for (const struct txn_subnet *cs = NULL; (cs = table_next(&cur->subnets, cs));)
+		if (!table_get(&want->subnets, &cs->k) && txn_plan_del(p, SM_SUBNETS, &cs->k, sizeof(cs->k)))
+			goto out;
+	/* 8. VPCs that go: the record first, then the routes it led to */
+	for (const struct txn_vpc *cv = NULL; (cv = table_next(&cur->vpcs, cv));) {
+		struct gen_entries old;
+		if (table_get(&want->vpcs, &cv->vni))
+			continue;
+		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) ||
+		    expand(table_get(&gcur, &cv->vni), cv->vni, cv->rec.route_gen, &old, NULL))
+			goto out;
+		if (plan_purge(p, TXN_OP_PURGE_VPC, cv->vni, cv->rec.route_gen, &old)) {
+			entries_free(&old);
+			goto out;
+		}
+	}
+	/* 9. the generations swapped out */
+	for (size_t i = 0; i < cp->nbuilds; i++) {
+		struct build *b = &cp->builds[i];
+		const struct txn_vpc *cv = table_get(&cur->vpcs, &b->e.vni);
+		struct gen_entries old;
+		if (!b->swap || !cv || cv->rec.route_gen == b->rec.route_gen)
+			continue;
+		if (expand(table_get(&gcur, &cv->vni), cv->vni, cv->rec.route_gen, &old, NULL))
+			goto out;
+		if (plan_purge(p, TXN_OP_PURGE_GEN, cv->vni, cv->rec.route_gen, &old)) {
+			entries_free(&old);
+			goto out;
+		}
+	}
+	err = 0;
+out:
+	groups_free(&gcur);
+	groups_free(&gwant);
+	table_free(&bound);
+	if (err)
+		commit_plan_free(cp);
+	return err;
+}
+
+/* ---- the journal ---- */
+
+static int journal_fd = -1;
+static char journal_dir[PATH_MAX];
+
+static int journal_open(struct store *s, bool create)
+{
+	char path[PATH_MAX + 32];
+
+	if (journal_fd >= 0 && !strcmp(journal_dir, s->pin_dir))
+		return journal_fd;
+	if (journal_fd >= 0)
+		close(journal_fd);
+	journal_fd = -1;
+	snprintf(path, sizeof(path), "%s/%s", s->pin_dir, MAP_TXN_JOURNAL);
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			snprintf(journal_dir, sizeof(journal_dir), "%s", s->pin_dir);
+			return journal_fd = fd;
+		}
+		if (errno != ENOENT || !create)
+			return -errno;
+		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, MAP_TXN_JOURNAL, sizeof(__u32), sizeof(struct txn_op),
+				    TXN_JOURNAL_MAX, &o);
+		if (fd < 0)
+			return -errno;
+		if (bpf_obj_pin(fd, path) == 0) {
+			snprintf(journal_dir, sizeof(journal_dir), "%s", s->pin_dir);
+			return journal_fd = fd;
+		}
+		close(fd); /* someone pinned one first: use theirs */
+	}
+	return -EEXIST;
+}
+
+static int head_read(int jfd, struct txn_head *h)
+{
+	__u32 k = TXN_HEAD_KEY;
+	if (bpf_map_lookup_elem(jfd, &k, h)) {
+		memset(h, 0, sizeof(*h));
+		return errno == ENOENT ? 0 : -errno;
+	}
+	return 0;
+}
+
+static int head_write(int jfd, enum txn_head_state state, __u32 nops)
+{
+	struct txn_head h;
+	__u32 k = TXN_HEAD_KEY;
+	head_read(jfd, &h);
+	h.state = state;
+	h.nops = nops;
+	h.serial++;
+	return bpf_map_update_elem(jfd, &k, &h, BPF_ANY) ? -errno : 0;
+}
+
+bool txn_pending(struct store *s)
+{
+	struct txn_head h;
+	int jfd = journal_open(s, false);
+	return jfd >= 0 && head_read(jfd, &h) == 0 && h.state != TXN_IDLE;
+}
+
+void txn_crash_point(const char *phase)
+{
+	const char *want = getenv("VPCBPF_TXN_CRASH");
+	if (want && !strcmp(want, phase))
+		_exit(9);
+}
+
+int txn_rcu_barrier(void)
+{
+	static int outer = -1, inner = -1;
+	__u32 k = 0;
+
+	if (outer < 0) {
+		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "txn_rcu_inner", sizeof(__u32), sizeof(__u32), 1, NULL);
+		if (inner < 0)
+			return -errno;
+		LIBBPF_OPTS(bpf_map_create_opts, o, .inner_map_fd = inner);
+		outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "txn_rcu", sizeof(__u32), sizeof(__u32), 1, &o);
+		if (outer < 0)
+			return -errno;
+	}
+	/* The kernel waits for a grace period after every update of a map-in-map (synchronize_rcu). */
+	return bpf_map_update_elem(outer, &k, &inner, BPF_ANY) ? -errno : 0;
+}
+
+/* Writes n entries in chunks with BPF_MAP_UPDATE_BATCH (one at a time where that is missing). */
+static int write_entries(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
+			 const struct txn_hooks *h, const char *phase, size_t *done, size_t total)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	static bool no_batch;
+
+	for (size_t i = 0; i < n;) {
+		__u32 count = (__u32)(n - i < BATCH_CHUNK ? n - i : BATCH_CHUNK);
+		const unsigned char *k = (const unsigned char *)keys + i * ksz, *v = (const unsigned char *)vals + i * vsz;
+		if (!no_batch && bpf_map_update_batch(fd, k, v, &count, &opts)) {
+			int e = -errno;
+			if (e != -EINVAL && e != -ENOTSUP && e != -EOPNOTSUPP)
+				return e;
+			no_batch = true;
+		}
+		if (no_batch)
+			for (__u32 j = 0; j < count; j++)
+				if (bpf_map_update_elem(fd, k + j * ksz, v + j * vsz, BPF_ANY))
+					return -errno;
+		i += count;
+		*done += count;
+		if (h && h->progress)
+			h->progress(phase, *done, total);
+	}
+	return 0;
+}
+
+/* Deletes the given keys (BPF_MAP_DELETE_BATCH), skipping any already gone. */
+static int delete_entries(int fd, const void *keys, size_t ksz, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (size_t i = 0; i < n;) {
+		__u32 count = (__u32)(n - i < BATCH_CHUNK ? n - i : BATCH_CHUNK);
+		const unsigned char *k = (const unsigned char *)keys + i * ksz;
+		if (bpf_map_delete_batch(fd, k, &count, &opts)) {
+			int e = -errno;
+			if (e == -ENOENT) { /* count entries went; the next one was already gone */
+				i += count + 1;
+				continue;
+			}
+			if (e != -EINVAL && e != -ENOTSUP && e != -EOPNOTSUPP)
+				return e;
+			for (__u32 j = 0; j < count; j++)
+				if (bpf_map_delete_elem(fd, k + j * ksz) && errno != ENOENT)
+					return -errno;
+		}
+		i += count;
+	}
+	return 0;
+}
+
+struct gc_scan {
+	struct table vpcs; /* vni -> live record */
+	struct route_key *dead;
+	size_t n, cap;
+};
+
+static int gc_collect(const void *key, const void *value, void *ctx)
+{
+	const struct route_key *k = key;
+	struct gc_scan *g = ctx;
+	const struct txn_vpc *v = table_get(&g->vpcs, &k->vni);
+
+	if (v && v->rec.route_gen == k->gen)
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 1024;
+		struct route_key *n = realloc(g->dead, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		g->dead = n;
+		g->cap = cap;
+	}
+	g->dead[g->n++] = *k;
+	return 0;
+}
+
+/* Deletes every route entry that is not in the live generation of an existing VPC. */
+static int gc_routes(struct store *s)
+{
+	struct gc_scan g;
+	int err;
+
+	memset(&g, 0, sizeof(g));
+	table_init(&g.vpcs, sizeof(__u32), sizeof(struct txn_vpc));
+	err = dump_map(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), load_vpc, &g.vpcs);
+	if (!err)
+		err = dump_map(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), gc_collect, &g);
+	if (!err)
+		err = delete_entries(s->fd[SM_ROUTES], g.dead, sizeof(*g.dead), g.n);
+	table_free(&g.vpcs);
+	free(g.dead);
+	return err;
+}
+
+static const struct txn_purge_hint *hint_for(const struct txn_plan *p, size_t op)
+{
+	for (size_t i = 0; p && i < p->nhints; i++)
+		if (p->hints[i].op == op)
+			return &p->hints[i];
+	return NULL;
+}
+
+/* One journal operation; *need_gc is set when a purge has no exact keys (a replay). */
+static int exec_op(struct store *s, const struct txn_op *op, const struct txn_purge_hint *hint,
+		   const struct txn_hooks *h, bool *need_gc)
+{
+	struct vpc scratch;
+	bool changed;
+	int err = 0;
+
+	switch (op->kind) {
+	case TXN_OP_PUT:
+		if (op->map >= SM__COUNT)
+			return -EINVAL;
+		return bpf_map_update_elem(s->fd[op->map], op->key, op->value, BPF_ANY) ? -errno : 0;
+	case TXN_OP_DEL:
+		if (op->map >= SM__COUNT)
+			return -EINVAL;
+		return bpf_map_delete_elem(s->fd[op->map], op->key) && errno != ENOENT ? -errno : 0;
+	case TXN_OP_STATS_NEW: {
+		int ncpu = libbpf_num_possible_cpus();
+		void *zeros = calloc(ncpu > 0 ? ncpu : 1, sizeof(struct nic_stats));
+		if (!zeros)
+			return -ENOMEM;
+		if (bpf_map_update_elem(s->fd[SM_NIC_STATS], op->key, zeros, BPF_NOEXIST) && errno != EEXIST)
+			err = -errno;
+		free(zeros);
+		return err;
+	}
+	case TXN_OP_ATTACH:
+		return h && h->attach ? h->attach((int)op->ifindex) : -ENOTSUP;
+	case TXN_OP_DETACH:
+		return h && h->detach ? h->detach((int)op->ifindex) : 0;
+	case TXN_OP_BARRIER:
+		return txn_rcu_barrier();
+	case TXN_OP_PURGE_GEN:
+	case TXN_OP_PURGE_VPC:
+		if (!hint) {
+			*need_gc = true;
+			return 0;
+		}
+		return delete_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.n);
+	case TXN_OP_ROUTE_SET:
+		memset(&scratch, 0, sizeof(scratch));
+		return route_table_insert_gen(s->fd[SM_ROUTES], op->vni, op->gen, &scratch,
+					      (const struct route *)op->value, &changed);
+	case TXN_OP_ROUTE_DEL: {
+		const struct route *r = (const struct route *)op->value;
+		memset(&scratch, 0, sizeof(scratch));
+		err = route_table_remove_gen(s->fd[SM_ROUTES], op->vni, op->gen, &scratch, r->prefix, r->len, &changed);
+		return err == -ENOENT ? 0 : err;
+	}
+	}
+	return -EINVAL;
+}
+
+static const char *op_name(const struct txn_op *op)
+{
+	static const char *const names[] = {
+		[TXN_OP_PUT] = "put", [TXN_OP_DEL] = "delete", [TXN_OP_STATS_NEW] = "create counters",
+		[TXN_OP_ATTACH] = "attach", [TXN_OP_DETACH] = "detach", [TXN_OP_BARRIER] = "wait for RCU",
+		[TXN_OP_PURGE_GEN] = "purge generation", [TXN_OP_PURGE_VPC] = "purge VPC routes",
+		[TXN_OP_ROUTE_SET] = "route set", [TXN_OP_ROUTE_DEL] = "route delete",
+	};
+	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ? names[op->kind] : "?";
+}
+
+/* Runs ops in order to the end; a failing op is reported and skipped (the commit point is behind us). */
+static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const struct txn_plan *p,
+		    const struct txn_hooks *h, bool replay)
+{
+	bool need_gc = false;
+	int failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i == n / 2)
+			txn_crash_point("apply");
+		int err = exec_op(s, &ops[i], replay ? NULL : hint_for(p, i), h, &need_gc);
+		if (err) {
+			const char *map = ops[i].kind == TXN_OP_PUT || ops[i].kind == TXN_OP_DEL ?
+				(ops[i].map < SM__COUNT ? store_map_names[ops[i].map] : "?") : "";
+			fprintf(stderr, "vpcbpf: warning: transaction step %zu (%s %s%s%u) failed: %s\n", i,
+				op_name(&ops[i]), map, *map ? " " : "", ops[i].ifindex ? ops[i].ifindex : ops[i].vni,
+				strerror(-err));
+			failed++;
+		}
+	}
+	if (need_gc && gc_routes(s))
+		failed++;
+	return failed ? -EIO : 0;
+}
+
+/* Journal the ops, mark them committed (the commit point), run them, go idle. */
+static int journal_run(struct store *s, int jfd, struct txn_plan *p, const struct txn_hooks *h)
+{
+	__u32 *idx;
+	size_t done = 0;
+	int err;
+
+	if (p->n >= TXN_JOURNAL_MAX)
+		return -E2BIG;
+	idx = malloc((p->n + 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		idx[i] = (__u32)i;
+	err = write_entries(jfd, idx, sizeof(*idx), p->ops, sizeof(*p->ops), p->n, NULL, NULL, &done, p->n);
+	if (err) {
+		free(idx);
+		return err;
+	}
+	txn_crash_point("commit");
+	err = head_write(jfd, TXN_COMMITTED, (__u32)p->n);
+	if (err) {
+		free(idx);
+		return err;
+	}
+	/* committed: from here on the new state is the state, whatever happens to us */
+	int ran = exec_ops(s, p->ops, p->n, p, h, false);
+	txn_crash_point("done");
+	head_write(jfd, TXN_IDLE, 0);
+	delete_entries(jfd, idx, sizeof(*idx), p->n);
+	free(idx);
+	return ran;
+}
+
+int txn_run(struct store *s, struct txn_plan *p, const struct txn_hooks *h)
+{
+	int jfd = journal_open(s, true);
+	if (jfd < 0)
+		return jfd;
+	return journal_run(s, jfd, p, h);
+}
+
+int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
+	       const struct txn_hooks *h, char *msg, size_t msglen)
+{
+	struct commit_plan cp;
+	size_t done = 0;
+	int jfd, err;
+
+	err = plan_commit(cur, want, &cp);
+	if (err) {
+		snprintf(msg, msglen, "cannot plan the transaction: %s", strerror(-err));
+		return err;
+	}
+	if (cp.p.n <= 1 && !cp.nbuilds) { /* only the barrier: nothing changes */
+		commit_plan_free(&cp);
+		return 0;
+	}
+	jfd = journal_open(s, true);
+	if (jfd < 0) {
+		snprintf(msg, msglen, "cannot open the transaction journal: %s", strerror(-jfd));
+		commit_plan_free(&cp);
+		return jfd;
+	}
+	if (cp.p.n >= TXN_JOURNAL_MAX) {
+		snprintf(msg, msglen, "too many changes for one transaction (%zu steps, at most %u)", cp.p.n,
+			 TXN_JOURNAL_MAX - 1);
+		commit_plan_free(&cp);
+		return -E2BIG;
+	}
+	/* Build aside. If we die here the next command finds BUILDING and throws the builds away. */
+	if (cp.build_entries && (err = head_write(jfd, TXN_BUILDING, 0))) {
+		snprintf(msg, msglen, "cannot write the transaction journal: %s", strerror(-err));
+		commit_plan_free(&cp);
+		return err;
+	}
+	for (size_t i = 0; i < cp.nbuilds && !err; i++) {
+		struct build *b = &cp.builds[i];
+		err = write_entries(s->fd[SM_ROUTES], b->e.keys, sizeof(struct route_key), b->e.vals, sizeof(struct route),
+				    b->e.n, h, "building route tables", &done, cp.build_entries);
+		if (i == cp.nbuilds / 2)
+			txn_crash_point("build");
+	}
+	if (err) {
+		if (err == -E2BIG || err == -ENOMEM || err == -ENOSPC)
+			snprintf(msg, msglen, "the routes map is full (%u entries for all VPCs and both generations "
+				 "of a table being replaced): nothing changed", MAX_ROUTE_ENTRIES);
+		else
+			snprintf(msg, msglen, "cannot build the new route tables: %s (nothing changed)", strerror(-err));
+		for (size_t i = 0; i < cp.nbuilds; i++)
+			delete_entries(s->fd[SM_ROUTES], cp.builds[i].e.keys, sizeof(struct route_key), cp.builds[i].e.n);
+		head_write(jfd, TXN_IDLE, 0);
+		commit_plan_free(&cp);
+		return err;
+	}
+	err = journal_run(s, jfd, &cp.p, h);
+	if (err == -EIO)
+		snprintf(msg, msglen, "the transaction is committed, but some steps failed (see warnings)");
+	else if (err)
+		snprintf(msg, msglen, "cannot commit: %s (nothing changed)", strerror(-err));
+	if (err && err != -EIO && head_write(jfd, TXN_BUILDING, 0) == 0) {
+		/* not committed: the builds are garbage */
+		gc_routes(s);
+		head_write(jfd, TXN_IDLE, 0);
+	}
+	commit_plan_free(&cp);
+	return err;
+}
+
+int txn_recover(struct store *s, const struct txn_hooks *h)
+{
+	struct txn_head head;
+	int jfd = journal_open(s, false), err = 0;
+
+	if (jfd < 0 || head_read(jfd, &head) || head.state == TXN_IDLE)
+		return 0;
+	if (head.state == TXN_COMMITTED) {
+		struct txn_op *ops = calloc(head.nops + 1, sizeof(*ops));
+		if (!ops)
+			return -ENOMEM;
+		for (__u32 i = 0; i < head.nops; i++)
+			if (bpf_map_lookup_elem(jfd, &i, &ops[i])) {
+				free(ops);
+				return -errno;
+			}
+		err = exec_ops(s, ops, head.nops, NULL, h, true);
+		free(ops);
+	} else {
+		err = gc_routes(s);
+	}
+	if (err && err != -EIO)
+		return err;
+	head_write(jfd, TXN_IDLE, 0);
+	/* leftover op entries are harmless (the head says how many count); free them anyway */
+	for (__u32 i = 0; i < head.nops; i++)
+		bpf_map_delete_elem(jfd, &i);
+	return 1;
+}
+
+/* ---- single route edits, journaled ---- */
+
+int txn_route_insert(struct store *s, __u32 vni, const struct route *r)
+{
+	struct route_key ck = rkey(vni, 0, ROUTE_KEY_CONFIG, r->len, r->prefix);
+	struct txn_plan p;
+	struct txn_op op;
+	struct route old;
+	struct vpc v, grown;
+	int err;
+
+	if (bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, &v))
+		return -errno;
+	if (r->len > 32 || (r->prefix & ~prefix_mask(r->len)))
+		return -EINVAL;
+	ck.gen = v.route_gen;
+	grown = v;
+	if (bpf_map_lookup_elem(s->fd[SM_ROUTES], &ck, &old)) {
+		unsigned int level = ROUTE_LEVEL_INDEX(r->len);
+		grown.levels |= 1U << level;
+		v.levels |= 1U << level;
+		v.route_count[level]++;
+	}
+	txn_plan_init(&p);
+	/* A new level becomes visible before its slots; the counts once the route is whole. */
+	err = txn_plan_put(&p, SM_VPCS, &vni, sizeof(vni), &grown, sizeof(grown));
+	op = mkop(TXN_OP_ROUTE_SET);
+	op.vni = vni;
+	op.gen = v.route_gen;
+	memcpy(op.value, r, sizeof(*r));
+	op.value_size = sizeof(*r);
+	if (!err)
+		err = txn_plan_op(&p, &op);
+	if (!err)
+		err = txn_plan_put(&p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
+	if (!err)
+		err = txn_run(s, &p, NULL);
+	txn_plan_free(&p);
+	return err;
+}
+
+int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len)
+{
+	struct route_key ck = rkey(vni, 0, ROUTE_KEY_CONFIG, len, prefix);
+	struct txn_plan p;
+	struct txn_op op;
+	struct route old;
+	struct vpc v;
+	unsigned int level = ROUTE_LEVEL_INDEX(len);
+	int err;
+
+	if (bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, &v))
+		return -errno;
+	if (len > 32 || (prefix & ~prefix_mask(len)))
+		return -EINVAL;
+	ck.gen = v.route_gen;
+	if (bpf_map_lookup_elem(s->fd[SM_ROUTES], &ck, &old))
+		return -ENOENT;
+	if (v.route_count[level] > 0)
+		v.route_count[level]--;
+	if (!v.route_count[level])
+		v.levels &= ~(1U << level);
+	txn_plan_init(&p);
+	/* Slots and config first; the level bit goes only after its slots are gone. */
+	op = mkop(TXN_OP_ROUTE_DEL);
+	op.vni = vni;
+	op.gen = v.route_gen;
+	memcpy(op.value, &old, sizeof(old));
+	op.value_size = sizeof(old);
+	err = txn_plan_op(&p, &op);
+	if (!err)
+		err = txn_plan_put(&p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
+	if (!err)
+		err = txn_run(s, &p, NULL);
+	txn_plan_free(&p);
+	return err;
+}

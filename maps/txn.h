@@ -1,0 +1,175 @@
+/* maps/txn.h — transactions: the in-memory model of a host's state, the journal, and the commit of a new state. */
+#ifndef VPCBPF_TXN_H
+#define VPCBPF_TXN_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <net/if.h>
+#include "maps/vpcbpf.h"
+#include "maps/store.h"
+#include "maps/table.h"
+
+/*
+ * How a transaction becomes visible (see docs/transactions.md):
+ *
+ *  1. build: every VPC whose route table changes gets its whole new table
+ *     (config entries and lookup slots) written under generation gen+1 of the
+ *     routes map. Nothing reads that generation yet: the datapath, show and
+ *     save all follow struct vpc.route_gen.
+ *  2. commit point: the list of the remaining map operations is written to
+ *     the journal map, then one update of the journal head marks it
+ *     committed. Before that update the host is in the old state (a build
+ *     left behind is garbage), after it in the new one (the journal is
+ *     replayed to the end by whoever takes the lock next).
+ *  3. apply the journal, in an order that never lets the datapath follow a
+ *     reference to something missing: new VPCs, subnets and NICs first, then
+ *     one vpc record update per VPC swaps its route table, then an RCU grace
+ *     period, then removals, then the old generations are deleted.
+ *
+ * Every journal operation is idempotent, so replaying a journal that was
+ * partly applied finishes it.
+ */
+
+#define MAP_TXN_JOURNAL "txn_journal"
+#define TXN_JOURNAL_MAX (1U << 20) /* operations per transaction */
+#define TXN_HEAD_KEY 0xffffffffU
+
+/* ---- the model ---- */
+struct txn_vpc {
+	__u32 vni;
+	struct vpc rec; /* the live record (route_gen, levels) when loaded; the name when wanted */
+};
+
+struct txn_subnet {
+	struct subnet_key k;
+	struct subnet v;
+};
+
+struct txn_nic {
+	struct nic_key k;
+	struct nic v; /* derived fields (subnet, gateway, ifindex) filled in */
+	char dev[IF_NAMESIZE]; /* local NICs: the interface name */
+};
+
+struct txn_route_key {
+	__u32 vni;
+	__be32 prefix;
+	__u8 len;
+	__u8 _pad[3];
+};
+
+struct txn_route {
+	struct txn_route_key k;
+	struct route r; /* static routes only: connected routes follow from the subnets */
+};
+
+/*
+ * A whole host state. To add an object type (security groups): a table here,
+ * its load in txn_state_load, its puts/deletes in the plan (maps/txn.c,
+ * plan_*), and a section in cli/save.c and cli/apply.c.
+ */
+struct txn_state {
+	struct table vpcs;    /* struct txn_vpc */
+	struct table subnets; /* struct txn_subnet */
+	struct table nics;    /* struct txn_nic */
+	struct table routes;  /* struct txn_route */
+};
+
+void txn_state_init(struct txn_state *st);
+void txn_state_free(struct txn_state *st);
+int txn_state_copy(struct txn_state *dst, const struct txn_state *src);
+/* Reads the live state from the maps (live generation only). */
+int txn_state_load(struct store *s, struct txn_state *st);
+
+struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len);
+
+/* ---- the journal ---- */
+enum txn_op_kind {
+	TXN_OP_PUT = 1,       /* map[key] = value */
+	TXN_OP_DEL,           /* delete map[key] (missing is fine) */
+	TXN_OP_STATS_NEW,     /* zeroed per-CPU NIC counters, kept if present */
+	TXN_OP_ATTACH,        /* NIC program on ifindex (tc filter replace) */
+	TXN_OP_DETACH,        /* our filter off ifindex */
+	TXN_OP_BARRIER,       /* RCU grace period: no packet still uses what came before */
+	TXN_OP_PURGE_GEN,     /* every route entry of (vni, gen) */
+	TXN_OP_PURGE_VPC,     /* every route entry of vni */
+	TXN_OP_ROUTE_SET,     /* one route into generation gen, in place (single commands) */
+	TXN_OP_ROUTE_DEL,     /* one route out of generation gen, in place (single commands) */
+};
+
+enum txn_head_state {
+	TXN_IDLE = 0,
+	TXN_BUILDING = 1,  /* route generations are being built aside: garbage if we die */
+	TXN_COMMITTED = 2, /* the journal holds nops operations to replay */
+};
+
+struct txn_op {
+	__u8 kind;   /* enum txn_op_kind */
+	__u8 map;    /* enum store_map, for PUT and DEL */
+	__u16 gen;
+	__u32 vni;
+	__u32 ifindex;
+	__u8 key_size;
+	__u8 value_size;
+	__u16 _pad;
+	__u8 key[16];
+	__u8 value[64];
+};
+_Static_assert(sizeof(struct txn_op) == 96, "struct txn_op layout");
+
+struct txn_head {
+	__u32 state; /* enum txn_head_state */
+	__u32 nops;
+	__u64 serial;
+	__u8 _pad[80];
+};
+_Static_assert(sizeof(struct txn_head) == sizeof(struct txn_op), "journal head fits an op slot");
+
+/* What the map layer asks of the tool (attaching programs lives in cli/). */
+struct txn_hooks {
+	int (*attach)(int ifindex);
+	int (*detach)(int ifindex);
+	/* Called now and then during long phases; total may be 0 when unknown. */
+	void (*progress)(const char *phase, size_t done, size_t total);
+};
+
+/* An ordered list of journal operations (with in-memory hints for purges). */
+struct txn_plan {
+	struct txn_op *ops;
+	size_t n, cap;
+	struct txn_purge_hint *hints; /* exact keys of PURGE ops, when known */
+	size_t nhints, hcap;
+};
+
+void txn_plan_init(struct txn_plan *p);
+void txn_plan_free(struct txn_plan *p);
+int txn_plan_put(struct txn_plan *p, enum store_map m, const void *key, size_t ksz, const void *val, size_t vsz);
+int txn_plan_del(struct txn_plan *p, enum store_map m, const void *key, size_t ksz);
+int txn_plan_op(struct txn_plan *p, const struct txn_op *op);
+
+/*
+ * Makes the host's state equal to want, as one transaction (cur: the state
+ * loaded under the same lock). Returns 0, or a negative errno with msg set;
+ * a failure before the commit point changes nothing.
+ */
+int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
+	       const struct txn_hooks *h, char *msg, size_t msglen);
+/* Runs a plan as one journaled transaction (single commands with several map writes). */
+int txn_run(struct store *s, struct txn_plan *p, const struct txn_hooks *h);
+/* Finishes or discards what a killed command left (the lock must be held). 0: nothing to do, 1: recovered. */
+int txn_recover(struct store *s, const struct txn_hooks *h);
+/* true when the journal says a transaction was cut short (cheap: one lookup, no lock). */
+bool txn_pending(struct store *s);
+
+/* Journaled versions of route_table_insert/remove: a kill -9 midway is finished by the next command. */
+int txn_route_insert(struct store *s, __u32 vni, const struct route *r);
+int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len);
+
+/* Waits for an RCU grace period: afterwards no BPF program still holds a value read before. */
+int txn_rcu_barrier(void);
+
+/* Test hook: VPCBPF_TXN_CRASH=phase makes the tool _exit(9) at that phase (build, commit, apply). */
+void txn_crash_point(const char *phase);
+
+#endif
