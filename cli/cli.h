@@ -32,9 +32,11 @@ struct object {
 	const struct cmd *cmds; /* NULL-terminated; the first is the default when no verb is given */
 	const char *usage;
 	bool args_without_verb; /* words that are no verb go to the default command */
+	bool no_verbs;          /* one command: every word is its argument (save, apply) */
 };
 
 extern const struct object obj_dp, obj_vpc, obj_subnet, obj_nic, obj_route, obj_stats;
+extern const struct object obj_save, obj_apply;
 extern const struct object *const objects[];
 
 /* Dispatches one command line (object verb args...). */
@@ -89,5 +91,6 @@ void pr_text(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* tex
 void pr_done(void);                    /* a command with nothing to show: JSON {} */
 void pr_flush(void);                   /* prints what the command built (JSON) */
 void pr_error(const char *msg);        /* JSON: {"error": msg} replaces the output */
+void pr_printed(void);                 /* the command wrote its own document (save) */
 
 #endif

@@ -14,13 +14,13 @@
 struct options opts;
 
 const struct object *const objects[] = {
-	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, NULL,
+	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_save, &obj_apply, NULL,
 };
 
 const char *argp_program_version = "vpcbpf " VPCBPF_VERSION;
 static const char doc[] =
 	"vpcbpf -- a multi-tenant VPC data plane (eBPF on XDP and tc)\n\n"
-	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats }\n"
+	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats | save | apply }\n"
 	"Words may be shortened to any unambiguous prefix (vpcbpf r s = vpcbpf route show);\n"
 	"no COMMAND means show. 'vpcbpf OBJECT help' prints the grammar of an object."
 	"\vPin dir: --pin-dir, else $" PIN_ENV ", else " DEFAULT_PIN_DIR ".";
@@ -107,6 +107,8 @@ int run_command(int argc, char **argv)
 		print_usage(o);
 		return 0;
 	}
+	if (o->no_verbs)
+		return o->cmds[0].fn(argc - 1, argv + 1);
 	for (const struct cmd *c = o->cmds; c->name; c++)
 		if (matches(argv[1], c->name))
 			return c->fn(argc - 2, argv + 2);

@@ -141,6 +141,12 @@ void pr_flush(void)
 	fflush(stdout);
 }
 
+/* The command printed its own JSON document (save): nothing more at exit. */
+void pr_printed(void)
+{
+	printed = true;
+}
+
 /* An error replaces whatever the command had built: {"error": "..."} */
 void pr_error(const char *msg)
 {

@@ -1,0 +1,168 @@
+/* cli/save.c — vpcbpf save: the host's whole state as one JSON document (the input of vpcbpf apply). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include "cli/cli.h"
+#include "cli/state.h"
+
+/*
+ * The schema is docs/schema.md. Every list is sorted by its key, so two saves
+ * of the same state are the same bytes and `save | apply` changes nothing.
+ * A new object type is one more row in sections[] (and in cli/apply.c).
+ */
+
+static int cmp_u32(__u32 a, __u32 b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_vpc(const void *a, const void *b)
+{
+	return cmp_u32((*(const struct txn_vpc *const *)a)->vni, (*(const struct txn_vpc *const *)b)->vni);
+}
+
+static int cmp_subnet(const void *a, const void *b)
+{
+	const struct subnet_key *x = &(*(const struct txn_subnet *const *)a)->k, *y = &(*(const struct txn_subnet *const *)b)->k;
+	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
+}
+
+static int cmp_nic(const void *a, const void *b)
+{
+	const struct nic_key *x = &(*(const struct txn_nic *const *)a)->k, *y = &(*(const struct txn_nic *const *)b)->k;
+	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->ip), ntohl(y->ip));
+}
+
+static int cmp_route(const void *a, const void *b)
+{
+	const struct txn_route_key *x = &(*(const struct txn_route *const *)a)->k, *y = &(*(const struct txn_route *const *)b)->k;
+	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
+}
+
+static void add_str(json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static json_object *save_vpc(const void *rec)
+{
+	const struct txn_vpc *v = rec;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "vni", json_object_new_int64(v->vni));
+	if (v->rec.name[0])
+		add_str(o, "name", v->rec.name);
+	return o;
+}
+
+static json_object *save_subnet(const void *rec)
+{
+	const struct txn_subnet *sn = rec;
+	json_object *o = json_object_new_object();
+	char b[20];
+	add_str(o, "cidr", prefix_str(sn->k.prefix, sn->k.len, b));
+	json_object_object_add(o, "vpc", json_object_new_int64(sn->k.vni));
+	add_str(o, "gateway", ip_str(sn->v.gateway, b));
+	if (sn->v.name[0])
+		add_str(o, "name", sn->v.name);
+	return o;
+}
+
+static json_object *save_nic(const void *rec)
+{
+	const struct txn_nic *n = rec;
+	json_object *o = json_object_new_object();
+	char b[20];
+	add_str(o, "ip", ip_str(n->k.ip, b));
+	json_object_object_add(o, "vpc", json_object_new_int64(n->k.vni));
+	add_str(o, "mac", mac_str(n->v.mac, b));
+	if (n->v.flags & NIC_F_LOCAL)
+		add_str(o, "dev", n->dev[0] ? n->dev : "");
+	else
+		add_str(o, "remote", ip_str(n->v.remote, b));
+	json_object_object_add(o, "source_check", json_object_new_boolean(!!(n->v.flags & NIC_F_SOURCE_CHECK)));
+	return o;
+}
+
+static json_object *save_route(const void *rec)
+{
+	const struct txn_route *r = rec;
+	json_object *o = json_object_new_object();
+	char b[20];
+	add_str(o, "prefix", prefix_str(r->k.prefix, r->k.len, b));
+	json_object_object_add(o, "vpc", json_object_new_int64(r->k.vni));
+	if (r->r.kind == ROUTE_VIA)
+		add_str(o, "via", ip_str(r->r.via, b));
+	else if (r->r.kind == ROUTE_PEER)
+		json_object_object_add(o, "peer", json_object_new_int64(r->r.peer_vni));
+	else
+		json_object_object_add(o, "blackhole", json_object_new_boolean(1));
+	if (r->r.flags & ROUTE_F_ADVERTISE)
+		json_object_object_add(o, "advertise", json_object_new_boolean(1));
+	return o;
+}
+
+struct save_section {
+	const char *key;
+	size_t table_offset; /* which table of struct txn_state */
+	int (*cmp)(const void *, const void *);
+	json_object *(*save)(const void *rec);
+};
+
+static const struct save_section sections[] = {
+	{ "vpcs", offsetof(struct txn_state, vpcs), cmp_vpc, save_vpc },
+	{ "subnets", offsetof(struct txn_state, subnets), cmp_subnet, save_subnet },
+	{ "nics", offsetof(struct txn_state, nics), cmp_nic, save_nic },
+	{ "routes", offsetof(struct txn_state, routes), cmp_route, save_route },
+};
+
+static int do_save(int argc, char **argv)
+{
+	struct txn_state st;
+	struct store *s;
+	json_object *root;
+	int err = 0;
+
+	if (argc > 0)
+		return unknown_word(argv[0]);
+	/* The lock: a transaction in flight is waited for, one a killed command left is finished first. */
+	if (!(s = store_get(true)) || state_load(s, &st))
+		return 1;
+	root = json_object_new_object();
+	json_object_object_add(root, "version", json_object_new_int(1));
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]) && !err; i++) {
+		const struct table *t = (const struct table *)((const char *)&st + sections[i].table_offset);
+		size_t n;
+		void **rows = table_sorted(t, sections[i].cmp, &n);
+		json_object *arr = json_object_new_array_ext((int)n);
+		if (!rows) {
+			err = fail("out of memory");
+			break;
+		}
+		for (size_t j = 0; j < n; j++)
+			json_object_array_add(arr, sections[i].save(rows[j]));
+		json_object_object_add(root, sections[i].key, arr);
+		free(rows);
+	}
+	if (!err) {
+		int flags = opts.json && !opts.pretty ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
+		fputs(json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+		fputc('\n', stdout);
+		pr_printed();
+	}
+	json_object_put(root);
+	txn_state_free(&st);
+	return err;
+}
+
+static const struct cmd cmds[] = { { "save", do_save }, { 0 } };
+
+const struct object obj_save = {
+	.name = "save",
+	.cmds = cmds,
+	.no_verbs = true,
+	.usage = "save\n"
+		 "Prints the whole state (VPCs, subnets, NICs, routes) as JSON; 'vpcbpf apply' reads it back.\n"
+		 "Schema: docs/schema.md",
+};
