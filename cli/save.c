@@ -153,6 +153,12 @@ static int do_save(int argc, char **argv)
 	}
 	json_object_put(root);
 	txn_state_free(&st);
+	if (!err && opts.verbose) {
+		size_t total = 0, garbage = 0;
+		txn_route_census(s, &total, &garbage);
+		fprintf(stderr, "vpcbpf: routes map: %zu entries (of %u), %zu outside a live route table\n", total,
+			MAX_ROUTE_ENTRIES, garbage);
+	}
 	return err;
 }
 

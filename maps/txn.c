@@ -807,6 +807,37 @@ static int gc_routes(struct store *s)
 	return err;
 }
 
+struct census {
+	struct table vpcs;
+	size_t total, garbage;
+};
+
+static int census_count(const void *key, const void *value, void *ctx)
+{
+	const struct route_key *k = key;
+	struct census *c = ctx;
+	const struct txn_vpc *v = table_get(&c->vpcs, &k->vni);
+	c->total++;
+	c->garbage += !v || v->rec.route_gen != k->gen;
+	return 0;
+}
+
+int txn_route_census(struct store *s, size_t *total, size_t *garbage)
+{
+	struct census c;
+	int err;
+
+	memset(&c, 0, sizeof(c));
+	table_init(&c.vpcs, sizeof(__u32), sizeof(struct txn_vpc));
+	err = dump_map(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), load_vpc, &c.vpcs);
+	if (!err)
+		err = dump_map(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), census_count, &c);
+	table_free(&c.vpcs);
+	*total = c.total;
+	*garbage = c.garbage;
+	return err;
+}
+
 static const struct txn_purge_hint *hint_for(const struct txn_plan *p, size_t op)
 {
 	for (size_t i = 0; p && i < p->nhints; i++)

@@ -166,6 +166,9 @@ bool txn_pending(struct store *s);
 int txn_route_insert(struct store *s, __u32 vni, const struct route *r);
 int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len);
 
+/* Counts the routes map: every entry, and those outside the live generation of an existing VPC. */
+int txn_route_census(struct store *s, size_t *total, size_t *garbage);
+
 /* Waits for an RCU grace period: afterwards no BPF program still holds a value read before. */
 int txn_rcu_barrier(void);
 
