@@ -70,7 +70,7 @@ load common
 @test "help: vpcbpf --help and vpcbpf OBJECT help print the grammar" {
 	run "$VPCBPF" --help
 	assert_success
-	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats }"
+	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats | save | apply }"
 	for obj in dp vpc subnet vxnet nic route stats; do
 		run "$VPCBPF" $obj help
 		assert_success
