@@ -9,7 +9,7 @@
 # and everything the routes do not allow stays refused and counted.
 #
 # Environment:
-#   HOSTS=1|2       emulated hypervisors (2: VM 03 -> VM 02 crosses the VXLAN overlay; default 1 until the overlay lands)
+#   HOSTS=2|1       emulated hypervisors (default 2: VM 03 -> VM 02 crosses the VXLAN overlay; 1: all local)
 #   DEMO_KEEP=1     leave everything up at the end to explore (then: make demo-down)
 #   DEMO_PREFIX=P   names of namespaces (P-hv1, P-vm03 ...) and pin dirs (/sys/fs/bpf/P-hv1); default vpcbpf-demo
 #   VPCBPF=PATH     the tool (default: build/vpcbpf next to this script)
@@ -19,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VPCBPF=${VPCBPF:-$ROOT/build/vpcbpf}
 PREFIX=${DEMO_PREFIX:-vpcbpf-demo}
 PIN_BASE=/sys/fs/bpf/$PREFIX
-HOSTS=${HOSTS:-1}
+HOSTS=${HOSTS:-2}
 KEEP=${DEMO_KEEP:-0}
 
 # ---------------------------------------------------------------- output ----
@@ -43,15 +43,16 @@ check_fail() { CHECKS_FAILED=$((CHECKS_FAILED + 1)); printf '  %s✘ %s%s\n' "$R
 
 # ------------------------------------------------------------- the world ----
 # Host placement: with two hosts, VM 03 and VM 02 live on different
-# hypervisors, so VM 03 -> VM 02 crosses the overlay (vCPE 02 on hv1 ->
-# VM 02 on hv2) and so does the reply. With HOSTS=1 everything is on hv1.
+# hypervisors, so VM 03 -> VM 02 crosses the overlay (VM 03 on hv1 -> vCPE 01
+# on hv2) and so does the reply; the appliances share hv2 with VM 02, as on
+# an edge host. With HOSTS=1 everything is on hv1.
 if [ "$HOSTS" = 1 ]; then
 	HOST_LIST="hv1"
 	declare -A WHERE=([vm01]=hv1 [vm02]=hv1 [vm03]=hv1 [vcpe01]=hv1 [vcpe02]=hv1)
 else
 	HOSTS=2
 	HOST_LIST="hv1 hv2"
-	declare -A WHERE=([vm01]=hv2 [vm02]=hv2 [vm03]=hv1 [vcpe01]=hv1 [vcpe02]=hv1)
+	declare -A WHERE=([vm01]=hv1 [vm02]=hv2 [vm03]=hv1 [vcpe01]=hv2 [vcpe02]=hv2)
 fi
 declare -A UNDERLAY=([hv1]=192.168.100.1 [hv2]=192.168.100.2)
 
@@ -115,6 +116,8 @@ down() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	if [ -n "$CAPTURE_PID" ]; then kill "$CAPTURE_PID" 2>/dev/null; wait "$CAPTURE_PID" 2>/dev/null; fi
+	[ -n "$CAPTURE_DIR" ] && rm -rf "$CAPTURE_DIR"
 	if [ "$KEEP" = 1 ]; then
 		heading "Left running (DEMO_KEEP=1)"
 		say "Explore, for example:"
@@ -210,6 +213,23 @@ build_world() {
 	say "  VM 01 on ${WHERE[vm01]}, VM 02 on ${WHERE[vm02]}, VM 03 on ${WHERE[vm03]}, vCPE 01 on ${WHERE[vcpe01]}, vCPE 02 on ${WHERE[vcpe02]}"
 }
 
+# "VM 03 -> (VXLAN hv1 -> hv2) -> vCPE 01 -> ...": the hops of VM 03 -> VM 02 and where they cross hosts.
+path_text() {
+	local hop prev="" out="" name
+	for hop in vm03 vcpe01 vcpe02 vm02; do
+		name=$(sed -e 's/^vm/VM /' -e 's/^vcpe/vCPE /' <<<"$hop")
+		if [ -z "$prev" ]; then
+			out=$name
+		elif [ "${WHERE[$prev]}" != "${WHERE[$hop]}" ]; then
+			out="$out -> (VXLAN ${WHERE[$prev]} -> ${WHERE[$hop]}) -> $name"
+		else
+			out="$out -> $name"
+		fi
+		prev=$hop
+	done
+	printf '%s' "$out"
+}
+
 topology() {
 	heading "The scenario"
 	cat <<EOF
@@ -232,7 +252,7 @@ EOF
 		cat <<EOF
 
      hv1 ${UNDERLAY[hv1]} <======== underlay veth ul0, VXLAN ========> hv2 ${UNDERLAY[hv2]}
-     VM 03 -> VM 02 runs: VM 03 -> vCPE 01 -> vCPE 02 -> (VXLAN hv1 -> hv2) -> VM 02
+     VM 03 -> VM 02 runs: $(path_text)
 EOF
 	fi
 	cat <<EOF
@@ -273,6 +293,48 @@ nic_counter() { # nic-key field (tx_packets, rx_packets)
 	vq "$(nic_host "$key")" -j stats nic "$(nic_ip "$key")" vpc "$(nic_vpc "$key")" | jq -r --arg f "$2" '.[0][$f] // 0'
 }
 
+# The underlay seen by tshark on hv1 while VM 03 pings: proof that the packets
+# crossed hosts as standard VXLAN (and that Wireshark decodes it).
+CAPTURE_PID=""
+CAPTURE_DIR=""
+capture_start() {
+	[ "$HOSTS" = 2 ] && [ "${WHERE[vm03]}" != "${WHERE[vcpe01]}" ] && command -v tshark >/dev/null 2>&1 || return 0
+	CAPTURE_DIR=$(mktemp -d)
+	inns hv1 timeout 15 tshark -l -n -i ul0 -c 6 -f "udp port 4789" -T fields \
+		-e vxlan.vni -e ip.src -e ip.dst -e icmp.type -E separator=' ' \
+		>"$CAPTURE_DIR/out" 2>"$CAPTURE_DIR/err" &
+	CAPTURE_PID=$!
+	for _ in $(seq 50); do # tshark takes a second or two to start capturing
+		grep -q "Capturing on" "$CAPTURE_DIR/err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+}
+
+capture_show() {
+	[ -n "$CAPTURE_PID" ] || return 0
+	local vni src dst type n=0 t
+	for t in $(seq 30); do kill -0 "$CAPTURE_PID" 2>/dev/null || break; sleep 0.1; done
+	kill "$CAPTURE_PID" 2>/dev/null
+	wait "$CAPTURE_PID" 2>/dev/null
+	CAPTURE_PID=""
+	say ""
+	say "  Meanwhile on hv1's underlay (tshark -i ul0 -f 'udp port 4789' decodes the VXLAN):"
+	while read -r vni src dst type; do
+		[ -n "$vni" ] || continue
+		case "$type" in 8) type="echo request" ;; 0) type="echo reply" ;; *) type="icmp type $type" ;; esac
+		printf '    %-15s -> %-15s VXLAN VNI %-4s | inner %s -> %s ICMP %s\n' \
+			"${src%%,*}" "${dst%%,*}" "$vni" "${src#*,}" "${dst#*,}" "$type"
+		[ "$vni" = "$VPC03" ] && [ "${dst#*,}" = 172.17.0.3 ] && n=$((n + 1))
+	done <"$CAPTURE_DIR/out"
+	rm -rf "$CAPTURE_DIR"
+	CAPTURE_DIR=""
+	if [ "$n" -gt 0 ]; then
+		check_ok "the requests crossed from hv1 to hv2 as VXLAN, VNI $VPC03 (VPC 03, the destination NIC's VPC)"
+	else
+		check_fail "tshark saw no VXLAN request on hv1's underlay"
+	fi
+}
+
 # ---------------------------------------------------------------- steps ----
 step0_dataplane() {
 	local h
@@ -280,7 +342,7 @@ step0_dataplane() {
 	for h in $HOST_LIST; do
 		if [ "$HOSTS" = 2 ]; then
 			explain "$h: load the eBPF datapath, underlay ul0 (VXLAN to the other host)"
-			vp "$h" dp up dev ul0 xdp generic
+			vp "$h" dp up dev ul0
 		else
 			explain "$h: load the eBPF datapath (local NICs only)"
 			vp "$h" dp up
@@ -406,6 +468,7 @@ verify() {
 		tx0[$key]=$(nic_counter "$key" tx_packets)
 		rx0[$key]=$(nic_counter "$key" rx_packets)
 	done
+	capture_start
 	if ping_from vm03 172.17.0.3; then
 		check_ok "VM 03 (VPC 03) -> VM 02 (VPC 02) answers: Vxnet 03 and Vxnet 02 talk"
 		KEY_OK=1
@@ -413,6 +476,7 @@ verify() {
 		check_fail "VM 03 -> VM 02 does not answer"
 		KEY_OK=0
 	fi
+	capture_show
 
 	say ""
 	say "  The path, from each NIC's counters on the host it lives on (packets during that ping):"

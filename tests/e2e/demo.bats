@@ -30,11 +30,13 @@ verify_section() {
 	printf '%s\n' "$output" | sed -n '/==== Step 5 - verify/,/The path, from each/p'
 }
 
-@test "demo: runs non-interactively, VM 03 reaches VM 02 only after the announcement" {
+@test "demo: two hosts, VM 03 reaches VM 02 over VXLAN only after the announcement" {
 	run timeout 180 "$ROOT/scripts/demo.sh"
 	assert_success
+	assert_output --partial "VM 03 -> VM 02 runs: VM 03 -> (VXLAN hv1 -> hv2)"
 	assert_output --partial "VM 03 -> VM 02 before the announcement: no answer, as expected"
 	assert_output --partial "VM 03 (VPC 03) -> VM 02 (VPC 02) answers"
+	assert_output --partial "the requests crossed from hv1 to hv2 as VXLAN, VNI 103"
 	assert_output --regexp "All [0-9]+ checks passed"
 	refute_output --partial "✘"
 	# Not a terminal: no color escapes.
@@ -46,9 +48,10 @@ verify_section() {
 	assert_output ""
 }
 
-@test "demo: DEMO_KEEP=1 leaves the namespaces up, demo.sh down removes them" {
-	DEMO_KEEP=1 run timeout 180 "$ROOT/scripts/demo.sh"
+@test "demo: one host (HOSTS=1); DEMO_KEEP=1 leaves it up, demo.sh down removes it" {
+	HOSTS=1 DEMO_KEEP=1 run timeout 180 "$ROOT/scripts/demo.sh"
 	assert_success
+	assert_output --regexp "All [0-9]+ checks passed"
 	assert_output --partial "Left running (DEMO_KEEP=1)"
 	run ip netns exec "$DEMO_PREFIX-vm03" ping -c 1 -W 1 172.17.0.3
 	assert_success
