@@ -525,6 +525,8 @@ verify() {
 	expect_ping vm02 192.168.129.3 "VM 02 -> VM 03 (the reverse route, VPC 02 via vCPE 02)"
 
 	heading "Counters"
+	explain "tx: sent by the NIC's VM into the datapath; rx: delivered to it. A host counts what it handles,"
+	explain "so a NIC that lives elsewhere shows here the packets this host sent it over VXLAN."
 	local h
 	for h in $HOST_LIST; do
 		show_cmd "[$h] vpcbpf stats"
