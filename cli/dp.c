@@ -137,7 +137,7 @@ static int do_up(int argc, char **argv)
 	struct dp_args a;
 	struct nic_bpf *skel = NULL;
 	struct store *s;
-	struct host h;
+	struct host h, ul;
 	struct reattach ra = { 0 };
 	enum xdp_mode_cfg want_xdp, got_xdp;
 	__u32 zero = 0, old_underlay;
@@ -145,6 +145,10 @@ static int do_up(int argc, char **argv)
 	char b1[16], b2[18];
 
 	if (parse_dp_up(argc, argv, &a))
+		return 1;
+	/* The underlay is checked before anything is loaded or pinned: a bad dev changes nothing. */
+	memset(&ul, 0, sizeof(ul));
+	if (a.have_dev && read_underlay(&a, &ul))
 		return 1;
 	if (store_ensure_bpffs(opts.pin_dir))
 		return 1;
@@ -172,8 +176,12 @@ static int do_up(int argc, char **argv)
 	if (store_host(s, &h))
 		memset(&h, 0, sizeof(h));
 	old_underlay = h.underlay_ifindex;
-	if (a.have_dev && read_underlay(&a, &h))
-		goto out;
+	if (a.have_dev) {
+		h.underlay_ifindex = ul.underlay_ifindex;
+		h.underlay_mtu = ul.underlay_mtu;
+		h.underlay_ip = ul.underlay_ip;
+		memcpy(h.underlay_mac, ul.underlay_mac, sizeof(h.underlay_mac));
+	}
 	if (a.have_mac)
 		memcpy(h.router_mac, a.router_mac, 6);
 	else if (!(h.router_mac[0] | h.router_mac[1] | h.router_mac[2] | h.router_mac[3] | h.router_mac[4] | h.router_mac[5]))
