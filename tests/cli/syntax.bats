@@ -91,3 +91,10 @@ load common
 	run --separate-stderr "$VPCBPF" --no-such-option
 	[ "$status" -ne 0 ]
 }
+
+@test "-n with a namespace that does not exist says so" {
+	run --separate-stderr "$VPCBPF" -n "$T-nosuchns" -d "$(host_pin h)" vpc show
+	assert_failure 1
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == *"\"$T-nosuchns\""* ]]
+}

@@ -225,3 +225,14 @@ rx_all() {
 	[ ! -e "$(host_pin hd)" ]
 	ping_fails d1 10.0.1.1
 }
+
+@test "TTL 1 to another subnet: ICMP time exceeded from the gateway, counted" {
+	local ttl
+	ttl=$(drops ttl-exceeded)
+	run in_vm a1 ping -c 1 -W 1 -t 1 10.0.2.10
+	assert_failure
+	assert_output --partial "From 10.0.1.1"
+	assert_output --partial "Time to live exceeded"
+	[ $(($(drops ttl-exceeded) - ttl)) -eq 1 ]
+	ping_ok a1 10.0.1.11 -t 1 # same subnet: no hop, no TTL spent
+}
