@@ -110,9 +110,19 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/route_bench
 	$(Q)tests/bench/run
 
+# vmtest: the harness's own checks on one kernel, then the suite on every kernel of vmtest/kernels.
+# VMTEST_CMD, VMTEST_KERNELS, VMTEST_TIMEOUT, VMTEST_ACCEL and VMTEST_SELFCHECK=0 tune it (vmtest/README.md).
+VMTEST_PKGS := qemu-system-x86 busybox-static xz-utils zstd
 vmtest: deps
-	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)$(MAKE) --no-print-directory deps DEB_PKGS="$(VMTEST_PKGS)"
+	$(Q)$(MAKE) --no-print-directory all unit-tests $(BUILD)/vmtest/progstat
+	$(Q)if [ "$(VMTEST_SELFCHECK)" != 0 ]; then vmtest/check; fi
 	$(Q)vmtest/run
+
+$(BUILD)/vmtest/progstat: vmtest/progstat.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -static $(CFLAGS) $< -o $@ -lbpf -lelf -lz -lzstd
 
 clean:
 	rm -rf $(BUILD)
