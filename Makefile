@@ -115,7 +115,7 @@ bench: deps
 VMTEST_PKGS := qemu-system-x86 busybox-static xz-utils zstd
 vmtest: deps
 	$(Q)$(MAKE) --no-print-directory deps DEB_PKGS="$(VMTEST_PKGS)"
-	$(Q)$(MAKE) --no-print-directory all unit-tests $(BUILD)/vmtest/progstat
+	$(Q)$(MAKE) --no-print-directory all unit-tests $(BPF_OBJS) $(BUILD)/vmtest/progstat
 	$(Q)if [ "$(VMTEST_SELFCHECK)" != 0 ]; then vmtest/check; fi
 	$(Q)vmtest/run
 
