@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "cli/attach.h"
 #include "cli/underlay.h"
+#include "cli/upgrade.h"
 #include "nic.skel.h"
 
 /* The virtual router's MAC, the same on every host so a VM moved between hosts keeps its gateway's MAC. */
@@ -160,6 +161,8 @@ static int do_up(int argc, char **argv)
 		fail_errno(errno, "Failed to open the datapath programs");
 		goto out;
 	}
+	if (dp_check_layout(skel->obj, opts.pin_dir))
+		goto out;
 	if ((err = nic_bpf__load(skel))) {
 		fail_errno(err, "Failed to load the datapath (a pinned map of another layout? try 'dp down' first; -v for the verifier log)");
 		err = 1;

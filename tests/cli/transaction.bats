@@ -252,3 +252,21 @@ refused_doc() {
 	done
 	no_garbage
 }
+
+@test "dp up refuses programs that expect another layout of a pinned map, naming it, and changes nothing" {
+	lib_register pin lay
+	local d="$BPFFS/$T-lay"
+	mkdir -p "$d"
+	bpftool map create "$d/routes" type hash key 12 value 20 entries 16 name routes flags 1
+	run --separate-stderr "$VPCBPF" -d "$d" dp up
+	assert_failure 1
+	[[ "$stderr" == *'pinned map "routes" has another layout'*"vpcbpf save"* ]] || fail "$stderr"
+	[ "$(ls "$d")" = routes ] || fail "dp up pinned something: $(ls "$d")"
+}
+
+@test "dp up again keeps the state and the maps" {
+	doc 50 10.0.0.5 b | v apply -
+	before=$(saved)
+	v dp up >/dev/null
+	[ "$(saved)" = "$before" ]
+}
