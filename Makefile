@@ -1,6 +1,6 @@
 # Makefile — builds the static vpcbpf tool with its embedded BPF datapath, and runs everything else.
 .DELETE_ON_ERROR:
-.PHONY: all deps check demo demo-down bench vmtest clean unit-tests fuzz
+.PHONY: all deps check demo demo-down bench vmtest clean unit-tests fuzz fuzz-tests
 
 BUILD   := build
 CLANG   ?= clang
@@ -77,8 +77,21 @@ $(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/
 
 unit-tests: $(BUILD)/unit_tests
 
+# ---- fuzzing (tests/fuzz): a short deterministic run in check, a long one in `make fuzz` ----
+FUZZ_SECONDS ?= 60
+PKT_FUZZ_SRCS := $(wildcard tests/fuzz/pkt_*.c) tests/unit/env.c tests/unit/pktbuild.c tests/unit/topo.c
+$(BUILD)/pkt_fuzz: $(PKT_FUZZ_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/fuzz/*.h tests/unit/*.h)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(PKT_FUZZ_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+
+fuzz-tests: $(BUILD)/pkt_fuzz
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory fuzz-tests
+	$(Q)$(BUILD)/pkt_fuzz --seed $${FUZZ_SEED:-$$(date +%s)} --seconds $(FUZZ_SECONDS) --save $(BUILD)/fuzz-failures
+
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit-tests
+	$(Q)$(MAKE) --no-print-directory all unit-tests fuzz-tests
 	$(Q)tests/run
 
 demo: deps

@@ -1,0 +1,357 @@
+/* tests/fuzz/pkt_check.c — the packet fuzzer's invariants, checked against the counters and the frame out. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "tests/unit/env.h"
+#include "tests/unit/pktbuild.h"
+#include "pkt_check.h"
+#include "pkt_world.h"
+
+#define TC_ACT_SHOT 2
+#define TC_ACT_REDIRECT 7
+#define ETH 14
+#define ROUTER_TTL 64    /* TTL of what the virtual router itself sends */
+#define ICMP_QUOTE_MAX 548 /* 576 - IP - ICMP header, see bpf/icmp.h */
+
+int counters_read(struct counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (__u32 r = 0; r < DROP__MAX; r++)
+		c->drops[r] = env_drops(r);
+	for (int i = 0; i < world_nic_count && i < CHECK_MAX_NICS; i++)
+		if (env_nic_stats(world_nics[i].vni, world_nics[i].ip, &c->nic[i]))
+			return -1;
+	return 0;
+}
+
+static int failf(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int failf(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+#define FAIL(...) return failf(why, len, __VA_ARGS__)
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static __be32 addr_at(const uint8_t *p)
+{
+	__be32 a;
+
+	memcpy(&a, p, 4);
+	return a;
+}
+
+static const char *ip_s(__be32 a)
+{
+	static char buf[4][16];
+	static int i;
+
+	i = (i + 1) % 4;
+	return inet_ntop(AF_INET, &a, buf[i], sizeof(buf[i]));
+}
+
+/* The IPv4 header at ip (ihl bytes) sums to all ones. */
+static int ip_csum_ok(const uint8_t *ip, size_t ihl)
+{
+	return pb_csum(ip, ihl, 0) == 0;
+}
+
+/* Whether a frame's IPv4 header is whole and its checksum verifies. */
+static int frame_ip_csum_ok(const uint8_t *f, size_t flen)
+{
+	size_t ihl;
+
+	if (flen < ETH + 20)
+		return 0;
+	ihl = (f[ETH] & 0xf) * 4u;
+	return ihl >= 20 && ETH + ihl <= flen && ip_csum_ok(f + ETH, ihl);
+}
+
+/* Bytes [from, to) of in and out are equal, except the listed offsets. */
+static int same_except(const uint8_t *a, const uint8_t *b, size_t from, size_t to, const size_t *skip, int nskip)
+{
+	for (size_t i = from; i < to; i++) {
+		int skipped = 0;
+
+		for (int k = 0; k < nskip; k++)
+			skipped |= skip[k] == i;
+		if (!skipped && a[i] != b[i])
+			return (int)i;
+	}
+	return -1;
+}
+
+static int arp_reply_ok(const struct outcome *o, const struct world_nic *src, char *why, size_t len)
+{
+	const uint8_t *in = o->in->data, *out = o->out;
+	const uint8_t *ia = in + ETH, *oa = out + ETH;
+	const struct world_nic *answer;
+	int diff;
+
+	if (o->in->len < ETH + 28)
+		FAIL("answered an ARP frame of %zu bytes, shorter than an ARP body", o->in->len);
+	if (o->out_len != o->in->len)
+		FAIL("ARP reply of %zu bytes for a request of %zu", o->out_len, o->in->len);
+	if (be16(out + 12) != 0x0806 || be16(oa) != 1 || be16(oa + 2) != 0x0800 || oa[4] != 6 || oa[5] != 4)
+		FAIL("ARP reply with a wrong ethertype or hardware/protocol fields");
+	if (be16(ia + 6) != 1 || be16(oa + 6) != 2)
+		FAIL("ARP op %u answered with op %u (only requests get replies)", be16(ia + 6), be16(oa + 6));
+	if (memcmp(ia + 8, src->mac_b, 6))
+		FAIL("answered an ARP request whose sender MAC is not the port's NIC");
+	if (addr_at(ia + 14) == 0)
+		FAIL("answered a DAD probe (sender IP 0.0.0.0)");
+	if (src->source_check && addr_at(ia + 14) != src->ip_be)
+		FAIL("answered an ARP request from %s on the port of %s (source check on)",
+		     ip_s(addr_at(ia + 14)), src->ip);
+	if (memcmp(out, in + 6, 6))
+		FAIL("ARP reply not sent to the asker's MAC");
+	if (memcmp(out + 6, oa + 8, 6))
+		FAIL("ARP reply whose Ethernet source is not its sender MAC");
+	if (memcmp(oa + 18, ia + 8, 6) || addr_at(oa + 24) != addr_at(ia + 14) || addr_at(oa + 14) != addr_at(ia + 24))
+		FAIL("ARP reply addresses do not answer the request");
+	if (!memcmp(oa + 8, world_router_mac, 6)) {
+		if (addr_at(ia + 24) != src->gateway)
+			FAIL("router MAC given for %s, which is not the gateway %s", ip_s(addr_at(ia + 24)),
+			     ip_s(src->gateway));
+	} else {
+		answer = world_nic_by_mac(oa + 8);
+		if (!answer || answer->vni != src->vni || answer->ip_be != addr_at(ia + 24) || answer == src)
+			FAIL("ARP for %s answered with a MAC that is not that NIC of VPC %u", ip_s(addr_at(ia + 24)),
+			     src->vni);
+		if (answer->subnet != src->subnet || answer->subnet_len != src->subnet_len)
+			FAIL("ARP for %s answered across subnets", answer->ip);
+	}
+	diff = same_except(in, out, ETH + 28, o->in->len, NULL, 0);
+	if (diff >= 0)
+		FAIL("ARP reply changed padding byte %d", diff);
+	return 0;
+}
+
+static int echo_reply_ok(const struct outcome *o, const struct world_nic *src, char *why, size_t len)
+{
+	const uint8_t *in = o->in->data, *out = o->out;
+	size_t ihl = (in[ETH] & 0xf) * 4u, tot = be16(in + ETH + 2);
+	const size_t skip[] = { ETH + 8, ETH + 10, ETH + 11, ETH + 12, ETH + 13, ETH + 14, ETH + 15, ETH + 16,
+				ETH + 17, ETH + 18, ETH + 19, ETH + ihl, ETH + ihl + 2, ETH + ihl + 3 };
+	int diff;
+
+	if (o->out_len != o->in->len)
+		FAIL("echo reply of %zu bytes for a request of %zu", o->out_len, o->in->len);
+	if (ETH + ihl + 8 > o->in->len || tot < ihl + 8)
+		FAIL("echo reply to a frame without a whole ICMP header");
+	if (in[ETH + 9] != 1 || in[ETH + ihl] != 8 || in[ETH + ihl + 1] != 0)
+		FAIL("the gateway answered protocol %u type %u code %u (only echo requests)", in[ETH + 9],
+		     in[ETH + ihl], in[ETH + ihl + 1]);
+	if (be16(in + ETH + 6) & 0x3fff)
+		FAIL("echo reply to a fragment");
+	if (memcmp(out, in + 6, 6) || memcmp(out + 6, world_router_mac, 6))
+		FAIL("echo reply not from the router MAC to the sender's MAC");
+	if (addr_at(out + ETH + 12) != src->gateway || addr_at(out + ETH + 16) != addr_at(in + ETH + 12))
+		FAIL("echo reply from %s to %s (want %s to %s)", ip_s(addr_at(out + ETH + 12)),
+		     ip_s(addr_at(out + ETH + 16)), ip_s(src->gateway), ip_s(addr_at(in + ETH + 12)));
+	if (out[ETH + 8] != ROUTER_TTL)
+		FAIL("echo reply TTL %u", out[ETH + 8]);
+	if (out[ETH + ihl] != 0 || out[ETH + ihl + 1] != 0)
+		FAIL("echo reply type %u code %u", out[ETH + ihl], out[ETH + ihl + 1]);
+	diff = same_except(in, out, ETH, o->in->len, skip, sizeof(skip) / sizeof(skip[0]));
+	if (diff >= 0)
+		FAIL("echo reply changed byte %d", diff);
+	if (frame_ip_csum_ok(in, o->in->len) && !frame_ip_csum_ok(out, o->out_len))
+		FAIL("echo reply IPv4 header checksum does not verify");
+	if (pb_csum(in + ETH + ihl, tot - ihl, 0) == 0 && pb_csum(out + ETH + ihl, tot - ihl, 0) != 0)
+		FAIL("echo reply ICMP checksum does not verify");
+	return 0;
+}
+
+static int icmp_error_ok(const struct outcome *o, const struct world_nic *src, char *why, size_t len)
+{
+	const uint8_t *in = o->in->data, *out = o->out;
+	size_t in_ihl = (in[ETH] & 0xf) * 4u, in_tot = be16(in + ETH + 2);
+	size_t quote = (in_tot > ICMP_QUOTE_MAX ? ICMP_QUOTE_MAX : in_tot) & ~(size_t)3;
+	size_t tot;
+	__be32 daddr = addr_at(in + ETH + 16);
+
+	if (o->reason != DROP_TTL_EXCEEDED)
+		FAIL("ICMP error sent for drop reason %d", o->reason);
+	if (in[ETH + 8] > 1)
+		FAIL("time exceeded for a packet with TTL %u", in[ETH + 8]);
+	if (be16(in + ETH + 6) & 0x1fff)
+		FAIL("ICMP error about a later fragment");
+	if ((ntohl(daddr) >> 28) >= 0xe)
+		FAIL("ICMP error about a packet to %s", ip_s(daddr));
+	if (in[ETH + 9] == 1) {
+		uint8_t t = ETH + in_ihl < o->in->len ? in[ETH + in_ihl] : 255;
+
+		if (t != 0 && t != 8 && (t < 13 || t > 16))
+			FAIL("ICMP error about an ICMP type %u", t);
+	}
+	if (o->out_len < ETH + 28 + 20)
+		FAIL("ICMP error of %zu bytes", o->out_len);
+	tot = be16(out + ETH + 2);
+	if (be16(out + 12) != 0x0800 || out[ETH] != 0x45 || tot != o->out_len - ETH || tot != 28 + quote)
+		FAIL("ICMP error header: ethertype %#x ver/ihl %#x total %zu in a %zu-byte frame (quote %zu)",
+		     be16(out + 12), out[ETH], tot, o->out_len, quote);
+	if (memcmp(out, in + 6, 6) || memcmp(out + 6, world_router_mac, 6))
+		FAIL("ICMP error not from the router MAC to the sender's MAC");
+	if (addr_at(out + ETH + 12) != src->gateway || addr_at(out + ETH + 16) != addr_at(in + ETH + 12))
+		FAIL("ICMP error from %s to %s", ip_s(addr_at(out + ETH + 12)), ip_s(addr_at(out + ETH + 16)));
+	if (out[ETH + 8] != ROUTER_TTL || out[ETH + 9] != 1 || (be16(out + ETH + 6) & 0x1fff))
+		FAIL("ICMP error TTL %u protocol %u", out[ETH + 8], out[ETH + 9]);
+	if (!ip_csum_ok(out + ETH, 20))
+		FAIL("ICMP error IPv4 header checksum does not verify");
+	if (out[ETH + 20] != 11 || out[ETH + 21] != 0)
+		FAIL("ICMP error type %u code %u (want time exceeded)", out[ETH + 20], out[ETH + 21]);
+	if (pb_csum(out + ETH + 20, tot - 20, 0) != 0)
+		FAIL("ICMP error checksum does not verify");
+	if (memcmp(out + ETH + 28, in + ETH, quote))
+		FAIL("ICMP error quote is not the start of the dropped datagram");
+	return 0;
+}
+
+static int forward_ok(const struct outcome *o, const struct world_nic *src, const struct world_nic *dst,
+		      char *why, size_t len)
+{
+	const uint8_t *in = o->in->data, *out = o->out;
+	const size_t skip[] = { ETH + 8, ETH + 10, ETH + 11 };
+	__be32 daddr = addr_at(in + ETH + 16), saddr = addr_at(in + ETH + 12);
+	const struct world_nic *exact = world_nic_by_ip(src->vni, daddr);
+	uint8_t ttl_in = in[ETH + 8], ttl_out = out[ETH + 8];
+	int diff;
+
+	if (o->out_len != o->in->len)
+		FAIL("forwarded %zu bytes as %zu", o->in->len, o->out_len);
+	if (src->source_check && saddr != src->ip_be)
+		FAIL("forwarded a packet from %s sent by %s (source check on)", ip_s(saddr), src->ip);
+	if (dst->port < 0)
+		FAIL("delivered locally to remote NIC %s", dst->ip);
+	if (memcmp(out, dst->mac_b, 6))
+		FAIL("delivered to NIC %s of VPC %u with another destination MAC", dst->ip, dst->vni);
+	if (!world_may_reach(src->vni, dst->vni, daddr))
+		FAIL("a packet for %s from VPC %u reached NIC %s of VPC %u", ip_s(daddr), src->vni, dst->ip,
+		     dst->vni);
+	if (exact && exact != dst)
+		FAIL("a packet for NIC %s of VPC %u went to NIC %s", exact->ip, exact->vni, dst->ip);
+	diff = same_except(in, out, ETH, o->in->len, skip, 3);
+	if (diff >= 0)
+		FAIL("forwarding changed byte %d (%#x -> %#x)", diff, in[diff], out[diff]);
+	if (ttl_out == ttl_in) {
+		/* delivered inside the subnet: the VM's own MAC as source, like a bridge */
+		if (memcmp(out + 6, src->mac_b, 6))
+			FAIL("same-TTL delivery without the sender's MAC as source");
+		if (exact != dst || dst->subnet != src->subnet || dst->subnet_len != src->subnet_len)
+			FAIL("TTL kept on a routed hop to %s", ip_s(daddr));
+	} else if (ttl_in >= 2 && ttl_out == ttl_in - 1) {
+		if (memcmp(out + 6, world_router_mac, 6))
+			FAIL("routed hop without the router MAC as source");
+	} else {
+		FAIL("TTL %u forwarded as %u", ttl_in, ttl_out);
+	}
+	if (frame_ip_csum_ok(in, o->in->len) && !frame_ip_csum_ok(out, o->out_len))
+		FAIL("forwarded IPv4 header checksum does not verify");
+	return 0;
+}
+
+/* Which NIC's counters moved, and by how much: -1 none, -2 several. */
+static int nic_moved(const struct outcome *o, size_t field, uint64_t *delta)
+{
+	int who = -1;
+
+	for (int i = 0; i < world_nic_count && i < CHECK_MAX_NICS; i++) {
+		uint64_t b = *(const uint64_t *)((const char *)&o->before->nic[i] + field);
+		uint64_t a = *(const uint64_t *)((const char *)&o->after->nic[i] + field);
+
+		if (a == b)
+			continue;
+		if (who != -1)
+			return -2;
+		who = i;
+		*delta = a - b;
+	}
+	return who;
+}
+
+int check_outcome(struct outcome *o, char *why, size_t len)
+{
+	const struct world_nic *src = world_port_nic(o->in->port);
+	int src_i = src ? (int)(src - world_nics) : -1;
+	uint64_t dropped = 0, d = 0;
+	int who;
+
+	o->reason = -1;
+	for (int r = 0; r < DROP__MAX; r++) {
+		uint64_t delta = o->after->drops[r] - o->before->drops[r];
+
+		if (!delta)
+			continue;
+		if (o->reason != -1 || delta != 1)
+			FAIL("drop counters moved by more than one (reason %d by %llu)", r, (unsigned long long)delta);
+		o->reason = r;
+		dropped = delta;
+	}
+	if (o->verdict != TC_ACT_SHOT && o->verdict != TC_ACT_REDIRECT)
+		FAIL("verdict %d: only TC_ACT_SHOT (2) or TC_ACT_REDIRECT (7) may leave nic_ingress", o->verdict);
+
+	who = nic_moved(o, offsetof(struct nic_stats, tx_packets), &d);
+	if (src ? who != src_i || d != 1 : who != -1)
+		FAIL("tx_packets moved on NIC %d by %llu (the sender is NIC %d)", who, (unsigned long long)d, src_i);
+	who = nic_moved(o, offsetof(struct nic_stats, tx_bytes), &d);
+	if (src && (who != src_i || d != o->in->len))
+		FAIL("tx_bytes moved by %llu for a %zu-byte frame", (unsigned long long)d, o->in->len);
+	who = nic_moved(o, offsetof(struct nic_stats, drops), &d);
+	if (src ? (dropped ? who != src_i || d != 1 : who != -1) : who != -1)
+		FAIL("NIC drops moved on NIC %d by %llu; %llu drops counted, the sender is NIC %d", who,
+		     (unsigned long long)d, (unsigned long long)dropped, src_i);
+	who = nic_moved(o, offsetof(struct nic_stats, rx_packets), &d);
+
+	if (o->verdict == TC_ACT_SHOT) {
+		if (!dropped)
+			FAIL("TC_ACT_SHOT with no drop counted");
+		if (who != -1)
+			FAIL("a dropped frame counted as received by NIC %d", who);
+		return 0;
+	}
+
+	/* TC_ACT_REDIRECT */
+	if (!src)
+		FAIL("redirected a frame from a port with no NIC");
+	if (who < 0 || d != 1)
+		FAIL("a redirected frame counted as received by %s", who == -1 ? "no NIC" : "several NICs");
+	if (o->after->nic[who].rx_bytes - o->before->nic[who].rx_bytes != o->out_len)
+		FAIL("rx_bytes of NIC %d do not match the %zu bytes sent to it", who, o->out_len);
+	if (o->out_len < ETH)
+		FAIL("redirected a %zu-byte frame", o->out_len);
+	if (memcmp(o->in->data + 6, src->mac_b, 6))
+		FAIL("redirected a frame whose source MAC is not the port's NIC");
+
+	switch (be16(o->in->data + 12)) {
+	case 0x0806:
+		if (dropped)
+			FAIL("ARP reply with a drop counted (reason %d)", o->reason);
+		if (who != src_i)
+			FAIL("ARP reply counted as received by NIC %d", who);
+		return arp_reply_ok(o, src, why, len);
+	case 0x0800:
+		if (o->in->len < ETH + 20 || (o->in->data[ETH] >> 4) != 4 || (o->in->data[ETH] & 0xf) < 5 ||
+		    ETH + (o->in->data[ETH] & 0xf) * 4u > o->in->len ||
+		    be16(o->in->data + ETH + 2) < (o->in->data[ETH] & 0xf) * 4u ||
+		    ETH + (size_t)be16(o->in->data + ETH + 2) > o->in->len)
+			FAIL("redirected a malformed IPv4 frame");
+		if (dropped || addr_at(o->in->data + ETH + 16) == src->gateway) {
+			if (who != src_i)
+				FAIL("reply from the router counted as received by NIC %d", who);
+			return dropped ? icmp_error_ok(o, src, why, len) : echo_reply_ok(o, src, why, len);
+		}
+		return forward_ok(o, src, &world_nics[who], why, len);
+	default:
+		FAIL("redirected ethertype %#06x", be16(o->in->data + 12));
+	}
+}

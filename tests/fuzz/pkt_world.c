@@ -1,0 +1,273 @@
+/* tests/fuzz/pkt_world.c — three VPCs (two peered, one overlapping), every kind of route, and a valid frame per path. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include "tests/unit/env.h"
+#include "tests/unit/topo.h"
+#include "pkt_world.h"
+
+/*
+ * VPC 100  10.0.1.0/24: A .5 (port 0), B .6 (port 1), V .254 (port 3, an appliance,
+ *          source check off); 10.0.2.0/24: C .7 (port 2), R .9 (remote host)
+ *          routes: both subnets connected, 172.16.0.0/12 via V, 10.9.0.0/16 blackhole,
+ *          10.9.7.7/32 via V, 10.50.0.0/16 peer 200, 10.60.0.0/16 via 10.0.1.77 (no such
+ *          NIC), 10.70.0.0/16 peer 999 (no such VPC), 192.168.0.0/16 via C
+ * VPC 200  10.50.0.0/24: P .8 (port 4); routes: connected, 10.0.0.0/8 peer 100
+ * VPC 300  the same addresses as VPC 100: X5 10.0.1.5 (port 5), X6 10.0.1.6 (port 6)
+ * port 7   an interface with no NIC
+ */
+struct world_nic world_nics[] = {
+	{ 100, "10.0.1.5", "02:00:00:64:01:05", "10.0.1.0/24", 0, 1 },
+	{ 100, "10.0.1.6", "02:00:00:64:01:06", "10.0.1.0/24", 1, 1 },
+	{ 100, "10.0.2.7", "02:00:00:64:02:07", "10.0.2.0/24", 2, 1 },
+	{ 100, "10.0.1.254", "02:00:00:64:01:fe", "10.0.1.0/24", 3, 0 },
+	{ 100, "10.0.2.9", "02:00:00:64:02:09", "10.0.2.0/24", -1, 1 },
+	{ 200, "10.50.0.8", "02:00:00:c8:00:08", "10.50.0.0/24", 4, 1 },
+	{ 300, "10.0.1.5", "02:00:01:2c:01:05", "10.0.1.0/24", 5, 1 },
+	{ 300, "10.0.1.6", "02:00:01:2c:01:06", "10.0.1.0/24", 6, 1 },
+};
+const int world_nic_count = sizeof(world_nics) / sizeof(world_nics[0]);
+
+struct world_peer world_peers[] = {
+	{ 100, 0, 16, 200 }, /* 10.50.0.0/16, prefixes filled by world_build */
+	{ 100, 0, 16, 999 }, /* 10.70.0.0/16 */
+	{ 200, 0, 8, 100 },  /* 10.0.0.0/8 */
+};
+const int world_peer_count = sizeof(world_peers) / sizeof(world_peers[0]);
+
+const __u8 world_router_mac[6] = WORLD_ROUTER_MAC;
+
+#define A "10.0.1.5"
+#define A_MAC "02:00:00:64:01:05"
+#define V_MAC "02:00:00:64:01:fe"
+#define P_MAC "02:00:00:c8:00:08"
+#define X5_MAC "02:00:01:2c:01:05"
+#define ROUTER ROUTER_MAC_S
+#define BCAST "ff:ff:ff:ff:ff:ff"
+
+static __be32 ip_be(const char *s)
+{
+	struct in_addr a = { 0 };
+
+	inet_pton(AF_INET, s, &a);
+	return a.s_addr;
+}
+
+/* Addresses on the edges of the datapath's decisions: NICs, gateways, every route, broadcast, multicast. */
+static const char *const edge_addrs[] = {
+	"0.0.0.0", "255.255.255.255", "10.0.0.1", "10.0.1.0", "10.0.1.1", "10.0.1.5", "10.0.1.6",
+	"10.0.1.77", "10.0.1.254", "10.0.1.255", "10.0.2.1", "10.0.2.7", "10.0.2.9", "10.0.2.255",
+	"10.50.0.1", "10.50.0.8", "10.50.0.9", "10.9.1.1", "10.9.7.7", "10.60.1.1", "10.70.1.1",
+	"172.16.0.1", "172.31.9.9", "192.168.1.1", "192.168.0.2", "224.0.0.1", "224.0.0.5",
+	"239.255.255.255", "127.0.0.1", "8.8.8.8", "240.0.0.1",
+};
+#define EDGE_ADDRS (int)(sizeof(edge_addrs) / sizeof(edge_addrs[0]))
+__be32 world_addrs[EDGE_ADDRS];
+const int world_addr_count = EDGE_ADDRS;
+
+static int mac_parse(const char *s, __u8 *mac)
+{
+	unsigned int m[6];
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = m[i];
+	return 0;
+}
+
+int world_build(void)
+{
+	if (env_reset())
+		return -1;
+	for (int i = 0; i < EDGE_ADDRS; i++)
+		world_addrs[i] = ip_be(edge_addrs[i]);
+	world_peers[0].prefix = ip_be("10.50.0.0");
+	world_peers[1].prefix = ip_be("10.70.0.0");
+	world_peers[2].prefix = ip_be("10.0.0.0");
+	for (int i = 0; i < world_nic_count; i++) {
+		struct world_nic *n = &world_nics[i];
+		char net[32];
+		int len;
+
+		n->ip_be = ip_be(n->ip);
+		if (mac_parse(n->mac, n->mac_b) || sscanf(n->cidr, "%31[^/]/%d", net, &len) != 2)
+			return -1;
+		n->subnet_len = len;
+		n->subnet = ip_be(net);
+		n->gateway = n->subnet | htonl(1);
+		if (n->port >= 0)
+			topo_nic_local(n->vni, n->ip, n->mac, n->cidr, n->port, n->source_check);
+		else
+			topo_nic_remote(n->vni, n->ip, n->mac, n->cidr, "192.168.0.2");
+	}
+	if (!topo_have_routes())
+		return -1;
+	return topo_route_connected(100, "10.0.1.0/24") || topo_route_connected(100, "10.0.2.0/24") ||
+	       topo_route_via(100, "172.16.0.0/12", "10.0.1.254") ||
+	       topo_route_blackhole(100, "10.9.0.0/16") || topo_route_via(100, "10.9.7.7/32", "10.0.1.254") ||
+	       topo_route_peer(100, "10.50.0.0/16", 200) ||
+	       topo_route_via(100, "10.60.0.0/16", "10.0.1.77") ||
+	       topo_route_peer(100, "10.70.0.0/16", 999) ||
+	       topo_route_via(100, "192.168.0.0/16", "10.0.2.7") ||
+	       topo_route_connected(200, "10.50.0.0/24") || topo_route_peer(200, "10.0.0.0/8", 100) ||
+	       topo_route_connected(300, "10.0.1.0/24") ? -1 : 0;
+}
+
+const struct world_nic *world_port_nic(int port)
+{
+	for (int i = 0; i < world_nic_count; i++)
+		if (world_nics[i].port == port && port >= 0)
+			return &world_nics[i];
+	return NULL;
+}
+
+const struct world_nic *world_nic_by_mac(const uint8_t *mac)
+{
+	for (int i = 0; i < world_nic_count; i++)
+		if (!memcmp(world_nics[i].mac_b, mac, 6))
+			return &world_nics[i];
+	return NULL;
+}
+
+const struct world_nic *world_nic_by_ip(__u32 vni, __be32 ip)
+{
+	for (int i = 0; i < world_nic_count; i++)
+		if (world_nics[i].vni == vni && world_nics[i].ip_be == ip)
+			return &world_nics[i];
+	return NULL;
+}
+
+static __be32 mask(__u8 len)
+{
+	return len ? htonl(~0U << (32 - len)) : 0;
+}
+
+int world_may_reach(__u32 from, __u32 to, __be32 daddr)
+{
+	if (from == to)
+		return 1;
+	for (int i = 0; i < world_peer_count; i++)
+		if (world_peers[i].vni == from && world_peers[i].peer == to &&
+		    (daddr & mask(world_peers[i].len)) == world_peers[i].prefix)
+			return 1;
+	return 0;
+}
+
+/* ---- fixtures: one valid frame per path through nic_ingress ---- */
+static void udp(struct pb *b, const char *to, const char *mac, const char *src, const char *dst,
+		uint8_t ttl, uint16_t frag, size_t payload)
+{
+	pb_eth(b, to, mac, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = src, .dst = dst, .proto = 17, .ttl = ttl, .id = 0x1234,
+				    .frag_off = frag });
+	pb_udp(b, 40000, 53);
+	pb_payload(b, payload);
+	pb_done(b);
+}
+
+static void echo(struct pb *b, const char *mac, const char *src, const char *dst, uint8_t type, uint8_t ttl)
+{
+	pb_eth(b, ROUTER, mac, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = src, .dst = dst, .proto = 1, .ttl = ttl, .id = 0x4242 });
+	pb_icmp_echo(b, type, 7, 1);
+	pb_payload(b, 56);
+	pb_done(b);
+}
+
+static void arp_req(struct pb *b, const char *mac, const char *spa, const char *tpa)
+{
+	pb_eth(b, BCAST, mac, 0x0806);
+	pb_arp(b, 1, mac, spa, "00:00:00:00:00:00", tpa);
+}
+
+static void f_arp_gw(struct pb *b) { arp_req(b, A_MAC, A, "10.0.1.1"); }
+static void f_arp_nic(struct pb *b) { arp_req(b, A_MAC, A, "10.0.1.6"); }
+static void f_arp_other_subnet(struct pb *b) { arp_req(b, A_MAC, A, "10.0.2.7"); }
+static void f_arp_x(struct pb *b) { arp_req(b, X5_MAC, A, "10.0.1.6"); }
+static void f_arp_v_foreign(struct pb *b) { arp_req(b, V_MAC, "172.16.0.1", A); }
+static void f_arp_reply(struct pb *b)
+{
+	pb_eth(b, "02:00:00:64:01:06", A_MAC, 0x0806);
+	pb_arp(b, 2, A_MAC, A, "02:00:00:64:01:06", "10.0.1.6");
+}
+static void f_udp_same_subnet(struct pb *b) { udp(b, "02:00:00:64:01:06", A_MAC, A, "10.0.1.6", 64, 0, 32); }
+static void f_udp_routed(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.7", 64, 0, 32); }
+static void f_udp_df_big(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.7", 64, 0x4000, 1400); }
+static void f_udp_via(struct pb *b) { udp(b, ROUTER, A_MAC, A, "172.16.1.1", 64, 0, 32); }
+static void f_udp_via_host_route(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.9.7.7", 64, 0, 32); }
+static void f_udp_via_other_subnet(struct pb *b) { udp(b, ROUTER, A_MAC, A, "192.168.3.4", 64, 0, 32); }
+static void f_udp_peer(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.50.0.8", 64, 0, 32); }
+static void f_udp_remote(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.9", 64, 0, 32); }
+static void f_udp_blackhole(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.9.1.1", 64, 0, 32); }
+static void f_udp_nexthop_unknown(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.60.1.1", 64, 0, 32); }
+static void f_udp_peer_unknown(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.70.1.1", 64, 0, 32); }
+static void f_udp_no_route(struct pb *b) { udp(b, ROUTER, A_MAC, A, "8.8.8.8", 64, 0, 32); }
+static void f_udp_no_nic(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.99", 64, 0, 32); }
+static void f_udp_ttl1(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.7", 1, 0, 32); }
+static void f_udp_ttl1_multicast(struct pb *b) { udp(b, ROUTER, A_MAC, A, "224.0.0.5", 1, 0, 32); }
+static void f_udp_first_fragment(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.7", 64, 0x2000, 64); }
+static void f_udp_later_fragment(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.7", 1, 0x0010, 64); }
+static void f_udp_from_v_foreign(struct pb *b) { udp(b, ROUTER, V_MAC, "172.16.0.9", A, 64, 0, 32); }
+static void f_udp_peer_back(struct pb *b) { udp(b, ROUTER, P_MAC, "10.50.0.8", A, 64, 0, 32); }
+static void f_udp_overlap(struct pb *b) { udp(b, "02:00:01:2c:01:06", X5_MAC, A, "10.0.1.6", 64, 0, 32); }
+static void f_udp_no_port(struct pb *b) { udp(b, ROUTER, "02:00:00:00:00:77", "10.0.1.77", A, 64, 0, 32); }
+static void f_echo_gw(struct pb *b) { echo(b, A_MAC, A, "10.0.1.1", 8, 64); }
+static void f_echo_routed_ttl1(struct pb *b) { echo(b, A_MAC, A, "10.0.2.7", 8, 1); }
+static void f_icmp_error_ttl1(struct pb *b) { echo(b, A_MAC, A, "10.0.2.7", 3, 1); }
+static void f_tcp_options(struct pb *b)
+{
+	pb_eth(b, ROUTER, A_MAC, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = A, .dst = "10.0.2.7", .proto = 6, .id = 9, .options = 8 });
+	pb_tcp(b, 12345, 80, 0x02);
+	pb_payload(b, 20);
+	pb_done(b);
+}
+static void f_ipv6(struct pb *b)
+{
+	pb_eth(b, ROUTER, A_MAC, 0x86dd);
+	pb_payload(b, 60);
+}
+static void f_vlan(struct pb *b)
+{
+	pb_eth(b, ROUTER, A_MAC, 0x8100);
+	pb_bytes(b, (uint8_t[]){ 0x00, 0x05, 0x08, 0x00 }, 4);
+	pb_payload(b, 40);
+}
+
+const struct fixture fixtures[] = {
+	{ "arp who-has gateway", 0, f_arp_gw },
+	{ "arp who-has nic", 0, f_arp_nic },
+	{ "arp who-has other subnet", 0, f_arp_other_subnet },
+	{ "arp overlapping vpc", 5, f_arp_x },
+	{ "arp appliance foreign sender", 3, f_arp_v_foreign },
+	{ "arp reply", 0, f_arp_reply },
+	{ "udp same subnet", 0, f_udp_same_subnet },
+	{ "udp routed", 0, f_udp_routed },
+	{ "udp routed DF 1400", 0, f_udp_df_big },
+	{ "udp via appliance", 0, f_udp_via },
+	{ "udp via /32", 0, f_udp_via_host_route },
+	{ "udp via nic in other subnet", 0, f_udp_via_other_subnet },
+	{ "udp to peer vpc", 0, f_udp_peer },
+	{ "udp to remote nic", 0, f_udp_remote },
+	{ "udp blackhole", 0, f_udp_blackhole },
+	{ "udp next hop unknown", 0, f_udp_nexthop_unknown },
+	{ "udp peer unknown", 0, f_udp_peer_unknown },
+	{ "udp no route", 0, f_udp_no_route },
+	{ "udp no nic", 0, f_udp_no_nic },
+	{ "udp ttl 1", 0, f_udp_ttl1 },
+	{ "udp ttl 1 multicast", 0, f_udp_ttl1_multicast },
+	{ "udp first fragment", 0, f_udp_first_fragment },
+	{ "udp later fragment ttl 1", 0, f_udp_later_fragment },
+	{ "udp appliance foreign source", 3, f_udp_from_v_foreign },
+	{ "udp from peer vpc", 4, f_udp_peer_back },
+	{ "udp overlapping vpc", 5, f_udp_overlap },
+	{ "udp from port without nic", 7, f_udp_no_port },
+	{ "icmp echo to gateway", 0, f_echo_gw },
+	{ "icmp echo routed ttl 1", 0, f_echo_routed_ttl1 },
+	{ "icmp error routed ttl 1", 0, f_icmp_error_ttl1 },
+	{ "tcp with ip options", 0, f_tcp_options },
+	{ "ipv6", 0, f_ipv6 },
+	{ "802.1q", 0, f_vlan },
+};
+const int fixture_count = sizeof(fixtures) / sizeof(fixtures[0]);
