@@ -26,7 +26,8 @@ static __always_inline int icmp_echo_reply(struct __sk_buff *skb, struct pkt *p,
 	struct icmphdr *icmp = (void *)ip + p->ip_hlen;
 	__u16 old_word, new_word;
 
-	if ((void *)(icmp + 1) > p->data_end || !ipv4_is_whole(ip))
+	/* the ICMP header must be inside the datagram, not just inside the frame (Ethernet padding) */
+	if ((void *)(icmp + 1) > p->data_end || p->ip_len < p->ip_hlen + sizeof(*icmp) || !ipv4_is_whole(ip))
 		return drop(skb, p, &port->key, DROP_MALFORMED);
 	if (icmp->type != ICMP_ECHO_ || icmp->code != 0)
 		return drop(skb, p, &port->key, DROP_UNSUPPORTED);

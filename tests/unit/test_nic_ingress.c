@@ -190,6 +190,19 @@ static void in_echo_gw_truncated(struct pb *b)
 	pb_done(b);
 }
 
+/* An echo whose IPv4 total length ends inside the ICMP header; the rest is Ethernet padding. */
+static void in_echo_gw_short_total(struct pb *b)
+{
+	uint16_t check;
+
+	echo_frame(b, ROUTER, A_MAC, A_IP, GW1, 8, 63);
+	b->data[16] = 0;
+	b->data[17] = 24;
+	b->data[24] = b->data[25] = 0;
+	check = pb_csum(b->data + 14, 20, 0);
+	memcpy(b->data + 24, &check, 2);
+}
+
 /* forwarding */
 static void in_to_b(struct pb *b) { udp_frame(b, B_MAC, A_MAC, A_IP, B_IP, 64); }
 static void out_to_b(struct pb *b) { udp_frame(b, B_MAC, A_MAC, A_IP, B_IP, 64); }
@@ -395,6 +408,8 @@ static const struct fixture fixtures[] = {
 	{ "udp to the gateway is dropped", world, PORT_A, in_udp_gw, DROPPED(DROP_UNSUPPORTED) },
 	{ "echo to the gateway cut in the icmp header is malformed", world, PORT_A, in_echo_gw_truncated,
 	  DROPPED(DROP_MALFORMED) },
+	{ "echo whose total length ends inside the icmp header is malformed", world, PORT_A,
+	  in_echo_gw_short_total, DROPPED(DROP_MALFORMED) },
 
 	/* forwarding */
 	{ "same subnet is bridged: ttl unchanged, source mac kept", world, PORT_A, in_to_b,
