@@ -1,4 +1,5 @@
 /* cli/parse.c — words to values (VNI, IP, prefix, MAC, numbers) and the one-line error rule. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,7 +71,8 @@ int parse_u32(const char *s, const char *what, __u32 *v, __u32 min, __u32 max)
 	unsigned long long x;
 
 	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* a digit first: strtoull would also skip blanks and take a sign */
+	if (!s || !isdigit((unsigned char)*s))
 		return fail("invalid %s \"%s\"", what, s ? s : "");
 	x = strtoull(s, &end, 0);
 	if (errno || *end || x < min || x > max)
@@ -110,7 +112,8 @@ int parse_prefix(const char *s, __be32 *prefix, __u8 *len)
 		char *end;
 		errno = 0;
 		unsigned long x = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || x > 32 || slash[1] == '-' || slash[1] == '+')
+		/* digits only: strtoul would also skip blanks and take a sign */
+		if (!slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1) || *end || errno || x > 32)
 			return fail("invalid prefix \"%s\": length must be 0..32", s);
 		l = (__u32)x;
 	}
@@ -122,11 +125,22 @@ int parse_prefix(const char *s, __be32 *prefix, __u8 *len)
 	return 0;
 }
 
+/* Exactly xx:xx:xx:xx:xx:xx: sscanf's %x alone would also take a blank, a sign or "0x" in a byte. */
+static bool mac_format_ok(const char *s)
+{
+	if (strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
 int parse_mac(const char *s, __u8 mac[6])
 {
 	unsigned int b[6];
 	char extra;
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6 ||
+	if (!s || !mac_format_ok(s) || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6 ||
 	    strlen(s) != 17)
 		return fail("invalid MAC address \"%s\" (expected xx:xx:xx:xx:xx:xx)", s ? s : "");
 	for (int i = 0; i < 6; i++)
