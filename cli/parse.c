@@ -10,12 +10,28 @@
 
 char err_context[PATH_MAX + 32];
 
+/* Control characters of a bad word become \xNN, so that an error stays one line and no terminal escape. */
+static void escape_controls(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 <= cap; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c < 0x20 || c == 0x7f)
+			o += snprintf(out + o, cap - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o < cap ? o : cap - 1] = '\0';
+}
+
 static int vfail(const char *suffix, const char *fmt, va_list ap)
 {
-	char msg[1024];
-	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (suffix && n >= 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - n, ": %s", suffix);
+	char raw[1024], msg[1024];
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (suffix && n >= 0 && (size_t)n < sizeof(raw))
+		snprintf(raw + n, sizeof(raw) - n, ": %s", suffix);
+	escape_controls(raw, msg, sizeof(msg));
 	fprintf(stderr, "vpcbpf: %s%s\n", err_context, msg);
 	if (opts.json) {
 		char full[sizeof(msg) + sizeof(err_context)];
