@@ -37,7 +37,7 @@ all: $(BUILD)/vpcbpf
 # Debian packages the build, the tests and the demo need; installed only when missing.
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzstd-dev \
             libjson-c-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
-            iperf3 tshark netcat-openbsd gcc make gnuplot-nox sockperf
+            iperf3 tshark netcat-openbsd gcc make libclang-rt-14-dev gnuplot-nox sockperf
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -84,11 +84,31 @@ $(BUILD)/pkt_fuzz: $(PKT_FUZZ_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard test
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(PKT_FUZZ_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
 
-fuzz-tests: $(BUILD)/pkt_fuzz
+# The CLI under libFuzzer (clang, ASan, UBSan): cli_fuzz for `make fuzz`, cli_replay replays the corpus in check.
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -std=gnu11 -I$(BUILD) -I. -D_GNU_SOURCE
+CLI_FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(CLI_SRCS) $(LIB_SRCS))
+$(BUILD)/fuzz/%.o: %.c $(HDRS) $(SKELS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(if $(filter cli/main.c,$<),-Dmain=vpcbpf_main) -c $< -o $@
+$(BUILD)/cli_fuzz: $(BUILD)/fuzz/tests/fuzz/cli_fuzz.o $(CLI_FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
+$(BUILD)/cli_replay: $(BUILD)/fuzz/tests/fuzz/cli_replay.o $(BUILD)/fuzz/tests/fuzz/cli_fuzz.o $(CLI_FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@ $(LDLIBS)
+
+fuzz-tests: $(BUILD)/pkt_fuzz $(BUILD)/cli_replay
 
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory fuzz-tests
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/cli_fuzz
 	$(Q)$(BUILD)/pkt_fuzz --seed $${FUZZ_SEED:-$$(date +%s)} --seconds $(FUZZ_SECONDS) --save $(BUILD)/fuzz-failures
+	$(Q)mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-failures
+	$(Q)$(BUILD)/cli_fuzz -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 -artifact_prefix=$(BUILD)/fuzz-failures/ \
+		$(BUILD)/fuzz-corpus tests/fuzz/corpus/cli
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests fuzz-tests

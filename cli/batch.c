@@ -232,8 +232,7 @@ static int batch_line(struct txn_state *st, int argc, char **argv)
 	return batch_route(st, verb, argc, argv);
 }
 
-/* Splits a batch line into words: blanks separate, double quotes group. */
-static int split_words(char *line, char **words, int max)
+int split_words(char *line, char **words, int max)
 {
 	int n = 0;
 	char *p = line;

@@ -43,6 +43,9 @@ extern const struct object *const objects[];
 int run_command(int argc, char **argv);
 /* --batch FILE: the file's commands as one transaction (cli/batch.c). */
 int run_batch(const char *path);
+/* Splits a batch line into words in place (cli/batch.c): blanks separate, double quotes group.
+ * Returns the number of words, -E2BIG beyond max, -EINVAL for an unclosed quote. */
+int split_words(char *line, char **words, int max);
 
 /* ---- errors: one line naming the bad word; exit status 1 ---- */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
