@@ -81,7 +81,19 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static void print_usage(const struct object *o)
 {
-	printf("Usage: vpcbpf [OPTIONS] %s\n", o->usage);
+	char *text;
+
+	if (!opts.json) {
+		printf("Usage: vpcbpf [OPTIONS] %s\n", o->usage);
+		return;
+	}
+	/* -j promises one JSON document for every command: {"usage": "..."} */
+	if (asprintf(&text, "Usage: vpcbpf [OPTIONS] %s", o->usage) < 0)
+		return;
+	pr_begin_obj();
+	pr_str("usage", NULL, text);
+	pr_end_obj();
+	free(text);
 }
 
 static const struct object *find_object(const char *word)
