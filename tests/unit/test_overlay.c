@@ -201,9 +201,10 @@ static void assert_frame(const uint8_t *got, size_t got_len, const struct pb *wa
 	}
 }
 
-static int run_prog(int fd, int ifindex, bool xdp, const struct pb *in, uint8_t *out, size_t *out_len)
+static int run_prog_gso(int fd, int ifindex, bool xdp, const struct pb *in, uint8_t *out, size_t *out_len,
+			__u32 gso_size)
 {
-	struct __sk_buff skb_ctx = { .ifindex = (__u32)ifindex };
+	struct __sk_buff skb_ctx = { .ifindex = (__u32)ifindex, .gso_size = gso_size, .gso_segs = gso_size ? 2 : 0 };
 	struct xdp_md xdp_ctx = { .ingress_ifindex = (__u32)ifindex, .data_end = (__u32)in->len };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data, .data_size_in = (__u32)in->len, .data_out = out,
 		    .data_size_out = (__u32)*out_len, .repeat = 1);
@@ -218,6 +219,11 @@ static int run_prog(int fd, int ifindex, bool xdp, const struct pb *in, uint8_t 
 	assert_int_equal(bpf_prog_test_run_opts(fd, &o), 0);
 	*out_len = o.data_size_out;
 	return (int)o.retval;
+}
+
+static int run_prog(int fd, int ifindex, bool xdp, const struct pb *in, uint8_t *out, size_t *out_len)
+{
+	return run_prog_gso(fd, ifindex, xdp, in, out, out_len, 0);
 }
 
 static int run_nic(int port, const struct pb *in, uint8_t *out, size_t *out_len)
@@ -354,6 +360,29 @@ static void encap_frag_needed_small_underlay(void **state)
 	assert_int_equal(out[34], 3);                               /* destination unreachable */
 	assert_int_equal(out[35], 4);                               /* fragmentation needed */
 	assert_int_equal(out[34 + 6] << 8 | out[34 + 7], 1000 - 50); /* next-hop MTU */
+	assert_int_equal(env_drops(DROP_FRAG_NEEDED), 1);
+}
+
+/* A GSO packet is checked by its segments (headers + gso_size), not by its length. */
+static void encap_gso_checks_segments(void **state)
+{
+	static struct pb in;
+	static uint8_t out[PB_MAX + 128];
+	size_t out_len = sizeof(out);
+
+	pb_init(&in);
+	pb_eth(&in, B_MAC, A_MAC, 0x0800);
+	pb_ipv4(&in, &(struct pb_ip){ .src = A_IP, .dst = B_IP, .proto = 6, .frag_off = 0x4000 });
+	pb_tcp(&in, 40000, 5201, 0x10);
+	pb_payload(&in, 600);
+	pb_done(&in);
+	/* 640 bytes would fit; segments of 20 + 20 + 1411 = 1451 do not */
+	assert_int_equal(run_prog_gso(env.prog_fd, env.port_ifindex[PORT_A], false, &in, out, &out_len, 1411),
+			 TC_ACT_REDIRECT);
+	assert_int_equal(out[14 + 9], 1); /* ICMP fragmentation needed, MTU 1450 */
+	assert_int_equal(out[34], 3);
+	assert_int_equal(out[35], 4);
+	assert_int_equal(out[34 + 6] << 8 | out[34 + 7], 1450);
 	assert_int_equal(env_drops(DROP_FRAG_NEEDED), 1);
 }
 
@@ -560,21 +589,23 @@ static void encap_decap_round_trip(void **state)
 	assert_frame(back, back_len, &want);
 }
 
-static struct CMUnitTest overlay_tests[8 + N_DECAP] = {
-	cmocka_unit_test_setup(encap_same_subnet, setup),
-	cmocka_unit_test_setup(encap_routed, setup),
-	cmocka_unit_test_setup(encap_sport_per_flow, setup),
-	cmocka_unit_test_setup(encap_mtu_fits, setup),
-	cmocka_unit_test_setup(encap_frag_needed, setup),
-	cmocka_unit_test_setup(encap_frag_needed_small_underlay, setup),
-	cmocka_unit_test_setup(encap_unreachable_remote, setup),
-	cmocka_unit_test_setup(encap_decap_round_trip, setup),
+#define N_ENCAP 9
+static struct CMUnitTest overlay_tests[N_ENCAP + N_DECAP] = {
+	{ "encap: same subnet, outer headers byte for byte", encap_same_subnet, setup, NULL, NULL },
+	{ "encap: routed, ttl - 1 and router mac inside", encap_routed, setup, NULL, NULL },
+	{ "encap: source port from the flow hash, stable per flow, ephemeral range", encap_sport_per_flow, setup, NULL, NULL },
+	{ "encap: underlay mtu - 50 fits exactly", encap_mtu_fits, setup, NULL, NULL },
+	{ "encap: one byte more gets icmp fragmentation needed (mtu 1450)", encap_frag_needed, setup, NULL, NULL },
+	{ "encap: the limit follows the underlay mtu", encap_frag_needed_small_underlay, setup, NULL, NULL },
+	{ "encap: a gso packet is checked by its segment size", encap_gso_checks_segments, setup, NULL, NULL },
+	{ "encap: no route to the remote host drops, counted", encap_unreachable_remote, setup, NULL, NULL },
+	{ "encap then decap gives the vm its frame", encap_decap_round_trip, setup, NULL, NULL },
 };
 
 __attribute__((constructor(101))) static void decap_expand(void)
 {
 	for (size_t i = 0; i < N_DECAP; i++)
-		overlay_tests[8 + i] = (struct CMUnitTest){
+		overlay_tests[N_ENCAP + i] = (struct CMUnitTest){
 			.name = decap_cases[i].name,
 			.test_func = run_decap,
 			.setup_func = setup,
