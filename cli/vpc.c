@@ -12,19 +12,37 @@ struct vpc_usage {
 	__u32 peer_from; /* a VPC with a peer route to vni */
 };
 
+/* Usage of many VPCs at once, sorted by VNI: one walk of each map, however many VPCs are shown. */
+struct usage_set {
+	struct vpc_usage *u;
+	size_t n;
+};
+
+static int cmp_usage(const void *a, const void *b)
+{
+	__u32 x = ((const struct vpc_usage *)a)->vni, y = ((const struct vpc_usage *)b)->vni;
+	return x < y ? -1 : x > y;
+}
+
+static struct vpc_usage *usage_of(struct usage_set *set, __u32 vni)
+{
+	struct vpc_usage key = { .vni = vni };
+	return bsearch(&key, set->u, set->n, sizeof(key), cmp_usage);
+}
+
 static int count_subnet(const void *key, const void *value, void *ctx)
 {
-	const struct subnet_key *k = key;
-	struct vpc_usage *u = ctx;
-	u->subnets += k->vni == u->vni;
+	struct vpc_usage *u = usage_of(ctx, ((const struct subnet_key *)key)->vni);
+	if (u)
+		u->subnets++;
 	return 0;
 }
 
 static int count_nic(const void *key, const void *value, void *ctx)
 {
-	const struct nic_key *k = key;
-	struct vpc_usage *u = ctx;
-	u->nics += k->vni == u->vni;
+	struct vpc_usage *u = usage_of(ctx, ((const struct nic_key *)key)->vni);
+	if (u)
+		u->nics++;
 	return 0;
 }
 
@@ -32,25 +50,35 @@ static int count_route(const void *key, const void *value, void *ctx)
 {
 	const struct route_key *k = key;
 	const struct route *r = value;
-	struct vpc_usage *u = ctx;
+	struct vpc_usage *u;
+
 	if (k->type != ROUTE_KEY_CONFIG)
 		return 0;
-	if (k->vni == u->vni && r->kind != ROUTE_CONNECTED)
+	u = usage_of(ctx, k->vni);
+	if (u && r->kind != ROUTE_CONNECTED)
 		u->routes++;
-	if (r->kind == ROUTE_PEER && r->peer_vni == u->vni && k->vni != u->vni) {
+	if (r->kind == ROUTE_PEER && r->peer_vni != k->vni && (u = usage_of(ctx, r->peer_vni))) {
 		u->peered_by++;
 		u->peer_from = k->vni;
 	}
 	return 0;
 }
 
+/* Fills set->u[i] for every VNI already in set->u (sorted), from one walk of each map. */
+static void usage_fill(struct store *s, struct usage_set *set)
+{
+	store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), count_subnet, set);
+	store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_nic, set);
+	store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), count_route, set);
+}
+
 static void vpc_usage(struct store *s, __u32 vni, struct vpc_usage *u)
 {
+	struct usage_set set = { u, 1 };
+
 	memset(u, 0, sizeof(*u));
 	u->vni = vni;
-	store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), count_subnet, u);
-	store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_nic, u);
-	store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), count_route, u);
+	usage_fill(s, &set);
 }
 
 static int do_add(int argc, char **argv)
@@ -131,32 +159,24 @@ static int do_del(int argc, char **argv)
 	return 0;
 }
 
-static int show_one(struct store *s, __u32 vni, const struct vpc *v)
+static void show_one(__u32 vni, const struct vpc *v, const struct vpc_usage *u)
 {
-	struct vpc_usage u;
-
-	vpc_usage(s, vni, &u);
 	pr_begin_obj();
 	pr_u64("vni", "vpc %llu", vni);
 	pr_str("name", v->name[0] ? " name %s" : NULL, v->name);
-	pr_u64("subnets", " subnets %llu", u.subnets);
-	pr_u64("nics", " nics %llu", u.nics);
-	pr_u64("routes", " routes %llu", u.routes);
+	pr_u64("subnets", " subnets %llu", u->subnets);
+	pr_u64("nics", " nics %llu", u->nics);
+	pr_u64("routes", " routes %llu", u->routes);
 	pr_end_obj();
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-	return x < y ? -1 : x > y;
 }
 
 static int do_show(int argc, char **argv)
 {
+	static struct vpc_usage usage[MAX_VPCS];
+	struct usage_set set = { usage, 0 };
 	struct store *s;
 	struct vpc v;
-	__u32 vni = 0;
+	__u32 vni = 0, key, *prev = NULL;
 
 	if (argc > 0 && parse_vni(argv[0], &vni))
 		return 1;
@@ -167,23 +187,23 @@ static int do_show(int argc, char **argv)
 	if (vni) {
 		if (store_vpc(s, vni, &v))
 			return fail("VPC %u does not exist", vni);
+		vpc_usage(s, vni, &usage[0]);
 		pr_begin_list();
-		show_one(s, vni, &v);
+		show_one(vni, &v, &usage[0]);
 		pr_end_list();
 		return 0;
 	}
-	static __u32 vnis[MAX_VPCS];
-	size_t n = 0;
-	__u32 key, *prev = NULL;
-	while (n < MAX_VPCS && bpf_map_get_next_key(s->fd[SM_VPCS], prev, &key) == 0) {
-		vnis[n++] = key;
-		prev = &vnis[n - 1];
+	while (set.n < MAX_VPCS && bpf_map_get_next_key(s->fd[SM_VPCS], prev, &key) == 0) {
+		memset(&usage[set.n], 0, sizeof(usage[0]));
+		usage[set.n].vni = key;
+		prev = &usage[set.n++].vni;
 	}
-	qsort(vnis, n, sizeof(vnis[0]), cmp_u32);
+	qsort(usage, set.n, sizeof(usage[0]), cmp_usage);
+	usage_fill(s, &set);
 	pr_begin_list();
-	for (size_t i = 0; i < n; i++)
-		if (store_vpc(s, vnis[i], &v) == 0)
-			show_one(s, vnis[i], &v);
+	for (size_t i = 0; i < set.n; i++)
+		if (store_vpc(s, usage[i].vni, &v) == 0)
+			show_one(usage[i].vni, &v, &usage[i]);
 	pr_end_list();
 	return 0;
 }
