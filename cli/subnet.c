@@ -170,6 +170,7 @@ static int do_del(int argc, char **argv)
 struct subnet_row {
 	struct subnet_key k;
 	struct subnet sn;
+	unsigned int nics;
 };
 
 struct subnet_list {
@@ -192,6 +193,7 @@ static int collect(const void *key, const void *value, void *ctx)
 	}
 	l->rows[l->n].k = *k;
 	l->rows[l->n].sn = *(const struct subnet *)value;
+	l->rows[l->n].nics = 0;
 	l->n++;
 	return 0;
 }
@@ -204,6 +206,22 @@ static int cmp_rows(const void *a, const void *b)
 	if (x->prefix != y->prefix)
 		return ntohl(x->prefix) < ntohl(y->prefix) ? -1 : 1;
 	return (int)x->len - (int)y->len;
+}
+
+/* Counts each NIC into its subnet's row (rows sorted): one walk of the NICs for the whole list. */
+static int count_row_nics(const void *key, const void *value, void *ctx)
+{
+	struct subnet_list *l = ctx;
+	const struct nic *n = value;
+	if (!l->n)
+		return 1;
+	struct subnet_row want = { .k = { .vni = ((const struct nic_key *)key)->vni, .prefix = n->subnet,
+					  .len = n->subnet_len } };
+	struct subnet_row *r = bsearch(&want, l->rows, l->n, sizeof(*l->rows), cmp_rows);
+
+	if (r)
+		r->nics++;
+	return 0;
 }
 
 static int do_show(int argc, char **argv)
@@ -226,17 +244,16 @@ static int do_show(int argc, char **argv)
 	if (store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), collect, &l))
 		return fail("out of memory");
 	qsort(l.rows, l.n, sizeof(*l.rows), cmp_rows);
+	store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_row_nics, &l);
 	pr_begin_list();
 	for (size_t i = 0; i < l.n; i++) {
 		struct subnet_row *r = &l.rows[i];
-		struct subnet_scan sc = { .key = r->k };
-		store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_nics, &sc);
 		pr_begin_obj();
 		pr_str("cidr", "%s", prefix_str(r->k.prefix, r->k.len, b1));
 		pr_u64("vpc", " vpc %llu", r->k.vni);
 		pr_str("gateway", " gateway %s", ip_str(r->sn.gateway, b2));
 		pr_str("name", r->sn.name[0] ? " name %s" : NULL, r->sn.name);
-		pr_u64("nics", " nics %llu", sc.nics);
+		pr_u64("nics", " nics %llu", r->nics);
 		pr_end_obj();
 	}
 	pr_end_list();
