@@ -88,3 +88,17 @@ load common
 	v route add 10.0.5.0/24 vpc 10 blackhole
 	refuses '10.0.5.0/24' subnet add 10.0.5.0/24 vpc 10
 }
+
+@test "subnet show counts each subnet's own NICs when two VPCs share a CIDR" {
+	v vpc add 10
+	v vpc add 20
+	for vni in 10 20; do
+		v subnet add 10.0.1.0/24 vpc $vni
+		v subnet add 10.0.2.0/24 vpc $vni
+	done
+	v nic add 10.0.1.5 vpc 10 mac 02:00:00:00:01:05 remote 192.168.100.2
+	v nic add 10.0.1.6 vpc 10 mac 02:00:00:00:01:06 remote 192.168.100.2
+	v nic add 10.0.2.5 vpc 20 mac 02:00:00:00:02:05 remote 192.168.100.2
+	ok_json subnet show
+	jq -e 'map("\(.vpc) \(.cidr) \(.nics)") == ["10 10.0.1.0/24 2", "10 10.0.2.0/24 0", "20 10.0.1.0/24 0", "20 10.0.2.0/24 1"]' <<<"$output"
+}
