@@ -330,6 +330,7 @@ int state_load(struct store *s, struct txn_state *st)
 int state_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want)
 {
 	char msg[512];
+	txn_timing = opts.verbose;
 	int err = txn_commit(s, cur, want, &cli_txn_hooks, msg, sizeof(msg));
 	return err ? fail("%s", msg) : 0;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -12,6 +13,18 @@
 #include "maps/route_table.h"
 
 #define BATCH_CHUNK 8192
+
+bool txn_timing;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Time spent in exec_ops by kind of step, for txn_timing. */
+static double t_swap, t_barrier, t_purge, t_other;
 
 /* ---- the model ---- */
 
@@ -921,7 +934,19 @@ static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const s
 	for (size_t i = 0; i < n; i++) {
 		if (i == n / 2)
 			txn_crash_point("apply");
+		double t0 = txn_timing ? now_ms() : 0;
 		int err = exec_op(s, &ops[i], replay ? NULL : hint_for(p, i), h, &need_gc);
+		if (txn_timing) {
+			double dt = now_ms() - t0;
+			if (ops[i].kind == TXN_OP_BARRIER)
+				t_barrier += dt;
+			else if (ops[i].kind == TXN_OP_PURGE_GEN || ops[i].kind == TXN_OP_PURGE_VPC)
+				t_purge += dt;
+			else if (ops[i].kind == TXN_OP_PUT && ops[i].map == SM_VPCS)
+				t_swap += dt;
+			else
+				t_other += dt;
+		}
 		if (err) {
 			const char *map = ops[i].kind == TXN_OP_PUT || ops[i].kind == TXN_OP_DEL ?
 				(ops[i].map < SM__COUNT ? store_map_names[ops[i].map] : "?") : "";
@@ -985,7 +1010,9 @@ int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_st
 	size_t done = 0;
 	int jfd, err;
 
+	double t0 = now_ms(), t_plan, t_build = 0, t_commit;
 	err = plan_commit(cur, want, &cp);
+	t_plan = now_ms() - t0;
 	if (err) {
 		snprintf(msg, msglen, "cannot plan the transaction: %s", strerror(-err));
 		return err;
@@ -1031,7 +1058,16 @@ int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_st
 		commit_plan_free(&cp);
 		return err;
 	}
+	t_build = now_ms() - t0 - t_plan;
+	t_swap = t_barrier = t_purge = t_other = 0;
+	t_commit = now_ms();
 	err = journal_run(s, jfd, &cp.p, h);
+	if (txn_timing)
+		fprintf(stderr, "vpcbpf: txn: plan %.1f ms, build %.1f ms (%zu entries in %zu VPC(s)), journal+commit %.1f ms, "
+			"steps: %zu, vpc record updates (the swap) %.3f ms, other steps %.1f ms, RCU wait %.1f ms, "
+			"old generations deleted %.1f ms\n",
+			t_plan, t_build, cp.build_entries, cp.nbuilds, now_ms() - t_commit - t_swap - t_barrier - t_purge - t_other,
+			cp.p.n, t_swap, t_other, t_barrier, t_purge);
 	if (err == -EIO)
 		snprintf(msg, msglen, "the transaction is committed, but some steps failed (see warnings)");
 	else if (err)

@@ -166,6 +166,9 @@ bool txn_pending(struct store *s);
 int txn_route_insert(struct store *s, __u32 vni, const struct route *r);
 int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len);
 
+/* Set to print the time of each phase of a commit on stderr (vpcbpf -v). */
+extern bool txn_timing;
+
 /* Counts the routes map: every entry, and those outside the live generation of an existing VPC. */
 int txn_route_census(struct store *s, size_t *total, size_t *garbage);
 
