@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include "cli/cli.h"
 #include "maps/txn.h"
+#include "cli/state.h"
 
 static const char *const kind_names[] = {
 	[ROUTE_CONNECTED] = "connected", [ROUTE_VIA] = "via", [ROUTE_BLACKHOLE] = "blackhole", [ROUTE_PEER] = "peer",
@@ -243,34 +244,26 @@ static int do_show(int argc, char **argv)
 	return 0;
 }
 
+/* All static routes of a VPC go in one swap of its table (a transaction, like a batch). */
 static int do_flush(int argc, char **argv)
 {
-	struct route_list l;
+	struct txn_state cur, want;
 	struct store *s;
 	__u32 vni;
-	char b1[20];
+	int err;
 
 	if (parse_vpc_filter(argc, argv, &vni, true, "flush"))
 		return 1;
-	if (!(s = store_get(true)))
+	if (!(s = store_get(true)) || state_load(s, &cur))
 		return 1;
-	struct vpc v;
-	if (store_vpc(s, vni, &v))
-		return fail("VPC %u does not exist", vni);
-	if (list_routes(s, vni, &l))
-		return 1;
-	for (size_t i = 0; i < l.n; i++) {
-		struct route *r = &l.rows[i].r;
-		if (r->kind == ROUTE_CONNECTED)
-			continue;
-		int err = route_table_remove(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r->prefix, r->len);
-		if (err) {
-			free(l.rows);
-			return fail_errno(err, "cannot delete route %s", prefix_str(r->prefix, r->len, b1));
-		}
+	if (txn_state_copy(&want, &cur)) {
+		txn_state_free(&cur);
+		return fail("out of memory");
 	}
-	free(l.rows);
-	return 0;
+	err = state_route_flush(&want, vni) || state_commit(s, &cur, &want);
+	txn_state_free(&cur);
+	txn_state_free(&want);
+	return err;
 }
 
 /* Resolves ADDR the way the datapath does: a NIC first, then the longest route; via and peer followed once. */

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "cli/cli.h"
+#include "maps/txn.h"
 
 struct subnet_scan {
 	struct subnet_key key;   /* the subnet being added or deleted */
@@ -109,18 +110,21 @@ static int do_add(int argc, char **argv)
 			    prefix_str(sc.clash.prefix, sc.clash.len, b2), k.vni);
 	if (route_table_get(s->fd[SM_ROUTES], s->fd[SM_VPCS], k.vni, k.prefix, k.len, &conn) == 0)
 		return fail("VPC %u already has a route for %s: delete it first", k.vni, prefix_str(k.prefix, k.len, b1));
-	/* The subnet record first, then the connected route that makes it reachable. */
-	if (bpf_map_update_elem(s->fd[SM_SUBNETS], &k, &sn, BPF_NOEXIST))
-		return fail_errno(errno, "cannot add subnet %s", prefix_str(k.prefix, k.len, b1));
+	/* The subnet record first, then the connected route that makes it reachable: one journaled transaction. */
 	memset(&conn, 0, sizeof(conn));
 	conn.kind = ROUTE_CONNECTED;
 	conn.len = k.len;
 	conn.prefix = k.prefix;
-	err = route_table_insert(s->fd[SM_ROUTES], s->fd[SM_VPCS], k.vni, &conn);
-	if (err) {
-		bpf_map_delete_elem(s->fd[SM_SUBNETS], &k);
-		return fail_errno(err, "cannot add the connected route of %s", prefix_str(k.prefix, k.len, b1));
-	}
+	struct txn_plan p;
+	txn_plan_init(&p);
+	err = txn_plan_put(&p, SM_SUBNETS, &k, sizeof(k), &sn, sizeof(sn));
+	if (!err)
+		err = txn_plan_route_insert(s, &p, k.vni, &conn);
+	if (!err)
+		err = txn_run(s, &p, NULL);
+	txn_plan_free(&p);
+	if (err)
+		return fail_errno(err, "cannot add subnet %s", prefix_str(k.prefix, k.len, b1));
 	return 0;
 }
 
@@ -158,12 +162,19 @@ static int do_del(int argc, char **argv)
 	if (sc.nics)
 		return fail("subnet %s of VPC %u still has %u NIC(s): delete them first", prefix_str(k.prefix, k.len, b1),
 			    k.vni, sc.nics);
-	/* The route leads to the subnet: it goes first. */
-	err = route_table_remove(s->fd[SM_ROUTES], s->fd[SM_VPCS], k.vni, k.prefix, k.len);
-	if (err && err != -ENOENT)
-		return fail_errno(err, "cannot remove the connected route of %s", prefix_str(k.prefix, k.len, b1));
-	if (bpf_map_delete_elem(s->fd[SM_SUBNETS], &k))
-		return fail_errno(errno, "cannot delete subnet %s", prefix_str(k.prefix, k.len, b1));
+	/* The route leads to the subnet: it goes first (one journaled transaction). */
+	struct txn_plan p;
+	txn_plan_init(&p);
+	err = txn_plan_route_remove(s, &p, k.vni, k.prefix, k.len);
+	if (err == -ENOENT)
+		err = 0;
+	if (!err)
+		err = txn_plan_del(&p, SM_SUBNETS, &k, sizeof(k));
+	if (!err)
+		err = txn_run(s, &p, NULL);
+	txn_plan_free(&p);
+	if (err)
+		return fail_errno(err, "cannot delete subnet %s", prefix_str(k.prefix, k.len, b1));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "cli/cli.h"
+#include "maps/txn.h"
 
 struct vpc_usage {
 	__u32 vni;
@@ -108,26 +109,6 @@ static int do_add(int argc, char **argv)
 	return 0;
 }
 
-/* Deletes the VPC's static routes of every generation: config entries and slots alike. */
-static int purge_routes(struct store *s, __u32 vni)
-{
-	struct route_key key, next, *prev = NULL;
-	int err = 0;
-
-	while (bpf_map_get_next_key(s->fd[SM_ROUTES], prev, &next) == 0) {
-		key = next;
-		if (key.vni == vni) {
-			/* Deleting the current key restarts the walk: get_next_key(deleted) starts over. */
-			if (bpf_map_delete_elem(s->fd[SM_ROUTES], &key) && errno != ENOENT)
-				err = -errno;
-			prev = NULL;
-			continue;
-		}
-		prev = &key;
-	}
-	return err;
-}
-
 static int do_del(int argc, char **argv)
 {
 	struct vpc_usage u;
@@ -152,10 +133,16 @@ static int do_del(int argc, char **argv)
 		return fail("VPC %u is the peer of a route in VPC %u: delete that route first (or --force)", vni,
 			    u.peer_from);
 	/* The VPC record is what the datapath looks up first: it goes before the routes it leads to. */
-	if (bpf_map_delete_elem(s->fd[SM_VPCS], &vni))
-		return fail_errno(errno, "cannot delete VPC %u", vni);
-	if (purge_routes(s, vni))
-		return fail("VPC %u deleted, but some of its routes could not be removed", vni);
+	struct txn_plan p;
+	txn_plan_init(&p);
+	int err = txn_plan_del(&p, SM_VPCS, &vni, sizeof(vni));
+	if (!err)
+		err = txn_plan_purge_vpc(&p, vni);
+	if (!err)
+		err = txn_run(s, &p, NULL);
+	txn_plan_free(&p);
+	if (err)
+		return fail_errno(err, "cannot delete VPC %u", vni);
 	return 0;
 }
 

@@ -1113,10 +1113,9 @@ int txn_recover(struct store *s, const struct txn_hooks *h)
 
 /* ---- single route edits, journaled ---- */
 
-int txn_route_insert(struct store *s, __u32 vni, const struct route *r)
+int txn_plan_route_insert(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r)
 {
 	struct route_key ck = rkey(vni, 0, ROUTE_KEY_CONFIG, r->len, r->prefix);
-	struct txn_plan p;
 	struct txn_op op;
 	struct route old;
 	struct vpc v, grown;
@@ -1134,28 +1133,23 @@ int txn_route_insert(struct store *s, __u32 vni, const struct route *r)
 		v.levels |= 1U << level;
 		v.route_count[level]++;
 	}
-	txn_plan_init(&p);
 	/* A new level becomes visible before its slots; the counts once the route is whole. */
-	err = txn_plan_put(&p, SM_VPCS, &vni, sizeof(vni), &grown, sizeof(grown));
+	err = txn_plan_put(p, SM_VPCS, &vni, sizeof(vni), &grown, sizeof(grown));
 	op = mkop(TXN_OP_ROUTE_SET);
 	op.vni = vni;
 	op.gen = v.route_gen;
 	memcpy(op.value, r, sizeof(*r));
 	op.value_size = sizeof(*r);
 	if (!err)
-		err = txn_plan_op(&p, &op);
+		err = txn_plan_op(p, &op);
 	if (!err)
-		err = txn_plan_put(&p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
-	if (!err)
-		err = txn_run(s, &p, NULL);
-	txn_plan_free(&p);
+		err = txn_plan_put(p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
 	return err;
 }
 
-int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len)
+int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32 prefix, __u8 len)
 {
 	struct route_key ck = rkey(vni, 0, ROUTE_KEY_CONFIG, len, prefix);
-	struct txn_plan p;
 	struct txn_op op;
 	struct route old;
 	struct vpc v;
@@ -1173,16 +1167,45 @@ int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len)
 		v.route_count[level]--;
 	if (!v.route_count[level])
 		v.levels &= ~(1U << level);
-	txn_plan_init(&p);
 	/* Slots and config first; the level bit goes only after its slots are gone. */
 	op = mkop(TXN_OP_ROUTE_DEL);
 	op.vni = vni;
 	op.gen = v.route_gen;
 	memcpy(op.value, &old, sizeof(old));
 	op.value_size = sizeof(old);
-	err = txn_plan_op(&p, &op);
+	err = txn_plan_op(p, &op);
 	if (!err)
-		err = txn_plan_put(&p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
+		err = txn_plan_put(p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
+	return err;
+}
+
+int txn_plan_purge_vpc(struct txn_plan *p, __u32 vni)
+{
+	struct txn_op op = mkop(TXN_OP_PURGE_VPC);
+	op.vni = vni;
+	return txn_plan_op(p, &op);
+}
+
+int txn_route_insert(struct store *s, __u32 vni, const struct route *r)
+{
+	struct txn_plan p;
+	int err;
+
+	txn_plan_init(&p);
+	err = txn_plan_route_insert(s, &p, vni, r);
+	if (!err)
+		err = txn_run(s, &p, NULL);
+	txn_plan_free(&p);
+	return err;
+}
+
+int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len)
+{
+	struct txn_plan p;
+	int err;
+
+	txn_plan_init(&p);
+	err = txn_plan_route_remove(s, &p, vni, prefix, len);
 	if (!err)
 		err = txn_run(s, &p, NULL);
 	txn_plan_free(&p);

@@ -162,6 +162,12 @@ int txn_recover(struct store *s, const struct txn_hooks *h);
 /* true when the journal says a transaction was cut short (cheap: one lookup, no lock). */
 bool txn_pending(struct store *s);
 
+/* Steps that add or remove one route of a VPC's live table in place (for a plan run by txn_run). */
+int txn_plan_route_insert(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r);
+int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32 prefix, __u8 len);
+/* Every route entry of a VPC, all generations (after its record is deleted). */
+int txn_plan_purge_vpc(struct txn_plan *p, __u32 vni);
+
 /* Journaled versions of route_table_insert/remove: a kill -9 midway is finished by the next command. */
 int txn_route_insert(struct store *s, __u32 vni, const struct route *r);
 int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len);
