@@ -7,7 +7,7 @@
 #   b4 10.0.1.12 exists only in VPC 200.
 #   An appliance "ap" in VPC 100 with NICs 10.0.1.254 (eth0) and 10.0.2.254 (eth1), source-check off,
 #   ip_forward on, and a plain veth to a "branch" namespace 172.16.0.0/24 behind it:
-#   route 172.16.0.0/24 vpc 100 via 10.0.1.254.
+#   route 172.16.0.0/23 vpc 100 via 10.0.1.254 (and blackholes 172.16.0.128/25, 172.16.0.0/13).
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
@@ -54,7 +54,10 @@ setup_file() {
 	ip -n "$T-br" route add default via 172.16.0.254
 	in_vm ap sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv4.conf.eth0.rp_filter=0 net.ipv4.conf.eth1.rp_filter=0
-	vpcbpf_on h route add 172.16.0.0/24 vpc 100 via 10.0.1.254
+	# Prefix lengths off the 4-bit lookup levels, nested: the longest must win in the datapath.
+	vpcbpf_on h route add 172.16.0.0/23 vpc 100 via 10.0.1.254
+	vpcbpf_on h route add 172.16.0.128/25 vpc 100 blackhole
+	vpcbpf_on h route add 172.16.0.0/13 vpc 100 blackhole
 	vpcbpf_on h route add 192.168.50.0/24 vpc 100 blackhole
 }
 
@@ -159,6 +162,22 @@ rx_all() {
 	[ $(($(drops blackhole) - bh)) -eq 3 ] || fail "blackhole drops: $bh -> $(drops blackhole)"
 	run vpcbpf_on h -j route get 192.168.50.7 vpc 100
 	jq -e '.[0].result == "blackhole"' <<<"$output"
+}
+
+@test "longest prefix wins in the datapath, for lengths off the lookup levels (/25 > /23 > /13)" {
+	local bh nr
+	bh=$(drops blackhole)
+	nr=$(drops no-route)
+	ping_ok a1 172.16.0.1          # /23 via the appliance
+	ping_fails a1 172.16.0.129     # /25 blackhole inside the /23
+	ping_fails a1 172.23.255.1     # /13 blackhole
+	ping_fails a1 172.24.0.1       # outside the /13: no route
+	[ $(($(drops blackhole) - bh)) -eq 6 ] || fail "blackhole drops: $bh -> $(drops blackhole)"
+	[ $(($(drops no-route) - nr)) -eq 3 ] || fail "no-route drops: $nr -> $(drops no-route)"
+	for pair in 172.16.0.1=deliver 172.16.1.200=deliver 172.16.0.129=blackhole 172.23.255.1=blackhole 172.24.0.1=no-route; do
+		run vpcbpf_on h -j route get "${pair%=*}" vpc 100
+		jq -e --arg r "${pair#*=}" '.[0].result == $r' <<<"$output" || fail "route get ${pair%=*}: $output"
+	done
 }
 
 @test "a spoofed source IP is dropped and counted; the target sees nothing" {
