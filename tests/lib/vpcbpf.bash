@@ -58,10 +58,10 @@ lib_cleanup() {
 	# Datapaths first, while their namespaces (and NIC devices) still exist.
 	while read -r kind name; do
 		[ "$kind" = pin ] || continue
+		# Only inside the host's own netns: NIC ifindexes mean other devices anywhere else. A netns
+		# already gone took its devices and filters with it, so removing the pins is enough.
 		if [ -e "/var/run/netns/$T-$name" ]; then
 			timeout 10 "$VPCBPF" -n "$T-$name" -d "$BPFFS/$T-$name" dp down >/dev/null 2>&1
-		else
-			timeout 10 "$VPCBPF" -d "$BPFFS/$T-$name" dp down >/dev/null 2>&1
 		fi
 		rm -rf "${BPFFS:?}/$T-$name"
 	done <"$LIB_STATE/registry"
