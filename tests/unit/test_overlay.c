@@ -589,7 +589,108 @@ static void encap_decap_round_trip(void **state)
 	assert_frame(back, back_len, &want);
 }
 
-#define N_ENCAP 9
+/* The reason counted since the last reset, DROP_NONE when none, -1 when more than one. */
+static int counted_reason(void)
+{
+	int found = DROP_NONE;
+
+	for (__u32 r = 1; r < DROP__MAX; r++) {
+		uint64_t n = env_drops(r);
+
+		if (n > 1 || (n && found != DROP_NONE))
+			return -1;
+		if (n)
+			found = (int)r;
+	}
+	return found;
+}
+
+static void zero_drops(void)
+{
+	__u64 zeros[env.nr_cpus];
+
+	memset(zeros, 0, sizeof(zeros));
+	for (__u32 r = 0; r < DROP__MAX; r++)
+		assert_int_equal(bpf_map_update_elem(env.drops_fd, &r, zeros, BPF_ANY), 0);
+}
+
+static int try_run(int fd, bool xdp, const uint8_t *data, size_t len, uint8_t *out, size_t *out_len, int *verdict)
+{
+	struct __sk_buff skb_ctx = { .ifindex = (__u32)ul_ifindex };
+	struct xdp_md xdp_ctx = { .ingress_ifindex = (__u32)ul_ifindex, .data_end = (__u32)len };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data, .data_size_in = (__u32)len, .data_out = out,
+		    .data_size_out = (__u32)*out_len, .repeat = 1);
+	int err;
+
+	o.ctx_in = xdp ? (void *)&xdp_ctx : (void *)&skb_ctx;
+	o.ctx_size_in = xdp ? sizeof(xdp_ctx) : sizeof(skb_ctx);
+	err = bpf_prog_test_run_opts(fd, &o);
+	*out_len = o.data_size_out;
+	*verdict = (int)o.retval;
+	return err;
+}
+
+/*
+ * Mutated VXLAN (bits of the outer and inner headers flipped, the frame cut
+ * short): XDP never changes a frame and only passes or drops; whatever XDP
+ * drops, tc drops for the same reason; what tc lets pass to the kernel it
+ * leaves untouched and does not count; exactly one reason per drop.
+ */
+static void decap_mutations_agree(void **state)
+{
+	static struct pb base;
+	static uint8_t frame[PB_MAX], out[PB_MAX + 128];
+	unsigned int seed = 0x5eed;
+	int runs = 0;
+
+	pb_init(&base);
+	in_b_to_a(&base);
+	for (int i = 0; i < 1000; i++) {
+		size_t len = base.len, out_len;
+		int xv, tv, xr, tr;
+
+		memcpy(frame, base.data, base.len);
+		for (int k = rand_r(&seed) % 4; k >= 0; k--)
+			frame[rand_r(&seed) % 90] ^= (uint8_t)(1u << (rand_r(&seed) % 8));
+		if (rand_r(&seed) % 4 == 0)
+			len = 14 + rand_r(&seed) % (base.len - 14);
+
+		zero_drops();
+		out_len = sizeof(out);
+		if (try_run(ul_xdp_fd, true, frame, len, out, &out_len, &xv))
+			continue; /* test_run refuses some short frames */
+		assert_true(xv == XDP_PASS_ || xv == XDP_DROP_);
+		assert_true(out_len == len && !memcmp(out, frame, len));
+		xr = counted_reason();
+		assert_true(xr >= 0);
+		assert_true((xv == XDP_DROP_) == (xr != DROP_NONE));
+
+		zero_drops();
+		out_len = sizeof(out);
+		if (try_run(ul_tc_fd, false, frame, len, out, &out_len, &tv))
+			continue;
+		tr = counted_reason();
+		assert_true(tr >= 0);
+		assert_true(tv == TC_ACT_OK || tv == TC_ACT_SHOT || tv == TC_ACT_REDIRECT);
+		if (xv == XDP_DROP_) {
+			assert_int_equal(tv, TC_ACT_SHOT);
+			assert_int_equal(tr, xr);
+		}
+		if (tv == TC_ACT_OK) {
+			assert_int_equal(tr, DROP_NONE);
+			assert_true(out_len == len && !memcmp(out, frame, len));
+		}
+		if (tv == TC_ACT_SHOT)
+			assert_true(tr != DROP_NONE);
+		if (tv == TC_ACT_REDIRECT)
+			assert_int_equal(out_len, len - 50);
+		runs++;
+	}
+	print_message("# %d mutated frames through xdp and tc\n", runs);
+	assert_true(runs > 500);
+}
+
+#define N_ENCAP 10
 static struct CMUnitTest overlay_tests[N_ENCAP + N_DECAP] = {
 	{ "encap: same subnet, outer headers byte for byte", encap_same_subnet, setup, NULL, NULL },
 	{ "encap: routed, ttl - 1 and router mac inside", encap_routed, setup, NULL, NULL },
@@ -600,6 +701,7 @@ static struct CMUnitTest overlay_tests[N_ENCAP + N_DECAP] = {
 	{ "encap: a gso packet is checked by its segment size", encap_gso_checks_segments, setup, NULL, NULL },
 	{ "encap: no route to the remote host drops, counted", encap_unreachable_remote, setup, NULL, NULL },
 	{ "encap then decap gives the vm its frame", encap_decap_round_trip, setup, NULL, NULL },
+	{ "decap: xdp and tc agree on 1000 mutated frames", decap_mutations_agree, setup, NULL, NULL },
 };
 
 __attribute__((constructor(101))) static void decap_expand(void)
