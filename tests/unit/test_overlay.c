@@ -64,6 +64,19 @@ static int sh(const char *cmd)
 	return rc;
 }
 
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int err;
+
+	if (!f) {
+		fprintf(stderr, "overlay: cannot open %s\n", path);
+		return -1;
+	}
+	err = fputs(text, f) < 0;
+	return fclose(f) || err ? -1 : 0;
+}
+
 /* The underlay device and the underlay programs, once per process (inside env's netns, against its maps). */
 static int underlay_once(void)
 {
@@ -75,7 +88,7 @@ static int underlay_once(void)
 	    sh("ip link set ul0 address " UL_MAC " up && ip link set ul0p address " PEER_UL_MAC " up") ||
 	    sh("ip addr add " LOCAL_UL "/24 dev ul0") ||
 	    sh("ip neigh replace " PEER_UL " lladdr " PEER_UL_MAC " dev ul0 nud permanent") ||
-	    sh("sysctl -qw net.ipv4.conf.ul0.forwarding=1"))
+	    write_file("/proc/sys/net/ipv4/conf/ul0/forwarding", "1"))
 		return -1;
 	ul_ifindex = (int)if_nametoindex("ul0");
 	ul_skel = underlay_bpf__open_opts(&oo);
