@@ -90,6 +90,9 @@ int parse_u32(const char *s, const char *what, __u32 *v, __u32 min, __u32 max)
 	/* a digit first: strtoull would also skip blanks and take a sign */
 	if (!s || !isdigit((unsigned char)*s))
 		return fail("invalid %s \"%s\"", what, s ? s : "");
+	/* base 0 would read "010" as octal 8: a VNI typed with a leading zero must not become another VPC */
+	if (s[0] == '0' && isdigit((unsigned char)s[1]))
+		return fail("invalid %s \"%s\": no leading zeros (decimal, or 0x for hex)", what, s);
 	x = strtoull(s, &end, 0);
 	if (errno || *end || x < min || x > max)
 		return fail("invalid %s \"%s\" (expected %u..%u)", what, s, min, max);
