@@ -62,6 +62,8 @@ load common
 	refuses '"abc"' vpc add abc
 	refuses '"-1"' vpc add -1
 	refuses '"0x"' vpc add 0x
+	refuses '"010"' vpc add 010
+	refuses '"00"' vpc add 00
 	refuses 'VNI' vpc add
 	refuses '"name"' vpc add 11 name
 	refuses '"nmae"' vpc add 11 nmae x
