@@ -9,10 +9,22 @@ struct hop {
 	__u8 exact;             /* the destination address is that NIC's own, in the source VPC */
 };
 
+/* One exact-match probe: the slot of `level` that covers daddr. */
+static __always_inline const struct route *route_probe(struct route_key *key, __be32 daddr, int level)
+{
+	key->len = ROUTE_LEVEL_LEN(level);
+	key->addr = daddr & prefix_mask(ROUTE_LEVEL_LEN(level));
+	return bpf_map_lookup_elem(&routes, key);
+}
+
 /*
  * Longest-prefix match by levels (see struct vpc in maps/vpcbpf.h): at most
- * ROUTE_LEVELS exact-match probes, longest level first, skipping levels the
- * VPC does not use. The cost does not grow with the number of routes.
+ * ROUTE_LEVELS exact-match probes, skipping levels the VPC does not use. The
+ * pivot level (/24) goes first: a pivot slot marked ROUTE_SLOT_LEAF has no
+ * longer slot under it, so most lookups end after one probe. Otherwise the
+ * levels go longest first, the pivot's answer in its place. Every probe of a
+ * large table is a cache (and TLB) miss, so the number of probes is the cost;
+ * maps/route_table.c route_table_lookup() is the same walk in user space.
  */
 static __always_inline const struct route *route_lookup(const struct vpc *vpc, __u32 vni, __be32 daddr)
 {
@@ -21,17 +33,26 @@ static __always_inline const struct route *route_lookup(const struct vpc *vpc, _
 		.gen = vpc->route_gen,
 		.type = ROUTE_KEY_SLOT,
 	};
+	const struct route *pivot = NULL;
 	__u32 levels = vpc->levels;
 
+	if (levels & (1U << ROUTE_PIVOT_LEVEL)) {
+		pivot = route_probe(&key, daddr, ROUTE_PIVOT_LEVEL);
+		if (pivot && (pivot->slot_flags & ROUTE_SLOT_LEAF))
+			return pivot;
+	}
 #pragma unroll
 	for (int i = ROUTE_LEVELS - 1; i >= 0; i--) {
 		const struct route *r;
 
+		if (i == ROUTE_PIVOT_LEVEL) {
+			if (pivot)
+				return pivot;
+			continue;
+		}
 		if (!(levels & (1U << i)))
 			continue;
-		key.len = ROUTE_LEVEL_LEN(i);
-		key.addr = daddr & prefix_mask(ROUTE_LEVEL_LEN(i));
-		r = bpf_map_lookup_elem(&routes, &key);
+		r = route_probe(&key, daddr, i);
 		if (r)
 			return r;
 	}

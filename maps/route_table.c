@@ -57,17 +57,101 @@ static bool valid_prefix(__be32 prefix, unsigned int len)
 	return len <= 32 && !(prefix & ~prefix_mask(len));
 }
 
+/*
+ * The pivot's leaf flags. Every slot of a level longer than the pivot is
+ * counted in the ROUTE_KEY_HINT entry of its /24; a pivot slot is written
+ * with ROUTE_SLOT_LEAF only while that count is zero. The flag is cleared
+ * before a longer slot appears and set again only after the last one is
+ * gone, so a packet never stops at the pivot while a longer slot exists.
+ */
+static struct route_key hint_key(__u32 vni, __u16 gen, __be32 addr)
+{
+	struct route_key k = slot_key(vni, gen, ROUTE_PIVOT_LEVEL, addr);
+
+	k.type = ROUTE_KEY_HINT;
+	return k;
+}
+
+static __u32 deeper_slots(int routes_fd, __u32 vni, __u16 gen, __be32 addr)
+{
+	struct route_key hk = hint_key(vni, gen, addr);
+	struct route h;
+
+	return bpf_map_lookup_elem(routes_fd, &hk, &h) == 0 ? h.peer_vni : 0;
+}
+
+/* The value a slot of `level` covering addr gets for route r. */
+static struct route slot_value(int routes_fd, __u32 vni, __u16 gen, unsigned int level, __be32 addr,
+			       const struct route *r)
+{
+	struct route v = *r;
+
+	v.slot_flags = 0;
+	if (level == ROUTE_PIVOT_LEVEL && !deeper_slots(routes_fd, vni, gen, addr))
+		v.slot_flags = ROUTE_SLOT_LEAF;
+	return v;
+}
+
+static int pivot_set_leaf(int routes_fd, __u32 vni, __u16 gen, __be32 addr, bool leaf)
+{
+	struct route_key sk = slot_key(vni, gen, ROUTE_PIVOT_LEVEL, addr);
+	struct route cur;
+	__u8 want;
+
+	if (bpf_map_lookup_elem(routes_fd, &sk, &cur))
+		return 0;
+	want = leaf ? cur.slot_flags | ROUTE_SLOT_LEAF : cur.slot_flags & ~ROUTE_SLOT_LEAF;
+	if (want == cur.slot_flags)
+		return 0;
+	cur.slot_flags = want;
+	return bpf_map_update_elem(routes_fd, &sk, &cur, BPF_EXIST) && errno != ENOENT ? -errno : 0;
+}
+
+/* A slot longer than the pivot appears (+1) or goes (-1) under the /24 of addr. */
+static int deeper_adjust(int routes_fd, __u32 vni, __u16 gen, __be32 addr, int delta)
+{
+	struct route_key hk = hint_key(vni, gen, addr);
+	struct route h;
+	__u32 count = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(routes_fd, &hk, &h) == 0)
+		count = h.peer_vni;
+	else
+		memset(&h, 0, sizeof(h));
+	if (delta > 0) {
+		if (!count && (err = pivot_set_leaf(routes_fd, vni, gen, addr, false)))
+			return err;
+		h.peer_vni = count + 1;
+		return bpf_map_update_elem(routes_fd, &hk, &h, BPF_ANY) ? -errno : 0;
+	}
+	if (count > 1) {
+		h.peer_vni = count - 1;
+		return bpf_map_update_elem(routes_fd, &hk, &h, BPF_ANY) ? -errno : 0;
+	}
+	if (count && bpf_map_delete_elem(routes_fd, &hk) && errno != ENOENT)
+		return -errno;
+	return pivot_set_leaf(routes_fd, vni, gen, addr, true);
+}
+
 /* Writes r into every slot of its level it covers, unless a longer route of the level owns it. */
 static int slots_insert(int routes_fd, __u32 vni, __u16 gen, const struct route *r)
 {
 	unsigned int level = ROUTE_LEVEL_INDEX(r->len);
 
 	for (__u32 i = 0; i < slot_count(r->len, level); i++) {
-		struct route_key sk = slot_key(vni, gen, level, slot_addr(r->prefix, level, i));
-		struct route cur;
-		if (bpf_map_lookup_elem(routes_fd, &sk, &cur) == 0 && cur.len > r->len)
+		__be32 addr = slot_addr(r->prefix, level, i);
+		struct route_key sk = slot_key(vni, gen, level, addr);
+		struct route cur, v;
+		bool exists = bpf_map_lookup_elem(routes_fd, &sk, &cur) == 0;
+		int err;
+
+		if (exists && cur.len > r->len)
 			continue;
-		if (bpf_map_update_elem(routes_fd, &sk, r, BPF_ANY))
+		if (!exists && level > ROUTE_PIVOT_LEVEL && (err = deeper_adjust(routes_fd, vni, gen, addr, +1)))
+			return err;
+		v = slot_value(routes_fd, vni, gen, level, addr, r);
+		if (bpf_map_update_elem(routes_fd, &sk, &v, BPF_ANY))
 			return -errno;
 	}
 	return 0;
@@ -90,9 +174,19 @@ static int slots_remove(int routes_fd, __u32 vni, __u16 gen, __be32 prefix, unsi
 			struct route_key ck = config_key(vni, gen, addr, (__u8)l);
 			found = bpf_map_lookup_elem(routes_fd, &ck, &shorter) == 0;
 		}
-		if (found ? bpf_map_update_elem(routes_fd, &sk, &shorter, BPF_ANY)
-			  : (bpf_map_delete_elem(routes_fd, &sk) && errno != ENOENT))
+		if (found) {
+			struct route v = slot_value(routes_fd, vni, gen, level, addr, &shorter);
+			if (bpf_map_update_elem(routes_fd, &sk, &v, BPF_ANY))
+				return -errno;
+			continue;
+		}
+		if (bpf_map_delete_elem(routes_fd, &sk) && errno != ENOENT)
 			return -errno;
+		if (level > ROUTE_PIVOT_LEVEL) {
+			int err = deeper_adjust(routes_fd, vni, gen, addr, -1);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
@@ -113,10 +207,12 @@ int route_table_insert_gen(int routes_fd, __u32 vni, __u16 gen, struct vpc *v, c
 		v->levels |= 1U << level;
 		*vpc_changed = true;
 	}
-	err = slots_insert(routes_fd, vni, gen, r);
+	struct route cfg = *r;
+	cfg.slot_flags = 0;
+	err = slots_insert(routes_fd, vni, gen, &cfg);
 	if (err)
 		return err;
-	return bpf_map_update_elem(routes_fd, &ck, r, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(routes_fd, &ck, &cfg, BPF_ANY) ? -errno : 0;
 }
 
 int route_table_remove_gen(int routes_fd, __u32 vni, __u16 gen, struct vpc *v, __be32 prefix, __u8 len,
@@ -198,18 +294,38 @@ int route_table_get(int routes_fd, int vpcs_fd, __u32 vni, __be32 prefix, __u8 l
 	return bpf_map_lookup_elem(routes_fd, &ck, out) ? -errno : 0;
 }
 
+/* The datapath's lookup (bpf/route.h route_lookup), probe for probe. */
 int route_table_lookup(int routes_fd, int vpcs_fd, __u32 vni, __be32 addr, struct route *out)
 {
+	struct route pivot;
+	bool have_pivot = false;
 	struct vpc v;
 
 	if (bpf_map_lookup_elem(vpcs_fd, &vni, &v))
 		return -errno;
+	if (v.levels & (1U << ROUTE_PIVOT_LEVEL)) {
+		struct route_key sk = slot_key(vni, v.route_gen, ROUTE_PIVOT_LEVEL, addr);
+		have_pivot = bpf_map_lookup_elem(routes_fd, &sk, &pivot) == 0;
+		if (have_pivot && (pivot.slot_flags & ROUTE_SLOT_LEAF))
+			goto found_pivot;
+	}
 	for (int level = ROUTE_LEVELS - 1; level >= 0; level--) {
+		if (level == ROUTE_PIVOT_LEVEL) {
+			if (have_pivot)
+				goto found_pivot;
+			continue;
+		}
 		if (!(v.levels & (1U << level)))
 			continue;
 		struct route_key sk = slot_key(vni, v.route_gen, (unsigned int)level, addr);
-		if (bpf_map_lookup_elem(routes_fd, &sk, out) == 0)
+		if (bpf_map_lookup_elem(routes_fd, &sk, out) == 0) {
+			out->slot_flags = 0;
 			return 0;
+		}
 	}
 	return -ENOENT;
+found_pivot:
+	*out = pivot;
+	out->slot_flags = 0;
+	return 0;
 }

@@ -69,9 +69,18 @@ enum xdp_mode_cfg {
  * route_count[i] counts configured routes of level i; the tool keeps it so
  * that `levels` is always a superset of what the table holds (extra probes are
  * harmless, a missing one is not).
+ *
+ * The pivot level (/24, which holds /21-/24: about three routes in four of a
+ * BGP-like table and most VPC subnets) is probed first. A pivot slot flagged
+ * ROUTE_SLOT_LEAF has no slot of a longer level under its /24, so it is the
+ * answer after one probe; otherwise the lookup goes on longest first. The flag
+ * is kept from a per-/24 count of longer slots (ROUTE_KEY_HINT entries).
+ * A slot without the flag is always correct, only slower: tables written by
+ * code that does not know the flag still look up right.
  */
 #define ROUTE_STRIDE 4
 #define ROUTE_LEVELS 9 /* levels 0,4,...,32 */
+#define ROUTE_PIVOT_LEVEL 6 /* /24 */
 #define ROUTE_LEVEL_INDEX(len) (((len) + ROUTE_STRIDE - 1) / ROUTE_STRIDE)
 #define ROUTE_LEVEL_LEN(idx) ((idx) * ROUTE_STRIDE)
 
@@ -128,17 +137,20 @@ _Static_assert(sizeof(struct nic) == 32, "struct nic layout");
 
 /* ---- routes: one hash map for all VPCs ---- */
 /*
- * Two kinds of entry share the map:
+ * Three kinds of entry share the map:
  *  - ROUTE_KEY_CONFIG: the route as configured (len = its prefix length,
  *    addr = its masked prefix); the source of truth for show/save.
  *  - ROUTE_KEY_SLOT: a lookup slot (len = the level's length, addr = the
  *    address masked to that length); value = the longest configured route of
  *    that level covering the slot.
+ *  - ROUTE_KEY_HINT: per /24 (len 24, addr masked), how many slots of the
+ *    levels longer than the pivot lie under it; exists only while non-zero.
  * gen lets a whole VPC table be built aside under a new generation and
  * swapped in by one update of struct vpc.route_gen.
  */
 #define ROUTE_KEY_SLOT 1
 #define ROUTE_KEY_CONFIG 2
+#define ROUTE_KEY_HINT 3 /* len 24: value.peer_vni counts slots of longer levels under this /24 */
 
 struct route_key {
 	__u32 vni;
@@ -157,12 +169,13 @@ enum route_kind {
 };
 
 #define ROUTE_F_ADVERTISE 0x1 /* export to a routing daemon */
+#define ROUTE_SLOT_LEAF 0x1   /* pivot slot with no longer slot under its /24: the lookup stops here */
 
 struct route {
 	__u8 kind;  /* enum route_kind */
 	__u8 len;   /* prefix length of the configured route */
 	__u8 flags; /* ROUTE_F_* */
-	__u8 _pad;
+	__u8 slot_flags; /* ROUTE_SLOT_*, lookup slots only; 0 in configured routes */
 	__be32 prefix; /* masked prefix of the configured route */
 	__be32 via;    /* ROUTE_VIA: next-hop NIC address */
 	__u32 peer_vni;
