@@ -151,7 +151,7 @@ static int load_route(const void *key, const void *value, void *ctx)
 	r.r = *(const struct route *)value;
 	if (r.r.kind == ROUTE_CONNECTED) /* follows from the subnet */
 		return 0;
-	r.r._pad = 0;
+	r.r.slot_flags = 0;
 	r.k = txn_route_key(k->vni, k->addr, k->len);
 	return table_put(&st->routes, &r) ? 0 : -ENOMEM;
 }
@@ -277,6 +277,11 @@ struct slot_rec {
 	struct route r;
 };
 
+struct hint_rec {
+	__be32 addr; /* a /24 */
+	__u32 count; /* slots of levels longer than the pivot under it */
+};
+
 static struct route_key rkey(__u32 vni, __u16 gen, __u8 type, __u8 len, __be32 addr)
 {
 	struct route_key k;
@@ -297,7 +302,7 @@ static struct route_key rkey(__u32 vni, __u16 gen, __u8 type, __u8 len, __be32 a
  */
 static int expand(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
 {
-	struct table slots;
+	struct table slots, hints;
 	size_t n = g ? g->n : 0, k = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -308,6 +313,7 @@ static int expand(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entri
 		memset(v->route_count, 0, sizeof(v->route_count));
 	}
 	table_init(&slots, 8, sizeof(struct slot_rec));
+	table_init(&hints, 4, sizeof(struct hint_rec));
 	for (size_t i = 0; i < n; i++) {
 		const struct route *r = &g->r[i];
 		unsigned int level = ROUTE_LEVEL_INDEX(r->len), llen = ROUTE_LEVEL_LEN(level);
@@ -329,23 +335,45 @@ static int expand(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entri
 				goto nomem;
 		}
 	}
-	out->keys = malloc((n + slots.live + 1) * sizeof(*out->keys));
-	out->vals = malloc((n + slots.live + 1) * sizeof(*out->vals));
+	/* the pivot's bookkeeping, as maps/route_table.c keeps it: per-/24 counts of longer slots, leaf flags */
+	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));) {
+		struct hint_rec h = { .addr = sr->addr & htonl(0xffffff00U) }, *cur;
+		sr->r.slot_flags = 0;
+		if (sr->level <= ROUTE_PIVOT_LEVEL)
+			continue;
+		if ((cur = table_get(&hints, &h)))
+			cur->count++;
+		else if (h.count = 1, !table_put(&hints, &h))
+			goto nomem;
+	}
+	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));)
+		if (sr->level == ROUTE_PIVOT_LEVEL && !table_get(&hints, &(struct hint_rec){ .addr = sr->addr }))
+			sr->r.slot_flags = ROUTE_SLOT_LEAF;
+	out->keys = malloc((n + slots.live + hints.live + 1) * sizeof(*out->keys));
+	out->vals = malloc((n + slots.live + hints.live + 1) * sizeof(*out->vals));
 	if (!out->keys || !out->vals)
 		goto nomem;
 	for (size_t i = 0; i < n; i++) {
 		out->keys[k] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
-		out->vals[k++] = g->r[i];
+		out->vals[k] = g->r[i];
+		out->vals[k++].slot_flags = 0;
 	}
 	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));) {
 		out->keys[k] = rkey(vni, gen, ROUTE_KEY_SLOT, (__u8)ROUTE_LEVEL_LEN(sr->level), sr->addr);
 		out->vals[k++] = sr->r;
 	}
+	for (struct hint_rec *h = NULL; (h = table_next(&hints, h));) {
+		out->keys[k] = rkey(vni, gen, ROUTE_KEY_HINT, ROUTE_LEVEL_LEN(ROUTE_PIVOT_LEVEL), h->addr);
+		memset(&out->vals[k], 0, sizeof(out->vals[k]));
+		out->vals[k++].peer_vni = h->count;
+	}
 	out->n = k;
 	table_free(&slots);
+	table_free(&hints);
 	return 0;
 nomem:
 	table_free(&slots);
+	table_free(&hints);
 	free(out->keys);
 	free(out->vals);
 	memset(out, 0, sizeof(*out));

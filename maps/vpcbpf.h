@@ -175,7 +175,10 @@ struct route {
 	__u8 kind;  /* enum route_kind */
 	__u8 len;   /* prefix length of the configured route */
 	__u8 flags; /* ROUTE_F_* */
-	__u8 slot_flags; /* ROUTE_SLOT_*, lookup slots only; 0 in configured routes */
+	union { /* was padding; the old name still compiles */
+		__u8 slot_flags; /* ROUTE_SLOT_*, lookup slots only; 0 in configured routes */
+		__u8 _pad;
+	};
 	__be32 prefix; /* masked prefix of the configured route */
 	__be32 via;    /* ROUTE_VIA: next-hop NIC address */
 	__u32 peer_vni;
