@@ -6,109 +6,90 @@
 # (namespaces joined to their host by a veth whose host end is the NIC's
 # dev). Each path is built in turn on the same namespaces and measured with
 # iperf3 (TCP throughput, 64-byte UDP packet rate) and sockperf (UDP
-# ping-pong latency). Every name carries a per-run prefix; all of it goes on exit.
+# ping-pong latency). Namespaces come from tests/lib (per-run prefix); all of it goes on exit.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-VPCBPF=${VPCBPF:-$ROOT/build/vpcbpf}
 OUT=${1:-$ROOT/build/bench/e2e.json}
 RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECONDS:-3}
-P=eb$$
-H1=$P-h1 H2=$P-h2 V1=$P-v1 V2=$P-v2
-UL1=192.168.251.1 UL2=192.168.251.2
+. "$ROOT/tests/lib/vpcbpf.bash"
+TMP=$(mktemp -d)
+trap 'lib_cleanup; rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+lib_init
 IP1=10.9.0.11 IP2=10.9.0.12 GW=10.9.0.1
 MAC1=02:00:00:09:00:11 MAC2=02:00:00:09:00:12
 VNI=4201
-TMP=$(mktemp -d)
+# veth underlays: generic XDP (or off) keeps GSO; native XDP on veth costs TCP throughput (docs/overlay.md)
+XDP_MODE=${BENCH_XDP_MODE:-generic}
 
-cleanup() {
-	for h in $H1 $H2; do "$VPCBPF" -n "$h" -d "/sys/fs/bpf/$h" dp down >/dev/null 2>&1; rm -rf "/sys/fs/bpf/$h"; done
-	for n in $V1 $V2 $H1 $H2; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null; ip netns del "$n" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-nsx() { local n=$1; shift; ip netns exec "$n" "$@"; }
+nsx() { local n=$1; shift; ip netns exec "$T-$n" "$@"; }
 stat3() { sort -g | awk '{v[NR]=$1} END {if (!NR) {print "null"; exit} m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
 	printf "{\"median\": %.3f, \"min\": %.3f, \"max\": %.3f}", m, v[1], v[NR]}'; }
 
+# hosts h1, h2 on an underlay veth; VM v1 on h1 (its NIC's dev is "v1"), v2 on h2; MTU 1450 (VXLAN costs 50)
 world() {
-	for n in $H1 $H2 $V1 $V2; do
-		ip netns add "$n" || return 1
-		ip -n "$n" link set lo up
-		nsx "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	done
-	ip -n "$H1" link add ul0 type veth peer name ul0 netns "$H2"
-	ip -n "$H1" addr add $UL1/24 dev ul0 && ip -n "$H1" link set ul0 up
-	ip -n "$H2" addr add $UL2/24 dev ul0 && ip -n "$H2" link set ul0 up
-	ip -n "$H1" link add nic1 type veth peer name eth0 netns "$V1"
-	ip -n "$H2" link add nic2 type veth peer name eth0 netns "$V2"
-	ip -n "$V1" link set eth0 address $MAC1 mtu 1450 up && ip -n "$V1" addr add $IP1/24 dev eth0
-	ip -n "$V2" link set eth0 address $MAC2 mtu 1450 up && ip -n "$V2" addr add $IP2/24 dev eth0
-	ip -n "$H1" link set nic1 mtu 1450 up
-	ip -n "$H2" link set nic2 mtu 1450 up
+	underlay_create h1 h2 192.168.251 &&
+		vm_create h1 v1 $IP1/24 $GW $MAC1 1450 &&
+		vm_create h2 v2 $IP2/24 $GW $MAC2 1450
 }
 
 # The reference: what a naive host does with the kernel alone, a bridge per VPC and a vxlan device.
 kernel_up() {
-	local h l r nic
-	for h in 1 2; do
-		eval "l=\$UL$h; nic=nic$h"
-		[ "$h" = 1 ] && r=$UL2 || r=$UL1
-		local n; eval "n=\$H$h"
-		ip -n "$n" link add br0 type bridge &&
-			ip -n "$n" link add vx0 type vxlan id $VNI local "$l" remote "$r" dstport 4789 dev ul0 &&
-			ip -n "$n" link set vx0 master br0 && ip -n "$n" link set "$nic" master br0 &&
-			ip -n "$n" link set vx0 up && ip -n "$n" link set br0 up || return 1
+	local h other
+	for h in h1 h2; do
+		[ $h = h1 ] && other=h2 || other=h1
+		ip -n "$T-$h" link add br0 type bridge &&
+			ip -n "$T-$h" link add vx0 type vxlan id $VNI local "$(underlay_ip $h)" remote "$(underlay_ip $other)" \
+				dstport 4789 dev ul0 &&
+			ip -n "$T-$h" link set vx0 master br0 mtu 1450 &&
+			ip -n "$T-$h" link set "v${h#h}" master br0 &&
+			ip -n "$T-$h" link set vx0 up && ip -n "$T-$h" link set br0 up || return 1
 	done
 }
 kernel_down() {
-	for n in $H1 $H2; do ip -n "$n" link del vx0 2>/dev/null; ip -n "$n" link del br0 2>/dev/null; done
+	for h in h1 h2; do ip -n "$T-$h" link del vx0 2>/dev/null; ip -n "$T-$h" link del br0 2>/dev/null; done
 }
 
 vpcbpf_up() {
-	local h n ul
-	for h in 1 2; do
-		eval "n=\$H$h; ul=\$UL$h"
-		local v="$VPCBPF -n $n -d /sys/fs/bpf/$n"
-		$v dp up dev ul0 local "$ul" >/dev/null && $v vpc add $VNI >/dev/null &&
-			$v subnet add 10.9.0.0/24 vpc $VNI gateway $GW >/dev/null || return 1
-		if [ "$h" = 1 ]; then
-			$v nic add $IP1 vpc $VNI mac $MAC1 dev nic1 >/dev/null 2>&1 &&
-				$v nic add $IP2 vpc $VNI mac $MAC2 remote $UL2 >/dev/null 2>&1 || return 1
-		else
-			$v nic add $IP2 vpc $VNI mac $MAC2 dev nic2 >/dev/null 2>&1 &&
-				$v nic add $IP1 vpc $VNI mac $MAC1 remote $UL1 >/dev/null 2>&1 || return 1
-		fi
+	local h
+	for h in h1 h2; do
+		lib_register pin $h
+		vpcbpf_on $h dp up dev ul0 xdp "$XDP_MODE" >/dev/null && vpcbpf_on $h vpc add $VNI >/dev/null &&
+			vpcbpf_on $h subnet add 10.9.0.0/24 vpc $VNI gateway $GW >/dev/null || return 1
 	done
+	vpcbpf_on h1 nic add $IP1 vpc $VNI mac $MAC1 dev v1 >/dev/null &&
+		vpcbpf_on h1 nic add $IP2 vpc $VNI mac $MAC2 remote "$(underlay_ip h2)" >/dev/null &&
+		vpcbpf_on h2 nic add $IP2 vpc $VNI mac $MAC2 dev v2 >/dev/null &&
+		vpcbpf_on h2 nic add $IP1 vpc $VNI mac $MAC1 remote "$(underlay_ip h1)" >/dev/null
 }
 vpcbpf_down() {
-	for n in $H1 $H2; do "$VPCBPF" -n "$n" -d "/sys/fs/bpf/$n" dp down >/dev/null 2>&1; done
+	for h in h1 h2; do vpcbpf_on $h dp down >/dev/null 2>&1; done
 }
 
 reachable() {
-	nsx "$V1" ip neigh flush dev eth0 2>/dev/null
-	nsx "$V1" timeout 10 ping -n -c 2 -i 0.3 -W 1 $IP2 >/dev/null 2>&1
+	nsx v1 ip neigh flush dev eth0 2>/dev/null
+	nsx v2 ip neigh flush dev eth0 2>/dev/null
+	nsx v1 timeout 10 ping -n -c 2 -i 0.3 -W 1 $IP2 >/dev/null 2>&1
 }
 
 # measure LABEL: prints a JSON object of the three figures, each the median of RUNS
 measure() {
 	local label=$1 i
-	nsx "$V2" iperf3 -s -D -B $IP2 -p 5201 -I "$TMP/iperf3.pid" >/dev/null 2>&1
-	nsx "$V2" timeout $((RUNS * (SECS + 5) * 2 + 30)) sockperf sr -i $IP2 -p 11111 >/dev/null 2>&1 &
+	nsx v2 iperf3 -s -D -B $IP2 -p 5201 -I "$TMP/iperf3.pid" >/dev/null 2>&1
+	nsx v2 timeout $((RUNS * (SECS + 5) * 2 + 30)) sockperf sr -i $IP2 -p 11111 >/dev/null 2>&1 &
 	local sockperf_pid=$!
 	sleep 0.5
 	for i in $(seq 1 "$RUNS"); do
-		nsx "$V1" timeout $((SECS + 10)) iperf3 -c $IP2 -p 5201 -t "$SECS" -J 2>/dev/null |
+		nsx v1 timeout $((SECS + 10)) iperf3 -c $IP2 -p 5201 -t "$SECS" -J 2>/dev/null |
 			jq '.end.sum_received.bits_per_second / 1e9' 2>/dev/null
 	done >"$TMP/$label.tcp"
 	for i in $(seq 1 "$RUNS"); do
-		nsx "$V1" timeout $((SECS + 10)) iperf3 -c $IP2 -p 5201 -u -l 64 -b 0 -t "$SECS" -J 2>/dev/null |
+		nsx v1 timeout $((SECS + 10)) iperf3 -c $IP2 -p 5201 -u -l 64 -b 0 -t "$SECS" -J 2>/dev/null |
 			jq '(.end.sum_received // .end.sum) | (.packets - .lost_packets) / .seconds' 2>/dev/null
 	done >"$TMP/$label.udp"
 	for i in $(seq 1 "$RUNS"); do
-		nsx "$V1" timeout $((SECS + 10)) sockperf pp -i $IP2 -p 11111 -t "$SECS" -m 64 2>&1 |
+		nsx v1 timeout $((SECS + 10)) sockperf pp -i $IP2 -p 11111 -t "$SECS" -m 64 2>&1 |
 			sed -n 's/.*percentile 50\.000 = *\([0-9.]*\).*/\1/p'
 	done >"$TMP/$label.lat"
 	[ -s "$TMP/iperf3.pid" ] && kill "$(cat "$TMP/iperf3.pid")" 2>/dev/null
@@ -144,7 +125,7 @@ ratio() { # field: vpcbpf median / kernel median
 		"if (\$a == null or \$b == null or \$a.$1 == null or \$b.$1 == null) then null else (\$a.$1.median / \$b.$1.median) end"
 }
 cat >"$OUT" <<EOF
-{"runs": $RUNS, "seconds": $SECS, "kernel_vxlan_bridge": $kernel, "vpcbpf": $vpcbpf,
+{"runs": $RUNS, "seconds": $SECS, "xdp_mode": "$XDP_MODE", "kernel_vxlan_bridge": $kernel, "vpcbpf": $vpcbpf,
  "ratio_vpcbpf_over_kernel": {"tcp_gbit_s": $(ratio tcp_gbit_s), "udp64_pps": $(ratio udp64_pps), "latency_us": $(ratio latency_us)}}
 EOF
 jq -e . "$OUT" >/dev/null

@@ -11,6 +11,7 @@
 #include "maps/route_table.h"
 #include "tests/unit/env.h"
 #include "bench/lookup.skel.h"
+#include "underlay.skel.h"
 #include "route_mix.h"
 
 #define BENCH_ADDRS (1U << 16)
@@ -18,14 +19,17 @@
 #define BENCH_NICS 10000
 
 static struct lookup_bpf *lk;
+static struct underlay_bpf *ul;
 static int runs = 7;
 static FILE *out;
+static FILE *out_json(void) { return out; }
 
 static const __u8 src_mac[6] = { 0x02, 0xbe, 0x00, 0x00, 0x00, 0x02 };
 static const __u8 router_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x01 };
 #define UNDERLAY_PORT 7
 #define UNDERLAY_LOCAL "192.168.77.1"
 #define UNDERLAY_REMOTE "192.168.77.2"
+static __be32 ip_addr(const char *s);
 
 struct lpm_key {
 	__u32 prefixlen;
@@ -33,7 +37,7 @@ struct lpm_key {
 	__be32 addr;
 };
 
-static __be32 ip(const char *s)
+static __be32 ip_addr(const char *s)
 {
 	struct in_addr a;
 
@@ -112,14 +116,14 @@ static double test_run(int prog_fd, const void *pkt, size_t len, int port, __u32
 
 static int add_nic(__u32 vni, const char *addr, const __u8 *mac, int port, const char *remote)
 {
-	struct nic_key k = { .vni = vni, .ip = ip(addr) };
-	struct nic n = { .subnet_len = 24, .subnet = ip("10.0.0.0"), .gateway = ip("10.0.0.1") };
+	struct nic_key k = { .vni = vni, .ip = ip_addr(addr) };
+	struct nic n = { .subnet_len = 24, .subnet = ip_addr("10.0.0.0"), .gateway = ip_addr("10.0.0.1") };
 	struct nic_stats zeros[env.nr_cpus];
 
 	memcpy(n.mac, mac, 6);
 	if (remote) {
 		n.flags = NIC_F_REMOTE | NIC_F_SOURCE_CHECK;
-		n.remote = ip(remote);
+		n.remote = ip_addr(remote);
 	} else {
 		n.flags = NIC_F_LOCAL | NIC_F_SOURCE_CHECK;
 		n.ifindex = (__u32)env.port_ifindex[port];
@@ -147,7 +151,7 @@ static size_t make_frame(__u8 *f, __be32 dst)
 	iph[3] = 50; /* total length: 20 + 8 + 22 */
 	iph[8] = 64;
 	iph[9] = 17;
-	memcpy(iph + 12, (__be32[]){ ip("10.0.0.2") }, 4);
+	memcpy(iph + 12, (__be32[]){ ip_addr("10.0.0.2") }, 4);
 	memcpy(iph + 16, &dst, 4);
 	for (int i = 0; i < 20; i += 2)
 		sum += (__u32)(iph[i] << 8 | iph[i + 1]);
@@ -160,6 +164,50 @@ static size_t make_frame(__u8 *f, __be32 dst)
 	return 64;
 }
 
+static void ipv4_csum(__u8 *iph)
+{
+	__u32 sum = 0;
+
+	iph[10] = iph[11] = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (__u32)(iph[i] << 8 | iph[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	iph[10] = (__u8)(~sum >> 8);
+	iph[11] = (__u8)~sum;
+}
+
+/* VXLAN from the remote host (its NIC 10.0.0.4) to dst in VNI vni: outer 50 bytes + a 64-byte inner frame. */
+#define VXLAN_FRAME_LEN (50 + 64)
+static size_t make_vxlan_frame(__u8 *f, __u32 vni, __be32 dst)
+{
+	__u8 *ip = f + 14, *udp = f + 34, *vx = f + 42, *inner = f + 50;
+
+	memset(f, 0, VXLAN_FRAME_LEN);
+	memcpy(f, (__u8[]){ 0x02, 0x77, 0, 0, 0, 1 }, 6);
+	memcpy(f + 6, (__u8[]){ 0x02, 0x77, 0, 0, 0, 2 }, 6);
+	f[12] = 0x08;
+	ip[0] = 0x45;
+	ip[2] = 0;
+	ip[3] = 20 + 8 + 8 + 64 - 14 + 14; /* outer total length: IP + UDP + VXLAN + inner frame */
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, (__be32[]){ ip_addr(UNDERLAY_REMOTE) }, 4);
+	memcpy(ip + 16, (__be32[]){ ip_addr(UNDERLAY_LOCAL) }, 4);
+	ipv4_csum(ip);
+	udp[0] = 0xc0, udp[1] = (__u8)(dst >> 24); /* a flow-hash-like source port */
+	udp[2] = VXLAN_PORT >> 8, udp[3] = VXLAN_PORT & 0xff;
+	udp[5] = 8 + 8 + 64;
+	vx[0] = 0x08;
+	vx[4] = (__u8)(vni >> 16), vx[5] = (__u8)(vni >> 8), vx[6] = (__u8)vni;
+	make_frame(inner, dst);
+	memcpy(inner, router_mac, 6);
+	memcpy(inner + 6, (__u8[]){ 0x02, 0xbe, 0, 0, 0, 4 }, 6);
+	memcpy(inner + 14 + 12, (__be32[]){ ip_addr("10.0.0.4") }, 4);
+	ipv4_csum(inner + 14);
+	return VXLAN_FRAME_LEN;
+}
+
 static int setup_underlay(void)
 {
 	struct host h;
@@ -168,14 +216,16 @@ static int setup_underlay(void)
 
 	snprintf(cmd, sizeof(cmd),
 		 "ip link set vm%dp up && ip link set vm%d up && ip addr add %s/24 dev vm%d && "
-		 "ip neigh replace %s lladdr 02:77:00:00:00:02 dev vm%d nud permanent",
-		 UNDERLAY_PORT, UNDERLAY_PORT, UNDERLAY_LOCAL, UNDERLAY_PORT, UNDERLAY_REMOTE, UNDERLAY_PORT);
+		 "ip neigh replace %s lladdr 02:77:00:00:00:02 dev vm%d nud permanent && "
+		 "sysctl -qw net.ipv4.conf.vm%d.forwarding=1",
+		 UNDERLAY_PORT, UNDERLAY_PORT, UNDERLAY_LOCAL, UNDERLAY_PORT, UNDERLAY_REMOTE, UNDERLAY_PORT,
+		 UNDERLAY_PORT);
 	if (system(cmd))
 		return -1;
 	if (bpf_map_lookup_elem(env.host_fd, &zero, &h))
 		return -1;
 	h.underlay_ifindex = (__u32)env.port_ifindex[UNDERLAY_PORT];
-	h.underlay_ip = ip(UNDERLAY_LOCAL);
+	h.underlay_ip = ip_addr(UNDERLAY_LOCAL);
 	h.flags |= HOST_F_UP;
 	return bpf_map_update_elem(env.host_fd, &zero, &h, BPF_ANY);
 }
@@ -215,6 +265,46 @@ static int bench_path(const char *name, const __be32 *dsts, size_t n)
 	struct stat3 s = stat_of(v, runs);
 	fprintf(stderr, "  %-22s %8.1f ns/packet (min %.1f max %.1f)\n", name, s.median, s.min, s.max);
 	json_stat(name, s, 0);
+	return 0;
+}
+
+/* Underlay -> NIC: the XDP check, then the tc decapsulation and delivery, one frame each (a sum per packet). */
+static int bench_decap(const char *name, __u32 vni, const __be32 *dsts, size_t n)
+{
+	double v[runs];
+	static __u8 frame[VXLAN_FRAME_LEN], out[256];
+	int xdp_fd = bpf_program__fd(ul->progs.underlay_xdp), tc_fd = bpf_program__fd(ul->progs.underlay_ingress);
+	__u32 ifindex = (__u32)env.port_ifindex[UNDERLAY_PORT];
+
+	for (int r = 0; r < runs; r++) {
+		double sum = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			struct xdp_md xctx = { .ingress_ifindex = ifindex, .data_end = VXLAN_FRAME_LEN };
+			struct __sk_buff sctx = { .ifindex = ifindex };
+			LIBBPF_OPTS(bpf_test_run_opts, xo, .data_in = frame, .data_size_in = VXLAN_FRAME_LEN, .data_out = out,
+				    .data_size_out = sizeof(out), .ctx_in = &xctx, .ctx_size_in = sizeof(xctx), .repeat = 1);
+			LIBBPF_OPTS(bpf_test_run_opts, to, .data_in = frame, .data_size_in = VXLAN_FRAME_LEN, .data_out = out,
+				    .data_size_out = sizeof(out), .ctx_in = &sctx, .ctx_size_in = sizeof(sctx), .repeat = 1);
+
+			make_vxlan_frame(frame, vni, dsts[i]);
+			if (bpf_prog_test_run_opts(xdp_fd, &xo) || xo.retval != 2 /* XDP_PASS */ ||
+			    bpf_prog_test_run_opts(tc_fd, &to) || to.retval != 7 /* TC_ACT_REDIRECT */) {
+				if (r == 0 && i == 0) {
+					fprintf(stderr, "  %s: not available (xdp %u, tc %u)\n", name, xo.retval, to.retval);
+					fprintf(out_json(), "\"%s\": null, ", name);
+					return 0;
+				}
+				fprintf(stderr, "%s: packet %zu: xdp %u tc %u\n", name, i, xo.retval, to.retval);
+				return -1;
+			}
+			sum += xo.duration + to.duration;
+		}
+		v[r] = sum / (double)n;
+	}
+	struct stat3 st = stat_of(v, runs);
+	fprintf(stderr, "  %-22s %8.1f ns/packet (min %.1f max %.1f)\n", name, st.median, st.min, st.max);
+	json_stat(name, st, 0);
 	return 0;
 }
 
@@ -269,7 +359,7 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	t0 = now();
 	for (size_t i = 0; i < n; i++) {
 		struct route r = { .kind = ROUTE_VIA, .len = routes[i].len, .prefix = routes[i].prefix,
-				   .via = ip(i % 2 ? "10.0.0.4" : "10.0.0.3") };
+				   .via = ip_addr(i % 2 ? "10.0.0.4" : "10.0.0.3") };
 		int err = route_table_insert_gen(env.routes_fd, vni, 0, &v, &r, &changed);
 		if (err) {
 			fprintf(stderr, "route insert %zu: %s\n", i, strerror(-err));
@@ -295,7 +385,7 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 		__be32 a;
 		do
 			a = mix_address_in(&routes[mix_rand(rng) % n], rng);
-		while ((a & htonl(0xfffffff8)) == ip("10.0.0.0"));
+		while ((a & htonl(0xfffffff8)) == ip_addr("10.0.0.0"));
 		addrs[i] = a;
 		if (bpf_map_update_elem(bpf_map__fd(lk->maps.bench_addrs), &(__u32){ (__u32)i }, &a, BPF_ANY))
 			return -1;
@@ -318,9 +408,9 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 		struct route r;
 		if (route_table_lookup(env.routes_fd, env.vpcs_fd, vni, addrs[i], &r))
 			continue;
-		if (r.via == ip("10.0.0.3") && nlocal < PATH_PACKETS)
+		if (r.via == ip_addr("10.0.0.3") && nlocal < PATH_PACKETS)
 			local[nlocal++] = addrs[i];
-		else if (r.via == ip("10.0.0.4") && nremote < PATH_PACKETS)
+		else if (r.via == ip_addr("10.0.0.4") && nremote < PATH_PACKETS)
 			remote[nremote++] = addrs[i];
 	}
 
@@ -340,9 +430,10 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	json_stat("lookup_base_ns", base, 0);
 	json_stat("lookup_levels_ns", lev, 0);
 	json_stat("lookup_lpm_ns", lpm, 0);
-	if (bench_path("path_vm_local_ns", local, nlocal) || bench_path("path_vm_remote_ns", remote, nremote))
+	if (bench_path("path_vm_local_ns", local, nlocal) || bench_path("path_vm_remote_ns", remote, nremote) ||
+	    bench_decap("path_underlay_nic_ns", vni, local, nlocal))
 		return -1;
-	fprintf(out, "\"path_underlay_nic_ns\": null, \"path_sg1000_ns\": null}");
+	fprintf(out, "\"path_sg1000_ns\": null}");
 	free(routes);
 	free(addrs);
 	free(local);
@@ -403,6 +494,12 @@ int main(int argc, char **argv)
 
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = env.pin_dir);
 	lk = lookup_bpf__open_opts(&opts);
+	ul = underlay_bpf__open_opts(&opts);
+	if (!ul || underlay_bpf__load(ul)) {
+		fprintf(stderr, "route_bench: cannot load underlay.bpf.o\n");
+		env_teardown();
+		return 1;
+	}
 	if (!lk || bpf_map__set_max_entries(lk->maps.bench_lpm, 2U << 20) || lookup_bpf__load(lk)) {
 		fprintf(stderr, "route_bench: cannot load lookup.bpf.o\n");
 		env_teardown();
@@ -424,6 +521,7 @@ int main(int argc, char **argv)
 	if (out != stdout)
 		fclose(out);
 	lookup_bpf__destroy(lk);
+	underlay_bpf__destroy(ul);
 	env_teardown();
 	return err ? 1 : 0;
 }
