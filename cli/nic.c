@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
 #include "cli/attach.h"
+#include "cli/state.h"
 
 struct nic_args {
 	struct nic_key key;
@@ -154,6 +155,11 @@ static int bind_local(struct store *s, const struct nic_args *a, bool replacing)
 	int prog_fd, err;
 
 	had = bpf_map_lookup_elem(s->fd[SM_IFINDEX_NICS], &a->nic.ifindex, &other) == 0;
+	/* A binding whose NIC record never came (a killed nic add) belongs to nobody: take it over. */
+	struct nic owner;
+	if (had && (store_nic(s, other.vni, other.ip, &owner) || !(owner.flags & NIC_F_LOCAL) ||
+		    owner.ifindex != a->nic.ifindex))
+		had = false;
 	if (had && !(replacing && other.vni == a->key.vni && other.ip == a->key.ip))
 		return fail("device \"%s\" is already the NIC %s of VPC %u", a->dev, ip_str(other.ip, b1), other.vni);
 	prog_fd = prog_open(PROG_NIC_INGRESS);
@@ -216,18 +222,22 @@ static int nic_add_or_replace(int argc, char **argv, bool replace)
 			bpf_map_delete_elem(s->fd[SM_NIC_STATS], &a.key);
 		return 1;
 	}
-	/* The one update that decides where the NIC lives. */
-	if (bpf_map_update_elem(s->fd[SM_NICS], &a.key, &a.nic, BPF_ANY)) {
-		int err = errno;
-		if (a.have_dev && !(exists && (old.flags & NIC_F_LOCAL) && old.ifindex == a.nic.ifindex))
+	/* The one update that decides where the NIC lives, then the old binding once nothing refers to it:
+	 * journaled, so a kill -9 between them is finished by the next command. */
+	struct txn_plan p;
+	txn_plan_init(&p);
+	int err = txn_plan_put(&p, SM_NICS, &a.key, sizeof(a.key), &a.nic, sizeof(a.nic));
+	if (!err && exists && (old.flags & NIC_F_LOCAL) && !(a.have_dev && old.ifindex == a.nic.ifindex))
+		err = txn_plan_unbind(&p, old.ifindex);
+	if (!err)
+		err = txn_run(s, &p, &cli_txn_hooks);
+	txn_plan_free(&p);
+	if (err) {
+		if (a.have_dev && !(exists && (old.flags & NIC_F_LOCAL) && old.ifindex == a.nic.ifindex) &&
+		    store_nic(s, a.key.vni, a.key.ip, &old))
 			unbind_local(s, a.nic.ifindex);
-		if (!exists)
-			bpf_map_delete_elem(s->fd[SM_NIC_STATS], &a.key);
 		return fail_errno(err, "cannot %s NIC %s", cmd, ip_str(a.key.ip, b1));
 	}
-	/* The old binding goes last, once nothing refers to it. */
-	if (exists && (old.flags & NIC_F_LOCAL) && !(a.have_dev && old.ifindex == a.nic.ifindex))
-		unbind_local(s, old.ifindex);
 	return 0;
 }
 
@@ -307,12 +317,19 @@ static int do_del(int argc, char **argv)
 	if (vs.referenced && !opts.force)
 		return fail("NIC %s is the next hop of route %s in VPC %u: delete the route first (or --force)",
 			    ip_str(k.ip, b1), prefix_str(vs.found.addr, vs.found.len, b2), k.vni);
-	/* Stop the traffic it sends, then forget where it lives, then its counters. */
-	if (n.flags & NIC_F_LOCAL)
-		unbind_local(s, n.ifindex);
-	if (bpf_map_delete_elem(s->fd[SM_NICS], &k))
-		return fail_errno(errno, "cannot delete NIC %s", ip_str(k.ip, b1));
-	bpf_map_delete_elem(s->fd[SM_NIC_STATS], &k);
+	/* Stop the traffic it sends, then forget where it lives, then its counters (one journaled transaction). */
+	struct txn_plan p;
+	txn_plan_init(&p);
+	int err = n.flags & NIC_F_LOCAL ? txn_plan_unbind(&p, n.ifindex) : 0;
+	if (!err)
+		err = txn_plan_del(&p, SM_NICS, &k, sizeof(k));
+	if (!err)
+		err = txn_plan_del(&p, SM_NIC_STATS, &k, sizeof(k));
+	if (!err)
+		err = txn_run(s, &p, &cli_txn_hooks);
+	txn_plan_free(&p);
+	if (err)
+		return fail_errno(err, "cannot delete NIC %s", ip_str(k.ip, b1));
 	return 0;
 }
 

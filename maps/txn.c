@@ -1207,6 +1207,13 @@ int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32
 	return err;
 }
 
+int txn_plan_unbind(struct txn_plan *p, __u32 ifindex)
+{
+	if (plan_ifindex_op(p, TXN_OP_DETACH, ifindex))
+		return -ENOMEM;
+	return txn_plan_del(p, SM_IFINDEX_NICS, &ifindex, sizeof(ifindex));
+}
+
 int txn_plan_purge_vpc(struct txn_plan *p, __u32 vni)
 {
 	struct txn_op op = mkop(TXN_OP_PURGE_VPC);

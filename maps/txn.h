@@ -165,6 +165,8 @@ bool txn_pending(struct store *s);
 /* Steps that add or remove one route of a VPC's live table in place (for a plan run by txn_run). */
 int txn_plan_route_insert(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r);
 int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32 prefix, __u8 len);
+/* A local NIC's device unbound: our program off it, then its ifindex -> NIC entry. */
+int txn_plan_unbind(struct txn_plan *p, __u32 ifindex);
 /* Every route entry of a VPC, all generations (after its record is deleted). */
 int txn_plan_purge_vpc(struct txn_plan *p, __u32 vni);
 

@@ -38,7 +38,7 @@ timed() {
 v dp up >/dev/null
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
-printf '%-9s %-22s %-22s %-14s %-12s %-10s %s\n' routes "first load s (cpu)" "replace all s (cpu)" "routes/s" "swap us" "RCU ms" "route add in it ms"
+printf '%-9s %-22s %-22s %-20s %-12s %-10s %s\n' routes "first load s (cpu)" "replace all s (cpu)" "routes/s wall (cpu)" "swap us" "RCU ms" "route add in it ms"
 for n in "${sizes[@]}"; do
 	doc "$n" 10.0.0.5 >"$WORK/a.json"
 	doc "$n" 10.0.0.6 >"$WORK/b.json"
@@ -54,8 +54,8 @@ for n in "${sizes[@]}"; do
 	for i in $(seq 1 20); do v route add "200.$i.0.0/16" vpc 100 blackhole; done
 	add_ms=$(( ($(date +%s%N) - start) / 20 / 1000 ))
 	for i in $(seq 1 20); do v route del "200.$i.0.0/16" vpc 100; done
-	printf '%-9s %-22s %-22s %-14s %-12s %-10s %s\n' "$n" "$load_wall ($load_cpu)" "$rep_wall ($rep_cpu)" \
-		"$(awk -v n="$n" -v t="$rep_wall" 'BEGIN { printf "%d", n / t }')" \
+	printf '%-9s %-22s %-22s %-20s %-12s %-10s %s\n' "$n" "$load_wall ($load_cpu)" "$rep_wall ($rep_cpu)" \
+		"$(awk -v n="$n" -v t="$rep_wall" -v c="$rep_cpu" 'BEGIN { printf "%d (%d)", n / t, n / c }')" \
 		"$(awk -v m="$swap_ms" 'BEGIN { printf "%.1f", m * 1000 }')" "$rcu_ms" \
 		"$(awk -v u="$add_ms" 'BEGIN { printf "%.2f", u / 1000 }')"
 	echo "#   phases of a replace: $(sed 's/^vpcbpf: txn: //' "$WORK/phases")"
