@@ -35,13 +35,54 @@ static const struct argp_option options[] = {
 	{ "pin-dir", 'd', "DIR", 0, "Where the maps are pinned (a bpffs)", 0 },
 	{ "netns", OPT_NETNS, "NAME", 0, "Run in network namespace NAME (like ip -n)", 0 },
 	{ "verbose", 'v', NULL, 0, "Say more, including libbpf's own messages", 0 },
+	{ "help", 'h', NULL, 0, "Print this help", -1 },
+	{ "version", 'V', NULL, 0, "Print the version", -1 },
 	{ 0 },
 };
 
 struct cmdline {
 	int argc;
 	char **argv;
+	bool done;   /* help or version printed: nothing else to do */
+	bool failed; /* an error line has been printed */
 };
+
+/* Whether word is an option we know: --name (or a prefix of one, as getopt takes), or a cluster of our letters. */
+static bool known_option(const char *word)
+{
+	if (word[0] != '-' || !word[1])
+		return false;
+	if (word[1] == '-') {
+		size_t n = strcspn(word + 2, "=");
+		for (const struct argp_option *o = options; o->name; o++)
+			if (n && !strncmp(o->name, word + 2, n))
+				return true;
+		return false;
+	}
+	for (const char *c = word + 1; *c; c++) {
+		const struct argp_option *o = options;
+		while (o->name && o->key != *c)
+			o++;
+		if (!o->name)
+			return false;
+		if (o->arg)
+			return true; /* the rest of the cluster is its value */
+	}
+	return true;
+}
+
+/* The word holding a bad option: argp is past it, or still on it when the bad letter was inside a cluster. */
+static const char *bad_option(const struct argp_state *state)
+{
+	int last = state->next - 1;
+
+	if (last >= 1 && last < state->argc && state->argv[last][0] == '-' && !known_option(state->argv[last]))
+		return state->argv[last];
+	if (state->next < state->argc && state->argv[state->next][0] == '-' && !known_option(state->argv[state->next]))
+		return state->argv[state->next];
+	/* a known option whose value is missing */
+	return last >= 1 && last < state->argc ? state->argv[last] : "";
+}
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -55,9 +96,27 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'v': opts.verbose = true; break;
 	case OPT_NETNS: opts.netns = arg; break;
 	case 'd':
-		if (strlen(arg) >= sizeof(opts.pin_dir))
-			argp_error(state, "pin dir too long");
+		if (strlen(arg) >= sizeof(opts.pin_dir)) {
+			cl->failed = true;
+			fail("pin dir \"%s\" is too long", arg);
+			return EINVAL;
+		}
 		snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s", arg);
+		break;
+	case 'h':
+		/* argp_state_help is silent under ARGP_NO_ERRS */
+		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP, "vpcbpf");
+		cl->done = true;
+		break;
+	case 'V':
+		printf("%s\n", argp_program_version);
+		cl->done = true;
+		break;
+	case ARGP_KEY_ERROR:
+		/* ARGP_NO_ERRS: argp says nothing and exits nowhere; the one-line error rule holds for options too */
+		if (!cl->failed)
+			fail("unknown option or missing value in \"%s\" (try --help)", bad_option(state));
+		cl->failed = true;
 		break;
 	case ARGP_KEY_ARG:
 		/* The object word: everything from here on belongs to the command. */
@@ -150,13 +209,19 @@ static int join_netns(const char *name)
 int main(int argc, char **argv)
 {
 	struct argp argp = { options, parse_opt, "OBJECT [COMMAND [ARGS...]]", doc, NULL, NULL, NULL };
-	struct cmdline cl = { 0, NULL };
+	struct cmdline cl = { 0, NULL, false, false };
 	const char *env = getenv(PIN_ENV);
 	int err;
 
 	snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s", env && *env ? env : DEFAULT_PIN_DIR);
-	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &cl))
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER | ARGP_NO_ERRS, NULL, &cl) || cl.failed) {
+		if (!cl.failed)
+			fail("bad options (try --help)");
+		pr_flush();
 		return 1;
+	}
+	if (cl.done)
+		return 0;
 	libbpf_set_print(libbpf_print);
 	if (opts.netns && join_netns(opts.netns)) {
 		err = 1;
