@@ -337,7 +337,11 @@ static int do_show(int argc, char **argv)
 		pr_u64("underlay_mtu", " mtu %llu", h.underlay_mtu);
 		pr_u64("nic_mtu", " (NIC MTU %llu)", h.underlay_mtu - OVERLAY_OVERHEAD);
 		/* what the kernel runs now, not what was asked for */
-		pr_str("xdp", " xdp %s", xdp_mode_name(underlay_xdp_mode((int)h.underlay_ifindex)));
+		bool dispatcher;
+		enum xdp_mode_cfg mode = underlay_xdp_mode((int)h.underlay_ifindex, &dispatcher);
+		pr_str("xdp", " xdp %s", xdp_mode_name(mode));
+		if (mode != XDP_MODE_CFG_OFF)
+			pr_str("xdp_via", " (%s)", dispatcher ? "libxdp dispatcher" : "alone");
 	}
 	pr_text("\n");
 	pr_begin_array("programs");

@@ -47,8 +47,8 @@ const char *xdp_mode_name(enum xdp_mode_cfg mode)
 	return mode == XDP_MODE_CFG_NATIVE ? "native" : mode == XDP_MODE_CFG_GENERIC ? "generic" : "off";
 }
 
-/* Ids of our XDP programs on ifindex, and the mode they run in. */
-static int our_xdp_progs(int ifindex, __u32 *ids, int max, enum xdp_attach_mode *mode)
+/* Ids of our XDP programs on ifindex, the mode they run in, and whether libxdp runs them alone (no dispatcher). */
+static int our_xdp_progs_ex(int ifindex, __u32 *ids, int max, enum xdp_attach_mode *mode, bool *alone)
 {
 	struct xdp_multiprog *mp;
 	struct xdp_program *p;
@@ -59,6 +59,8 @@ static int our_xdp_progs(int ifindex, __u32 *ids, int max, enum xdp_attach_mode 
 		return 0;
 	if (mode)
 		*mode = xdp_multiprog__attach_mode(mp);
+	if (alone)
+		*alone = xdp_multiprog__is_legacy(mp);
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
 		if (p && !strcmp(xdp_program__name(p), PROG_UNDERLAY_XDP) && n < max)
@@ -70,6 +72,11 @@ static int our_xdp_progs(int ifindex, __u32 *ids, int max, enum xdp_attach_mode 
 	}
 	xdp_multiprog__close(mp);
 	return n;
+}
+
+static int our_xdp_progs(int ifindex, __u32 *ids, int max, enum xdp_attach_mode *mode)
+{
+	return our_xdp_progs_ex(ifindex, ids, max, mode, NULL);
 }
 
 static void detach_xdp_ids(int ifindex, const __u32 *ids, int n, enum xdp_attach_mode mode)
@@ -84,14 +91,17 @@ static void detach_xdp_ids(int ifindex, const __u32 *ids, int n, enum xdp_attach
 	}
 }
 
-enum xdp_mode_cfg underlay_xdp_mode(int ifindex)
+enum xdp_mode_cfg underlay_xdp_mode(int ifindex, bool *dispatcher)
 {
 	enum xdp_attach_mode mode = XDP_MODE_UNSPEC;
 	__u32 ids[MAX_OLD_PROGS];
+	bool alone = true;
 
 	libxdp_setup();
-	if (!our_xdp_progs(ifindex, ids, MAX_OLD_PROGS, &mode))
+	*dispatcher = false;
+	if (!our_xdp_progs_ex(ifindex, ids, MAX_OLD_PROGS, &mode, &alone))
 		return XDP_MODE_CFG_OFF;
+	*dispatcher = !alone;
 	return mode == XDP_MODE_SKB ? XDP_MODE_CFG_GENERIC : XDP_MODE_CFG_NATIVE;
 }
 

@@ -2,6 +2,7 @@
 #ifndef VPCBPF_UNDERLAY_H
 #define VPCBPF_UNDERLAY_H
 
+#include <stdbool.h>
 #include "maps/vpcbpf.h"
 
 #define PROG_UNDERLAY_TC "underlay_ingress"
@@ -16,8 +17,11 @@
 int underlay_up(int ifindex, enum xdp_mode_cfg want, enum xdp_mode_cfg *got);
 /* Detaches what underlay_up attached (XDP, then tc); other programs stay. */
 void underlay_down(int ifindex);
-/* The XDP mode our program is attached in right now (XDP_MODE_CFG_OFF when it is not). */
-enum xdp_mode_cfg underlay_xdp_mode(int ifindex);
+/*
+ * The XDP mode our program is attached in right now (XDP_MODE_CFG_OFF when
+ * it is not), and whether it runs under libxdp's dispatcher or alone.
+ */
+enum xdp_mode_cfg underlay_xdp_mode(int ifindex, bool *dispatcher);
 const char *xdp_mode_name(enum xdp_mode_cfg mode);
 
 #endif
