@@ -20,11 +20,19 @@ static __always_inline int deliver_decrement_ttl(struct iphdr *ip)
 	return DROP_NONE;
 }
 
-/* Local NIC: out of its host-side interface, into the VM. */
+/* Local NIC: its security group (ingress) decides, then out of its host-side interface, into the VM. */
 static __always_inline int deliver_local(struct __sk_buff *skb, struct pkt *p,
 					 const struct src_nic *port, const struct hop *hop)
 {
 	__u32 len = skb->len;
+	__u32 rule;
+	int reason;
+
+	reason = sg_filter(p, &hop->dst_key, hop->dst, SG_INGRESS, &rule);
+	if (reason) {
+		drop_count_at(p, &hop->dst_key, hop->dst->ifindex, reason, rule);
+		return TC_ACT_SHOT_;
+	}
 
 	if (bpf_redirect(hop->dst->ifindex, 0) != TC_ACT_REDIRECT_)
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);

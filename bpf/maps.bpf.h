@@ -80,4 +80,55 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_SGS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct sg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sgs SEC(".maps");
+
+/* Read by the tool only; defined here so that dp up creates and pins it with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_SG_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sg_rule_key);
+	__type(value, struct sg_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MAX_SG_CLASSIFIER);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sg_port_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MAX_SG_CLASSIFIER);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sg_addr_key);
+	__type(value, struct sg_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sg_addrs SEC(".maps");
+
+/*
+ * A plain (preallocated) hash, not an LRU: an LRU would silently evict an
+ * idle established flow to make room for a new one. Here a full table
+ * refuses the new flow (DROP_CT_FULL, counted); dead entries are reused at
+ * lookup and swept from the datapath when the table fills (bpf/conntrack.h).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_CONNTRACK);
+	__type(key, struct ct_key);
+	__type(value, struct ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} conntrack SEC(".maps");
+
 #endif

@@ -13,6 +13,8 @@
 #include "bpf/route.h"
 #include "bpf/vxlan.h"
 #include "bpf/encap.h"
+#include "bpf/conntrack.h"
+#include "bpf/filter.h"
 #include "bpf/deliver.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -20,8 +22,9 @@ char LICENSE[] SEC("license") = "GPL";
 /*
  * The story of a frame from a VM: parse it, find the NIC it came from,
  * answer what the virtual router answers itself (ARP, ping to the gateway),
- * enforce port security, look the destination up in the NIC's VPC, and
- * deliver it. Nothing a VM sends reaches the host stack: every path ends in
+ * enforce port security, look the destination up in the NIC's VPC, apply
+ * the NIC's security group (egress), and deliver it (the receiving NIC's
+ * group applies there: ingress). Nothing a VM sends reaches the host stack: every path ends in
  * a redirect or a counted drop.
  */
 SEC("tc")
@@ -30,6 +33,7 @@ int nic_ingress(struct __sk_buff *skb)
 	struct pkt p = {};
 	struct src_nic port = {};
 	struct hop hop = {};
+	__u32 rule;
 	int reason;
 
 	parse_pull(skb);
@@ -70,5 +74,10 @@ int nic_ingress(struct __sk_buff *skb)
 	reason = route_resolve(port.key.vni, p.daddr, &hop);
 	if (reason)
 		return drop(skb, &p, &port.key, reason);
+	reason = sg_filter(&p, &port.key, port.nic, SG_EGRESS, &rule);
+	if (reason) {
+		drop_count_at(&p, &port.key, skb->ifindex, reason, rule);
+		return TC_ACT_SHOT_;
+	}
 	return deliver(skb, &p, &port, &hop);
 }

@@ -38,15 +38,16 @@ static __always_inline void stats_rx(const struct nic_key *dst, __u32 bytes)
 	}
 }
 
-static __always_inline void drop_event(struct __sk_buff *skb, const struct pkt *p, __u32 vni,
-				       __u32 reason)
+/* ifindex: the interface of the NIC the drop concerns; rule: the security-group rule, 0 = none. */
+static __always_inline void drop_event(const struct pkt *p, __u32 ifindex, __u32 vni, __u32 reason, __u32 rule)
 {
 	struct drop_event ev = {
 		.ts_ns = bpf_ktime_get_ns(),
-		.ifindex = skb->ifindex,
+		.ifindex = ifindex,
 		.vni = vni,
 		.reason = reason,
 		.proto = p->ip_proto,
+		.rule = rule,
 		.saddr = p->saddr,
 		.daddr = p->daddr,
 		.sport = p->sport,
@@ -57,11 +58,12 @@ static __always_inline void drop_event(struct __sk_buff *skb, const struct pkt *
 }
 
 /*
- * Account a drop: by reason, against the source NIC (src may be NULL before
- * the NIC is known), and as a sampled event.
+ * Account a drop: by reason, against the NIC (nic may be NULL before the
+ * NIC is known), and as a sampled event. Needs no program context, so
+ * tc and XDP programs share it.
  */
-static __always_inline void drop_count(struct __sk_buff *skb, const struct pkt *p,
-				       const struct nic_key *src, __u32 reason)
+static __always_inline void drop_count_at(const struct pkt *p, const struct nic_key *nic, __u32 ifindex,
+					  __u32 reason, __u32 rule)
 {
 	__u32 idx = reason;
 	__u64 *count = bpf_map_lookup_elem(&drops, &idx);
@@ -69,14 +71,21 @@ static __always_inline void drop_count(struct __sk_buff *skb, const struct pkt *
 
 	if (count)
 		n = ++*count;
-	if (src) {
-		struct nic_stats *s = nic_stats_of(src);
+	if (nic) {
+		struct nic_stats *s = nic_stats_of(nic);
 
 		if (s)
 			s->drops++;
 	}
 	if ((n & DROP_EVENT_SAMPLE_MASK) == 1)
-		drop_event(skb, p, src ? src->vni : 0, reason);
+		drop_event(p, ifindex, nic ? nic->vni : 0, reason, rule);
+}
+
+/* A drop seen on the interface the frame arrived on, charged to the source NIC src. */
+static __always_inline void drop_count(struct __sk_buff *skb, const struct pkt *p,
+				       const struct nic_key *src, __u32 reason)
+{
+	drop_count_at(p, src, skb->ifindex, reason, 0);
 }
 
 /* Count a drop and discard the frame: `return drop(...)`. */

@@ -37,6 +37,7 @@ struct object {
 
 extern const struct object obj_dp, obj_vpc, obj_subnet, obj_nic, obj_route, obj_stats;
 extern const struct object obj_save, obj_apply;
+extern const struct object obj_sg, obj_monitor;
 extern const struct object *const objects[];
 
 /* Dispatches one command line (object verb args...). */
@@ -73,6 +74,10 @@ const char *mac_str(const __u8 mac[6], char buf[18]);
 
 /* Prints a NIC's fields (nic show, route get). */
 void nic_print(const struct nic_key *k, const struct nic *n);
+
+/* Security groups by name (cli/sg.c): the id, or 1 after "does not exist"; a name for an id. */
+int sg_lookup(struct store *s, const char *name, __u32 *id);
+const char *sg_name(struct store *s, __u32 id, char buf[NAME_LEN]);
 
 /* ---- the store, opened once per process ---- */
 struct store *store_get(bool lock);

@@ -17,9 +17,31 @@
 struct nic_args {
 	struct nic_key key;
 	struct nic nic;
-	bool have_vpc, have_mac, have_dev, have_remote;
+	bool have_vpc, have_mac, have_dev, have_remote, have_sg;
 	char dev[IF_NAMESIZE];
+	char sg[NAME_LEN]; /* empty with have_sg: "sg none" */
 };
+
+/* "sg NAME|none": the NIC's security group, or none (open). */
+static int parse_sg_arg(const char *val, struct nic_args *a)
+{
+	a->have_sg = true;
+	if (!strcmp(val, "none")) {
+		a->sg[0] = '\0';
+		return 0;
+	}
+	return parse_name(val, "security group name", a->sg);
+}
+
+/* The sg_id that "sg NAME|none" names. */
+static int resolve_sg(struct store *s, const struct nic_args *a, __u32 *sg_id)
+{
+	if (!a->sg[0]) {
+		*sg_id = 0;
+		return 0;
+	}
+	return sg_lookup(s, a->sg, sg_id);
+}
 
 static int parse_nic_args(int argc, char **argv, const char *cmd, struct nic_args *a)
 {
@@ -54,6 +76,9 @@ static int parse_nic_args(int argc, char **argv, const char *cmd, struct nic_arg
 		} else if (matches(*argv, "source-check")) {
 			if (!(val = next_value(&argc, &argv, "source-check")) ||
 			    parse_on_off(val, "source-check", &source_check))
+				return 1;
+		} else if (!strcmp(*argv, "sg")) {
+			if (!(val = next_value(&argc, &argv, "sg")) || parse_sg_arg(val, a))
 				return 1;
 		} else {
 			return unknown_word(*argv);
@@ -205,6 +230,8 @@ static int nic_add_or_replace(int argc, char **argv, bool replace)
 	if (exists && !replace)
 		return fail("NIC %s already exists in VPC %u (use nic replace to move it)", ip_str(a.key.ip, b1), a.key.vni);
 	a.nic.sg_id = exists ? old.sg_id : 0;
+	if (a.have_sg && resolve_sg(s, &a, &a.nic.sg_id))
+		return 1;
 
 	if (!exists) {
 		/* Counters exist before anything can count into them. */
@@ -333,6 +360,54 @@ static int do_del(int argc, char **argv)
 	return 0;
 }
 
+/* nic set IP vpc VNI { sg NAME|none | source-check on|off }...: one update of the NIC record. */
+static int do_set(int argc, char **argv)
+{
+	struct nic_args a;
+	struct store *s;
+	struct nic n;
+	bool have_sc = false, sc = true;
+	char b1[16];
+
+	memset(&a, 0, sizeof(a));
+	if (argc < 1)
+		return fail("nic set: missing IP");
+	if (parse_ip(argv[0], &a.key.ip))
+		return 1;
+	for (argc--, argv++; argc > 0; argc--, argv++) {
+		const char *val;
+		if (matches(*argv, "vpc")) {
+			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, &a.key.vni))
+				return 1;
+			a.have_vpc = true;
+		} else if (!strcmp(*argv, "sg")) {
+			if (!(val = next_value(&argc, &argv, "sg")) || parse_sg_arg(val, &a))
+				return 1;
+		} else if (matches(*argv, "source-check")) {
+			if (!(val = next_value(&argc, &argv, "source-check")) || parse_on_off(val, "source-check", &sc))
+				return 1;
+			have_sc = true;
+		} else {
+			return unknown_word(*argv);
+		}
+	}
+	if (!a.have_vpc)
+		return fail("nic set: missing \"vpc VNI\"");
+	if (!a.have_sg && !have_sc)
+		return fail("nic set: nothing to set (sg NAME|none, source-check on|off)");
+	if (!(s = store_get(true)))
+		return 1;
+	if (store_nic(s, a.key.vni, a.key.ip, &n))
+		return fail("NIC %s does not exist in VPC %u", ip_str(a.key.ip, b1), a.key.vni);
+	if (a.have_sg && resolve_sg(s, &a, &n.sg_id))
+		return 1;
+	if (have_sc)
+		n.flags = sc ? (n.flags | NIC_F_SOURCE_CHECK) : (n.flags & ~NIC_F_SOURCE_CHECK);
+	if (bpf_map_update_elem(s->fd[SM_NICS], &a.key, &n, BPF_EXIST))
+		return fail_errno(errno, "cannot change NIC %s", ip_str(a.key.ip, b1));
+	return 0;
+}
+
 struct nic_row {
 	struct nic_key k;
 	struct nic n;
@@ -386,6 +461,12 @@ void nic_print(const struct nic_key *k, const struct nic *n)
 		pr_str("remote", " remote %s", ip_str(n->remote, b1));
 	}
 	pr_str("source_check", " source-check %s", n->flags & NIC_F_SOURCE_CHECK ? "on" : "off");
+	if (n->sg_id) {
+		struct store *s = store_get(false);
+		char name[NAME_LEN];
+		if (s)
+			pr_str("sg", " sg %s", sg_name(s, n->sg_id, name));
+	}
 }
 
 static int do_show(int argc, char **argv)
@@ -420,13 +501,15 @@ static int do_show(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "show", do_show }, { "add", do_add }, { "del", do_del }, { "delete", do_del },
-	{ "replace", do_replace }, { "list", do_show }, { 0 },
+	{ "replace", do_replace }, { "set", do_set }, { "list", do_show }, { 0 },
 };
 
 const struct object obj_nic = {
 	.name = "nic",
 	.cmds = cmds,
-	.usage = "nic { add | replace } IP vpc VNI mac MAC { dev IFNAME | remote UNDERLAY_IP } [source-check on|off]\n"
+	.usage = "nic { add | replace } IP vpc VNI mac MAC { dev IFNAME | remote UNDERLAY_IP } [sg NAME|none]\n"
+		 "       [source-check on|off]\n"
+		 "       nic set IP vpc VNI [sg NAME|none] [source-check on|off]\n"
 		 "       nic del IP vpc VNI\n"
 		 "       nic show [vpc VNI]\n"
 		 "replace moves a NIC atomically (e.g. between hosts); source-check off lets an appliance\n"

@@ -25,6 +25,11 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_DROPS] = MAP_DROPS,
 	[SM_NIC_STATS] = MAP_NIC_STATS,
 	[SM_EVENTS] = MAP_EVENTS,
+	[SM_SGS] = MAP_SGS,
+	[SM_SG_RULES] = MAP_SG_RULES,
+	[SM_SG_PORTS] = MAP_SG_PORTS,
+	[SM_SG_ADDRS] = MAP_SG_ADDRS,
+	[SM_CONNTRACK] = MAP_CONNTRACK,
 };
 
 static int mkdir_p(const char *path)

@@ -32,12 +32,21 @@
 #define MAP_DROPS "drops"
 #define MAP_NIC_STATS "nic_stats"
 #define MAP_EVENTS "events"
+#define MAP_SGS "sgs"
+#define MAP_SG_RULES "sg_rules"
+#define MAP_SG_PORTS "sg_ports"
+#define MAP_SG_ADDRS "sg_addrs"
+#define MAP_CONNTRACK "conntrack"
 
 /* ---- capacities (max_entries); hash maps are allocated on demand ---- */
 #define MAX_VPCS 16384
 #define MAX_SUBNETS 65536
 #define MAX_NICS 262144
 #define MAX_ROUTE_ENTRIES (1U << 22) /* configured routes + lookup slots, all VPCs, both generations */
+#define MAX_SGS 4096
+#define MAX_SG_RULES (1U << 18)      /* configured rules, all groups, both generations */
+#define MAX_SG_CLASSIFIER (1U << 20) /* compiled port (resp. address) entries, all groups, both generations */
+#define MAX_CONNTRACK (1U << 18)     /* tracked connections, all NICs with a group */
 
 /* ---- host: this vpcbpf instance (array map, one entry at key 0) ---- */
 #define HOST_F_UP 0x1 /* dp up has completed */
@@ -184,6 +193,136 @@ struct route {
 	__u32 peer_vni;
 };
 _Static_assert(sizeof(struct route) == 16, "struct route layout");
+
+/* ---- security groups ---- */
+/*
+ * sgs: sg_id (__u32, 1..MAX_SGS) -> struct sg. A NIC names its group by
+ * sg_id (struct nic.sg_id, 0 = no group: open).
+ *
+ * The rules of a group are compiled by the tool into two LPM tries, both
+ * keyed by (sg_id, gen) so that a whole new rule set is built aside under a
+ * new generation and swapped in by one update of struct sg.gen:
+ *  - sg_ports: (dir, proto class, port) -> a class: the set of rules whose
+ *    direction, protocol and port range cover that port;
+ *  - sg_addrs: (class, remote address) -> the first rule (lowest priority
+ *    number) of that set whose CIDR holds the address.
+ * A new flow costs two trie lookups however many rules the group has; a
+ * tracked flow costs one conntrack lookup.
+ */
+#define SG_INGRESS 0 /* toward the VM: remote = source */
+#define SG_EGRESS 1  /* from the VM: remote = destination */
+#define SG_ALLOW 1
+#define SG_DENY 2
+#define SG_PROTO_ANY 0 /* a rule for every protocol; also the class of protocols other than TCP/UDP/ICMP */
+
+struct sg {
+	char name[NAME_LEN];
+	__u16 gen;    /* generation of the live rule set */
+	__u16 _pad;
+	__u32 rules;  /* number of rules in the live generation */
+};
+_Static_assert(sizeof(struct sg) == 24, "struct sg layout");
+
+/* sg_rules: the rules as configured (the source of truth for show/save), per generation. */
+struct sg_rule_key {
+	__u32 sg_id;
+	__u16 gen;
+	__u16 _pad;
+	__u32 priority; /* 1.., lower first; unique in a group */
+};
+_Static_assert(sizeof(struct sg_rule_key) == 12, "struct sg_rule_key layout");
+
+struct sg_rule {
+	__u8 dir;      /* SG_INGRESS / SG_EGRESS */
+	__u8 proto;    /* IPPROTO_TCP/UDP/ICMP or SG_PROTO_ANY */
+	__u8 action;   /* SG_ALLOW / SG_DENY */
+	__u8 cidr_len; /* remote prefix; 0.0.0.0/0 when not given */
+	__be32 cidr;
+	__u16 port_lo; /* host order; 0-65535 when not given (TCP/UDP only) */
+	__u16 port_hi;
+};
+_Static_assert(sizeof(struct sg_rule) == 12, "struct sg_rule layout");
+
+#define SG_KEY_FIXED_BITS 64 /* sg_id, gen and dir/proto (ports) or class (addrs) */
+
+/* sg_ports: LPM trie; prefixlen = SG_KEY_FIXED_BITS + bits of port; value __u32 class (0 = none) */
+struct sg_port_key {
+	__u32 prefixlen;
+	__u32 sg_id;
+	__u16 gen;
+	__u8 dir;
+	__u8 proto; /* IPPROTO_TCP/UDP/ICMP or SG_PROTO_ANY (other protocols) */
+	__be16 port; /* TCP/UDP destination port of the packet (the VM's on ingress, the peer's on egress); 0 otherwise */
+	__u16 _pad;
+};
+_Static_assert(sizeof(struct sg_port_key) == 16, "struct sg_port_key layout");
+
+/* sg_addrs: LPM trie; prefixlen = SG_KEY_FIXED_BITS + CIDR length */
+struct sg_addr_key {
+	__u32 prefixlen;
+	__u32 sg_id;
+	__u16 gen;
+	__u16 cls;
+	__be32 addr; /* the remote address */
+};
+_Static_assert(sizeof(struct sg_addr_key) == 16, "struct sg_addr_key layout");
+
+struct sg_verdict {
+	__u32 priority; /* of the rule that decided */
+	__u8 action;    /* SG_ALLOW / SG_DENY */
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct sg_verdict) == 8, "struct sg_verdict layout");
+
+/* ---- conntrack: flows of NICs with a group, one entry per (NIC, flow) ---- */
+/*
+ * The key is seen from the NIC whose group is enforced (the zone), so a
+ * packet and its reply find the same entry with one lookup, and the
+ * egress decision of one NIC never lets traffic past the ingress rules of
+ * another. vni keeps equal addresses of two VPCs apart.
+ */
+struct ct_key {
+	__u32 vni;
+	__be32 nic;         /* the NIC's own address: the zone */
+	__be32 local;       /* the address on the NIC's side */
+	__be32 remote;
+	__be16 local_port;  /* TCP/UDP port; ICMP echo identifier */
+	__be16 remote_port; /* TCP/UDP port; 0 for ICMP */
+	__u8 proto;
+	__u8 _pad[3];
+};
+_Static_assert(sizeof(struct ct_key) == 24, "struct ct_key layout");
+
+enum ct_state {
+	CT_NEW = 0,         /* UDP/ICMP/other seen in the first direction only */
+	CT_REPLIED = 1,     /* UDP/ICMP/other seen both ways */
+	CT_SYN_SENT = 2,    /* TCP SYN from the origin */
+	CT_ESTABLISHED = 3, /* TCP answered (SYN-ACK) or picked up mid-stream */
+	CT_FIN = 4,         /* TCP FIN seen from one side */
+	CT_CLOSED = 5,      /* TCP FIN both ways, or RST */
+};
+
+/* Idle timeouts, seconds (the entry is dead once last_seen is older). */
+#define CT_TIMEOUT_SYN 60
+#define CT_TIMEOUT_ESTABLISHED 432000 /* 5 days, as public clouds and Linux do */
+#define CT_TIMEOUT_FIN 120
+#define CT_TIMEOUT_CLOSED 10
+#define CT_TIMEOUT_UDP 30
+#define CT_TIMEOUT_UDP_REPLIED 180
+#define CT_TIMEOUT_ICMP 30
+
+#define CT_F_FIN_ORIGIN 0x1 /* FIN seen from the side that opened the connection */
+#define CT_F_FIN_REPLY 0x2  /* FIN seen from the other side */
+
+struct ct_entry {
+	__u64 last_seen;  /* bpf_ktime_get_coarse_ns of the last packet */
+	__u8 state;       /* enum ct_state */
+	__u8 origin;      /* SG_INGRESS / SG_EGRESS: the direction of the first packet */
+	__u8 flags;       /* CT_F_* */
+	__u8 _pad;
+	__u32 rule;       /* priority of the rule that allowed it, 0 = the default */
+};
+_Static_assert(sizeof(struct ct_entry) == 16, "struct ct_entry layout");
 
 /* ---- drop reasons: one stable enum; values never change meaning ---- */
 enum drop_reason {
