@@ -20,6 +20,7 @@ static volatile sig_atomic_t stop;
 struct monitor {
 	__u64 count, limit;   /* events printed; 0 = no limit */
 	int reason;           /* only this drop reason; 0 = all */
+	__u64 since;          /* events older than the monitor (left unread in the ring) are skipped */
 	__s64 mono_to_real;   /* add to bpf_ktime_get_ns to get wall-clock ns */
 	bool out_closed;
 };
@@ -58,7 +59,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*ev) || m->out_closed || (m->limit && m->count >= m->limit))
 		return 0;
-	if (m->reason && ev->reason != m->reason)
+	if ((m->reason && ev->reason != m->reason) || ev->ts_ns < m->since)
 		return 0;
 	real = (__s64)ev->ts_ns + m->mono_to_real;
 	secs = (time_t)(real / 1000000000LL);
@@ -146,6 +147,7 @@ static int do_monitor(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout is an error on write, seen below */
 	m.mono_to_real = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	m.since = (__u64)clock_ns(CLOCK_MONOTONIC);
 	if (timeout)
 		deadline = clock_ns(CLOCK_MONOTONIC) + (__s64)timeout * 1000000000LL;
 	if (!opts.json) {
