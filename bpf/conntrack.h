@@ -33,6 +33,19 @@ struct flow {
 	__u8 _pad;
 };
 
+/*
+ * An echo flow is (identifier, who asks): the requester's side goes in
+ * remote_port, so a peer's own ping that reuses the identifier of ours is
+ * a different flow. type is ICMP_ECHO_ or ICMP_ECHOREPLY_, seen in dir.
+ */
+static __always_inline void ct_key_echo(struct ct_key *k, __u8 dir, __u8 type, __be16 id)
+{
+	int requester_local = (type == ICMP_ECHO_) == (dir == SG_EGRESS);
+
+	k->local_port = id;
+	k->remote_port = bpf_htons(requester_local ? 1 : 2);
+}
+
 static __always_inline int icmp_type_is_error(__u8 type)
 {
 	return type == ICMP_DEST_UNREACH_ || type == ICMP_SOURCE_QUENCH_ || type == ICMP_TIME_EXCEEDED_ ||
@@ -86,7 +99,7 @@ static __always_inline int flow_parse_quote(const struct pkt *p, void *quote, __
 		if (type != ICMP_ECHO_ && type != ICMP_ECHOREPLY_)
 			return 0;
 		ct_key_fill(&f->key, vni, zone, back, IPPROTO_ICMP, in->saddr, in->daddr, 0, 0);
-		f->key.local_port = l4[2]; /* echo identifier */
+		ct_key_echo(&f->key, back, type, l4[2]);
 	} else {
 		ct_key_fill(&f->key, vni, zone, back, in->protocol, in->saddr, in->daddr, 0, 0);
 	}
@@ -135,7 +148,7 @@ static __always_inline int flow_parse(const struct pkt *p, const struct nic_key 
 		f->icmp_type = icmp->type;
 		ct_key_fill(&f->key, nic->vni, nic->ip, dir, IPPROTO_ICMP, p->saddr, p->daddr, 0, 0);
 		if (icmp->type == ICMP_ECHO_ || icmp->type == ICMP_ECHOREPLY_)
-			f->key.local_port = icmp->un.echo.id;
+			ct_key_echo(&f->key, dir, icmp->type, icmp->un.echo.id);
 		else if (icmp_type_is_error(icmp->type))
 			flow_parse_quote(p, icmp + 1, nic->vni, nic->ip, f);
 		return DROP_NONE;

@@ -287,7 +287,7 @@ struct ct_key {
 	__be32 local;       /* the address on the NIC's side */
 	__be32 remote;
 	__be16 local_port;  /* TCP/UDP port; ICMP echo identifier */
-	__be16 remote_port; /* TCP/UDP port; 0 for ICMP */
+	__be16 remote_port; /* TCP/UDP port; ICMP echo: 1 = the NIC's side asks, 2 = the peer asks */
 	__u8 proto;
 	__u8 _pad[3];
 };
