@@ -70,8 +70,8 @@ load common
 @test "help: vpcbpf --help and vpcbpf OBJECT help print the grammar" {
 	run "$VPCBPF" --help
 	assert_success
-	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats | save | apply }"
-	for obj in dp vpc subnet vxnet nic route stats; do
+	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats | save | apply | monitor }"
+	for obj in dp vpc subnet vxnet nic route sg stats monitor; do
 		run "$VPCBPF" $obj help
 		assert_success
 		assert_output --partial "Usage: vpcbpf [OPTIONS]"
