@@ -4,13 +4,18 @@
 
 /*
  * Ingress security group of the destination NIC, on the decapsulated frame
- * (p parsed from it). The single call point for bpf/filter.h: returns
- * DROP_NONE or the drop reason (DROP_SG_INGRESS).
+ * (p parsed from it). The single call point for bpf/filter.h. Returns
+ * non-zero when the packet must be dropped; the drop is already counted,
+ * against the NIC whose group decided and with the rule that did.
  */
-static __always_inline int decap_filter_ingress(struct __sk_buff *skb, struct pkt *p, const struct nic_key *dst_key,
-						const struct nic *dst)
+static __always_inline int decap_filter_ingress(struct pkt *p, const struct nic_key *dst_key, const struct nic *dst)
 {
-	return DROP_NONE;
+	__u32 rule;
+	int reason = sg_filter(p, dst_key, dst, SG_INGRESS, &rule);
+
+	if (reason)
+		drop_count_at(p, dst_key, dst->ifindex, reason, rule);
+	return reason;
 }
 
 /*
@@ -81,14 +86,12 @@ static __always_inline int underlay_tc(struct __sk_buff *skb)
 	}
 
 	len = skb->len;
-	if (!parse_eth(skb, &p) && !parse_ipv4(skb, &p))
-		reason = decap_filter_ingress(skb, &p, &rx.dst_key, rx.dst);
-	else
-		reason = DROP_MALFORMED;
-	if (reason) {
-		vxlan_drop_count(skb->ifindex, &rx, reason);
+	if (parse_eth(skb, &p) || parse_ipv4(skb, &p)) {
+		vxlan_drop_count(skb->ifindex, &rx, DROP_MALFORMED);
 		return TC_ACT_SHOT_;
 	}
+	if (decap_filter_ingress(&p, &rx.dst_key, rx.dst))
+		return TC_ACT_SHOT_;
 	if (bpf_redirect(rx.dst->ifindex, 0) != TC_ACT_REDIRECT_) {
 		vxlan_drop_count(skb->ifindex, &rx, DROP_REDIRECT_FAILED);
 		return TC_ACT_SHOT_;

@@ -10,6 +10,9 @@
 #include "bpf/port.h"
 #include "bpf/route.h"
 #include "bpf/vxlan.h"
+#include "bpf/icmp.h"
+#include "bpf/conntrack.h"
+#include "bpf/filter.h"
 #include "bpf/decap.h"
 
 char LICENSE[] SEC("license") = "GPL";
