@@ -20,7 +20,8 @@ const struct object *const objects[] = {
 const char *argp_program_version = "vpcbpf " VPCBPF_VERSION;
 static const char doc[] =
 	"vpcbpf -- a multi-tenant VPC data plane (eBPF on XDP and tc)\n\n"
-	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats | save | apply | monitor }\n"
+	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats |\n"
+	"           save | apply | monitor }\n"
 	"Words may be shortened to any unambiguous prefix (vpcbpf r s = vpcbpf route show);\n"
 	"no COMMAND means show. 'vpcbpf OBJECT help' prints the grammar of an object."
 	"\vPin dir: --pin-dir, else $" PIN_ENV ", else " DEFAULT_PIN_DIR ".";
