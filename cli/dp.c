@@ -174,7 +174,7 @@ static int do_up(int argc, char **argv)
 		goto out;
 	}
 	err = 1;
-	if (!(s = store_get(false)))
+	if (!(s = store_get_locked(lock_fd)))
 		goto out;
 	if (store_host(s, &h))
 		memset(&h, 0, sizeof(h));

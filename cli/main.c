@@ -263,6 +263,23 @@ struct store *store_get(bool lock)
 	return &the_store;
 }
 
+struct store *store_get_locked(int lock_fd)
+{
+	/* flock belongs to the open file: a second open of the dir would wait for ourselves */
+	if (!store_opened || the_store.lock_fd < 0) {
+		struct store *s = store_opened ? &the_store : NULL;
+		if (!s) {
+			if (store_open(&the_store, opts.pin_dir)) {
+				pr_error("the datapath is not loaded: run 'vpcbpf dp up' first");
+				return NULL;
+			}
+			store_opened = true;
+		}
+		the_store.lock_fd = dup(lock_fd);
+	}
+	return store_get(true);
+}
+
 void store_release(void)
 {
 	if (store_opened)

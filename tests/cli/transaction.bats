@@ -217,6 +217,14 @@ refused_doc() {
 		esac
 		no_garbage
 	done
+	# dp up is a command like any other: it finishes what a killed apply left (and does not wait for itself)
+	run env VPCBPF_TXN_CRASH=apply "$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" apply "$LIB_STATE/b.json"
+	[ "$status" -eq 9 ]
+	run timeout 20 "$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" dp up
+	assert_success
+	[ "$(saved)" != "$A" ] || fail "dp up after a crash past the commit point: want the new state"
+	no_garbage
+	v apply "$LIB_STATE/a.json"
 	# a single route add is finished by the next command
 	run env VPCBPF_TXN_CRASH=apply "$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" route add 12.0.0.0/8 vpc 100 blackhole
 	[ "$status" -eq 9 ]
