@@ -139,8 +139,14 @@ $(BUILD)/bench/route_bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(LIB_OBJS
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
 
+SG_BENCH_SRCS := tests/bench/sg_bench.c tests/unit/env.c tests/unit/pktbuild.c tests/unit/topo.c
+$(BUILD)/bench/sg_bench: $(SG_BENCH_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/unit/*.h)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(SG_BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/route_bench
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/route_bench $(BUILD)/bench/sg_bench
 	$(Q)tests/bench/run
 
 # vmtest: the harness's own checks on one kernel, then the suite on every kernel of vmtest/kernels.
