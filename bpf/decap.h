@@ -31,6 +31,26 @@ static __always_inline void decap_src_mac(__u8 *out, const struct vxlan_rx *rx, 
 		mac_copy(out, h->router_mac);
 }
 
+#define ECN_MASK_ 3
+#define ECN_CE_ 3
+
+/*
+ * Congestion experienced on the underlay reaches the VM (RFC 6040 normal
+ * mode): an outer CE mark is copied into an ECN-capable inner header, with
+ * the inner checksum fixed. Not-ECT inner packets are left as they are.
+ * Returns the first 16 bits of the inner IPv4 header as they must become.
+ */
+static __always_inline __u16 decap_ecn_word(const struct vxlan_rx *rx, int *changed)
+{
+	__u16 word = *(__u16 *)rx->inner_ip;
+	__u8 inner_ecn = rx->inner_ip->tos & ECN_MASK_;
+
+	*changed = (rx->outer_ip->tos & ECN_MASK_) == ECN_CE_ && inner_ecn && inner_ecn != ECN_CE_;
+	if (*changed)
+		((__u8 *)&word)[1] |= ECN_CE_;
+	return word;
+}
+
 /*
  * Remove the 50 bytes between the outer Ethernet header and the inner IP
  * header (outer IP, UDP, VXLAN, inner Ethernet) and write the inner frame's
@@ -39,8 +59,11 @@ static __always_inline void decap_src_mac(__u8 *out, const struct vxlan_rx *rx, 
  */
 static __always_inline int decap_vxlan(struct __sk_buff *skb, struct vxlan_rx *rx, const struct host *h)
 {
+	__u16 old_word = *(__u16 *)rx->inner_ip, new_word;
 	struct ethhdr eth;
+	int ecn;
 
+	new_word = decap_ecn_word(rx, &ecn);
 	mac_copy(eth.h_dest, rx->dst->mac);
 	decap_src_mac(eth.h_source, rx, h);
 	eth.h_proto = bpf_htons(ETH_P_IP_);
@@ -48,6 +71,9 @@ static __always_inline int decap_vxlan(struct __sk_buff *skb, struct vxlan_rx *r
 	if (bpf_skb_adjust_room(skb, -OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
 		return DROP_VXLAN_MALFORMED;
 	if (bpf_skb_store_bytes(skb, 0, &eth, sizeof(eth), 0))
+		return DROP_VXLAN_MALFORMED;
+	if (ecn && (bpf_l3_csum_replace(skb, ETH_HLEN_ + 10, old_word, new_word, 2) ||
+		    bpf_skb_store_bytes(skb, ETH_HLEN_, &new_word, 2, 0)))
 		return DROP_VXLAN_MALFORMED;
 	return DROP_NONE;
 }

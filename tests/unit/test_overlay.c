@@ -454,6 +454,37 @@ static void inner_to_appliance(struct pb *b) { udp_frame(b, D_MAC, ROUTER, C_IP,
 static void in_to_appliance(struct pb *b) { wrap(b, inner_to_appliance, VPC_A, 0x08000000, 0, 0); }
 static void out_to_appliance(struct pb *b) { inner_to_appliance(b); }
 
+/* ECN: the outer header marked CE on the underlay */
+static void outer_ce(struct pb *b)
+{
+	uint16_t c;
+
+	b->data[15] |= 3;
+	b->data[24] = b->data[25] = 0;
+	c = pb_csum(b->data + 14, 20, 0);
+	memcpy(b->data + 24, &c, 2);
+}
+static void inner_ect(struct pb *b, uint8_t tos)
+{
+	pb_eth(b, A_MAC, B_MAC, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = B_IP, .dst = A_IP, .proto = 17, .ttl = 64, .tos = tos });
+	pb_udp(b, 5353, 53);
+	pb_payload(b, 40);
+	pb_done(b);
+}
+static void inner_ect0(struct pb *b) { inner_ect(b, 0x02); }
+static void in_ce_ect0(struct pb *b)
+{
+	wrap(b, inner_ect0, VPC_A, 0x08000000, 0, 0);
+	outer_ce(b);
+}
+static void out_ce_ect0(struct pb *b) { inner_ect(b, 0x03); }
+static void in_ce_not_ect(struct pb *b)
+{
+	wrap(b, inner_b_to_a, VPC_A, 0x08000000, 0, 0);
+	outer_ce(b);
+}
+
 static void in_unknown_vni(struct pb *b) { wrap(b, inner_b_to_a, 4242, 0x08000000, 0, 0); }
 static void inner_to_nobody(struct pb *b) { udp_frame(b, A_MAC, B_MAC, B_IP, "10.0.1.99", 64, 5353, 40, 0); }
 static void in_no_nic(struct pb *b) { wrap(b, inner_to_nobody, VPC_A, 0x08000000, 0, 0); }
@@ -517,6 +548,10 @@ static const struct decap_case decap_cases[] = {
 	  DELIVERED(out_to_x5, PORT_X5, VPC_X, A_IP) },
 	{ "vxlan for a route via a local appliance reaches the appliance", in_to_appliance,
 	  DELIVERED(out_to_appliance, PORT_D, VPC_A, D_IP) },
+	{ "vxlan marked ce on the underlay marks the ect inner packet ce", in_ce_ect0,
+	  DELIVERED(out_ce_ect0, PORT_A, VPC_A, A_IP) },
+	{ "vxlan marked ce leaves a not-ect inner packet alone", in_ce_not_ect,
+	  DELIVERED(out_b_to_a, PORT_A, VPC_A, A_IP) },
 	{ "vxlan unknown vni is dropped", in_unknown_vni, DROPS(DROP_UNKNOWN_VNI) },
 	{ "vxlan for no nic is dropped", in_no_nic, DROPS(DROP_NO_NIC) },
 	{ "vxlan for a nic of another host is dropped", in_not_local, DROPS(DROP_NOT_LOCAL) },
