@@ -53,12 +53,12 @@ teardown_file() {
 @test "interop: TCP both ways (iperf3)" {
 	in_vm k1 iperf3 -s -1 -D -p 5201 >/dev/null
 	sleep 0.3
-	run -0 in_vm a1 timeout 20 iperf3 -c 10.0.1.11 -p 5201 -t 2 -J
+	run -0 in_vm a1 timeout 20 iperf3 -c 10.0.1.11 -p 5201 -t 3 -J
 	local ab ba
 	ab=$(jq -r '.end.sum_received.bits_per_second' <<<"$output")
 	in_vm a1 iperf3 -s -1 -D -p 5202 >/dev/null
 	sleep 0.3
-	run -0 in_vm k1 timeout 20 iperf3 -c 10.0.1.10 -p 5202 -t 2 -J
+	run -0 in_vm k1 timeout 20 iperf3 -c 10.0.1.10 -p 5202 -t 3 -J
 	ba=$(jq -r '.end.sum_received.bits_per_second' <<<"$output")
 	echo "# interop TCP vpcbpf->kernel vxlan $(awk -v b="$ab" 'BEGIN { printf "%.2f", b / 1e9 }') Gbit/s," \
 		"kernel vxlan->vpcbpf $(awk -v b="$ba" 'BEGIN { printf "%.2f", b / 1e9 }') Gbit/s" >&3
