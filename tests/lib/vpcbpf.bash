@@ -28,7 +28,7 @@
 #                                 name, without $T), from ip -s -j link
 #   vm_rx VM                      packets that arrived at the VM's eth0
 #   stats_drop HOST REASON        a drop counter of `vpcbpf -j stats` (REASON as printed, e.g. spoofed-ip)
-#   json_snapshot HOST            vpc/subnet/nic/route show -j of HOST, concatenated (compare before/after)
+#   json_snapshot HOST            the whole state of HOST (`vpcbpf -j save`): compare before/after
 #
 # Names: netns "$T-<name>", pin dirs "/sys/fs/bpf/$T-<name>". Link names only have to be unique inside
 # the namespaces this run created, so they stay short and readable (ul0, vm1, eth0).
@@ -165,9 +165,8 @@ stats_drop() {
 	vpcbpf_on "$1" -j stats | jq -e --arg r "$2" '.drops[$r]'
 }
 
+# `save` is the whole configured state (VPCs, subnets, NICs with their devices, routes, security
+# groups), sorted: one process and one walk of each map instead of a show per object.
 json_snapshot() {
-	local host=$1 obj
-	for obj in vpc subnet nic route; do
-		vpcbpf_on "$host" -j "$obj" show || return 1
-	done
+	vpcbpf_on "$1" -j save
 }
