@@ -53,7 +53,9 @@ lib_register() {
 }
 
 lib_cleanup() {
-	[ -n "${LIB_STATE:-}" ] && [ -f "$LIB_STATE/registry" ] || return 0
+	# Only a state dir lib_init made (mktemp /tmp/vpcbpf-T.*): it is removed at the end.
+	case "${LIB_STATE:-}" in /tmp/vpcbpf-t*) ;; *) return 0 ;; esac
+	[ -f "$LIB_STATE/registry" ] || return 0
 	local kind name
 	# Datapaths first, while their namespaces (and NIC devices) still exist.
 	while read -r kind name; do
