@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/state.h"
+#include "maps/sg_table.h"
 
 /*
  * The document (docs/schema.md) is read whole by json-c, checked strictly
@@ -117,17 +118,80 @@ static int apply_subnet(struct txn_state *st, json_object *o)
 	return state_subnet_add(st, k, f[2].val != NULL, gw, name);
 }
 
+/* A rule is given as the words of 'sg rule add', so it is checked exactly as that command checks it. */
+static int apply_sg_rule(struct txn_state *st, const char *sg, json_object *o)
+{
+	struct field f[] = { { "priority", json_type_int, false }, { "direction", json_type_string, true },
+			     { "proto", json_type_string, true }, { "port", json_type_string, false },
+			     { "cidr", json_type_string, false }, { "action", json_type_string, true } };
+	char *words[12], prio[24];
+	struct sg_rule_entry e;
+	int n = 0;
+
+	if (take_fields(o, f, 6))
+		return 1;
+	words[n++] = (char *)json_object_get_string(f[1].val);
+	if (strcmp(words[0], "ingress") && strcmp(words[0], "egress"))
+		return fail("\"direction\" must be \"ingress\" or \"egress\", not \"%s\"", words[0]);
+	words[n++] = "proto";
+	words[n++] = (char *)json_object_get_string(f[2].val);
+	if (f[3].val) {
+		words[n++] = "port";
+		words[n++] = (char *)json_object_get_string(f[3].val);
+	}
+	if (f[4].val) {
+		words[n++] = "cidr";
+		words[n++] = (char *)json_object_get_string(f[4].val);
+	}
+	words[n] = (char *)json_object_get_string(f[5].val);
+	if (strcmp(words[n], "allow") && strcmp(words[n], "deny"))
+		return fail("\"action\" must be \"allow\" or \"deny\", not \"%s\"", words[n]);
+	n++;
+	if (f[0].val) {
+		snprintf(prio, sizeof(prio), "%lld", (long long)json_object_get_int64(f[0].val));
+		words[n++] = "priority";
+		words[n++] = prio;
+	}
+	return sg_parse_rule(n, words, &e) || state_sg_rule_add(st, sg, e);
+}
+
+static int apply_sg(struct txn_state *st, json_object *o)
+{
+	struct field f[] = { { "name", json_type_string, true }, { "rules", json_type_array, false } };
+	char name[NAME_LEN];
+	__u32 id;
+
+	if (take_fields(o, f, 2) || parse_name(json_object_get_string(f[0].val), "security group name", name))
+		return 1;
+	for (const struct txn_sg *g = NULL; (g = table_next(&st->sgs, g));)
+		if (!strncmp(g->name, name, NAME_LEN))
+			return fail("duplicate security group \"%s\"", name);
+	if (state_sg_add(st, name) || state_sg_id(st, name, &id))
+		return 1;
+	size_t n = f[1].val ? json_object_array_length(f[1].val) : 0;
+	size_t len = strlen(err_context);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(err_context + len - 2, sizeof(err_context) - len + 2, ".rules[%zu]: ", i);
+		if (apply_sg_rule(st, name, json_object_array_get_idx(f[1].val, i)))
+			return 1;
+	}
+	return 0;
+}
+
 static int apply_nic(struct txn_state *st, json_object *o)
 {
 	struct field f[] = { { "ip", json_type_string, true }, { "vpc", json_type_int, true },
 			     { "mac", json_type_string, true }, { "dev", json_type_string, false },
-			     { "remote", json_type_string, false }, { "source_check", json_type_boolean, false } };
+			     { "remote", json_type_string, false }, { "source_check", json_type_boolean, false },
+			     { "sg", json_type_string, false } };
 	struct txn_nic n;
 	char b[16];
 
 	memset(&n, 0, sizeof(n));
-	if (take_fields(o, f, 6) || parse_ip(json_object_get_string(f[0].val), &n.k.ip) ||
+	if (take_fields(o, f, 7) || parse_ip(json_object_get_string(f[0].val), &n.k.ip) ||
 	    get_vni(f[1].val, "vpc", &n.k.vni) || parse_mac(json_object_get_string(f[2].val), n.v.mac))
+		return 1;
+	if (f[6].val && state_sg_id(st, json_object_get_string(f[6].val), &n.v.sg_id))
 		return 1;
 	if (!f[3].val == !f[4].val)
 		return fail("NIC %s: give exactly one of \"dev\" or \"remote\"", ip_str(n.k.ip, b));
@@ -193,6 +257,7 @@ struct apply_section {
 
 static const struct apply_section sections[] = {
 	{ "vpcs", apply_vpc },
+	{ "security_groups", apply_sg },
 	{ "subnets", apply_subnet },
 	{ "nics", apply_nic },
 	{ "routes", apply_route },
@@ -302,7 +367,7 @@ static int doc_state(json_object *doc, struct txn_state *want)
 		for (i = 0; i < NSECTIONS && strcmp(sections[i].key, key); i++)
 			;
 		if (i == NSECTIONS)
-			return fail("unknown key \"%s\" (expected version, vpcs, subnets, nics, routes)", key);
+			return fail("unknown key \"%s\" (expected version, vpcs, security_groups, subnets, nics, routes)", key);
 		if (!json_object_is_type(val, json_type_array))
 			return fail("\"%s\" must be an array, not %s", key, type_name(json_object_get_type(val)));
 		arr[i] = val;

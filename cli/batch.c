@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include "cli/cli.h"
 #include "cli/state.h"
+#include "maps/sg_table.h"
 
 /*
  * A batch never touches the maps line by line. Every line edits an in-memory
@@ -18,8 +19,9 @@
 /* The verbs of each object, in the order of their command tables, so prefixes resolve the same way. */
 static const char *const vpc_verbs[] = { "show", "add", "del", "delete", "list", NULL };
 static const char *const subnet_verbs[] = { "show", "add", "del", "delete", "list", NULL };
-static const char *const nic_verbs[] = { "show", "add", "del", "delete", "replace", "list", NULL };
 static const char *const route_verbs[] = { "show", "add", "del", "delete", "replace", "get", "flush", "list", NULL };
+static const char *const nic_verbs[] = { "show", "add", "del", "delete", "replace", "set", "list", NULL };
+static const char *const sg_verbs[] = { "show", "add", "del", "delete", "rule", "list", NULL };
 
 static const char *verb_of(const char *word, const char *const *verbs)
 {
@@ -89,7 +91,8 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 {
 	struct txn_nic n;
 	bool have_vpc = false, have_mac = false, have_dev = false, have_remote = false, source_check = true;
-	bool del = !strcmp(verb, "del");
+	bool del = !strcmp(verb, "del"), set = !strcmp(verb, "set"), have_sg = false, have_sc = false;
+	const char *sg = NULL;
 
 	memset(&n, 0, sizeof(n));
 	if (argc < 1)
@@ -102,18 +105,23 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, &n.k.vni))
 				return 1;
 			have_vpc = true;
-		} else if (!del && matches(*argv, "mac")) {
+		} else if (!del && !strcmp(*argv, "sg")) {
+			if (!(val = next_value(&argc, &argv, "sg")))
+				return 1;
+			sg = val;
+			have_sg = true;
+		} else if (!del && !set && matches(*argv, "mac")) {
 			if (!(val = next_value(&argc, &argv, "mac")) || parse_mac(val, n.v.mac))
 				return 1;
 			have_mac = true;
-		} else if (!del && matches(*argv, "dev")) {
+		} else if (!del && !set && matches(*argv, "dev")) {
 			if (!(val = next_value(&argc, &argv, "dev")))
 				return 1;
 			if (strlen(val) >= IF_NAMESIZE)
 				return fail("invalid device name \"%s\"", val);
 			snprintf(n.dev, sizeof(n.dev), "%s", val);
 			have_dev = true;
-		} else if (!del && matches(*argv, "remote")) {
+		} else if (!del && !set && matches(*argv, "remote")) {
 			if (!(val = next_value(&argc, &argv, "remote")) || parse_ip(val, &n.v.remote))
 				return 1;
 			have_remote = true;
@@ -121,6 +129,7 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 			if (!(val = next_value(&argc, &argv, "source-check")) ||
 			    parse_on_off(val, "source-check", &source_check))
 				return 1;
+			have_sc = true;
 		} else {
 			return unknown_word(*argv);
 		}
@@ -129,6 +138,14 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 		return fail("nic %s: missing \"vpc VNI\"", verb);
 	if (del)
 		return state_nic_del(st, n.k);
+	n.v.sg_id = TXN_SG_KEEP;
+	if (have_sg && state_sg_id(st, sg, &n.v.sg_id))
+		return 1;
+	if (set) {
+		if (!have_sg && !have_sc)
+			return fail("nic set: nothing to set (sg NAME|none, source-check on|off)");
+		return state_nic_update(st, n.k, have_sg, n.v.sg_id, have_sc, source_check);
+	}
 	if (!have_mac)
 		return fail("nic %s: missing \"mac MAC\"", verb);
 	if (have_dev == have_remote)
@@ -191,6 +208,49 @@ static int batch_route(struct txn_state *st, const char *verb, int argc, char **
 	return state_route_set(st, vni, &r, !strcmp(verb, "replace"));
 }
 
+/* sg { add | del } NAME;  sg rule add NAME RULE;  sg rule del NAME priority N */
+static int batch_sg(struct txn_state *st, const char *verb, int argc, char **argv)
+{
+	char name[NAME_LEN];
+
+	if (!strcmp(verb, "rule")) {
+		static const char *const rule_verbs[] = { "add", "del", "delete", "show", "list", NULL };
+		const char *rv;
+		if (argc < 1)
+			return fail("sg rule: missing command (add, del or show)");
+		if (!(rv = verb_of(argv[0], rule_verbs)))
+			return fail("sg rule: unknown command \"%s\" (try 'vpcbpf sg help')", argv[0]);
+		if (!strcmp(rv, "show") || !strcmp(rv, "list"))
+			return fail("\"sg rule %s\" only reads: it cannot be part of a transaction", rv);
+		if (argc < 2)
+			return fail("sg rule %s: missing NAME", rv);
+		if (!strcmp(rv, "add")) {
+			struct sg_rule_entry e;
+			return sg_parse_rule(argc - 2, argv + 2, &e) || state_sg_rule_add(st, argv[1], e);
+		}
+		__u32 prio = 0;
+		const char *sgname = argv[1];
+		for (argc -= 2, argv += 2; argc > 0; argc--, argv++) {
+			const char *val;
+			if (!matches(*argv, "priority"))
+				return unknown_word(*argv);
+			if (!(val = next_value(&argc, &argv, "priority")) ||
+			    parse_u32(val, "priority", &prio, 1, SG_PRIORITY_MAX))
+				return 1;
+		}
+		if (!prio)
+			return fail("sg rule del: missing \"priority N\"");
+		return state_sg_rule_del(st, sgname, prio);
+	}
+	if (argc < 1)
+		return fail("sg %s: missing NAME", verb);
+	if (argc > 1)
+		return unknown_word(argv[1]);
+	if (!strcmp(verb, "add"))
+		return parse_name(argv[0], "security group name", name) || state_sg_add(st, name);
+	return state_sg_del(st, argv[0]);
+}
+
 /* One command line against the state in memory. */
 static int batch_line(struct txn_state *st, int argc, char **argv)
 {
@@ -209,10 +269,12 @@ static int batch_line(struct txn_state *st, int argc, char **argv)
 		verbs = subnet_verbs;
 	else if (o == &obj_nic)
 		verbs = nic_verbs;
+	else if (o == &obj_sg)
+		verbs = sg_verbs;
 	else if (o == &obj_route)
 		verbs = route_verbs;
 	else
-		return fail("\"%s\" cannot be part of a transaction (a batch holds vpc, subnet, nic and route edits)",
+		return fail("\"%s\" cannot be part of a transaction (a batch holds vpc, subnet, nic, route and sg edits)",
 			    o->name);
 	if (argc < 2)
 		return fail("%s: missing command in a batch", o->name);
@@ -229,6 +291,8 @@ static int batch_line(struct txn_state *st, int argc, char **argv)
 		return batch_subnet(st, verb, argc, argv);
 	if (o == &obj_nic)
 		return batch_nic(st, verb, argc, argv);
+	if (o == &obj_sg)
+		return batch_sg(st, verb, argc, argv);
 	return batch_route(st, verb, argc, argv);
 }
 

@@ -78,6 +78,9 @@ void nic_print(const struct nic_key *k, const struct nic *n);
 /* Security groups by name (cli/sg.c): the id, or 1 after "does not exist"; a name for an id. */
 int sg_lookup(struct store *s, const char *name, __u32 *id);
 const char *sg_name(struct store *s, __u32 id, char buf[NAME_LEN]);
+/* RULE words (cli/sg.c) into a rule; priority 0 when not given. */
+struct sg_rule_entry;
+int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e);
 
 /* ---- the store, opened once per process ---- */
 struct store *store_get(bool lock);

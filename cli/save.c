@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/state.h"
@@ -46,7 +47,7 @@ static void add_str(json_object *o, const char *key, const char *v)
 	json_object_object_add(o, key, json_object_new_string(v));
 }
 
-static json_object *save_vpc(const void *rec)
+static json_object *save_vpc(const struct txn_state *st, const void *rec)
 {
 	const struct txn_vpc *v = rec;
 	json_object *o = json_object_new_object();
@@ -56,7 +57,7 @@ static json_object *save_vpc(const void *rec)
 	return o;
 }
 
-static json_object *save_subnet(const void *rec)
+static json_object *save_subnet(const struct txn_state *st, const void *rec)
 {
 	const struct txn_subnet *sn = rec;
 	json_object *o = json_object_new_object();
@@ -69,7 +70,7 @@ static json_object *save_subnet(const void *rec)
 	return o;
 }
 
-static json_object *save_nic(const void *rec)
+static json_object *save_nic(const struct txn_state *st, const void *rec)
 {
 	const struct txn_nic *n = rec;
 	json_object *o = json_object_new_object();
@@ -82,10 +83,16 @@ static json_object *save_nic(const void *rec)
 	else
 		add_str(o, "remote", ip_str(n->v.remote, b));
 	json_object_object_add(o, "source_check", json_object_new_boolean(!!(n->v.flags & NIC_F_SOURCE_CHECK)));
+	if (n->v.sg_id) {
+		const struct txn_sg *g = table_get(&st->sgs, &n->v.sg_id);
+		char id[16];
+		snprintf(id, sizeof(id), "#%u", n->v.sg_id);
+		add_str(o, "sg", g ? g->name : id);
+	}
 	return o;
 }
 
-static json_object *save_route(const void *rec)
+static json_object *save_route(const struct txn_state *st, const void *rec)
 {
 	const struct txn_route *r = rec;
 	json_object *o = json_object_new_object();
@@ -103,15 +110,73 @@ static json_object *save_route(const void *rec)
 	return o;
 }
 
+static int cmp_sg(const void *a, const void *b)
+{
+	return strncmp((*(const struct txn_sg *const *)a)->name, (*(const struct txn_sg *const *)b)->name, NAME_LEN);
+}
+
+static int cmp_sg_rule(const void *a, const void *b)
+{
+	const struct txn_sg_rule_key *x = &(*(const struct txn_sg_rule *const *)a)->k,
+				     *y = &(*(const struct txn_sg_rule *const *)b)->k;
+	return x->sg_id != y->sg_id ? cmp_u32(x->sg_id, y->sg_id) : cmp_u32(x->priority, y->priority);
+}
+
+static const char *proto_word(__u8 proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	default: return "any";
+	}
+}
+
+/* A group with its rules in priority order (the words of 'sg rule add'). */
+static json_object *save_sg(const struct txn_state *st, const void *rec)
+{
+	const struct txn_sg *g = rec;
+	json_object *o = json_object_new_object(), *rules = json_object_new_array();
+	size_t n;
+	void **all = table_sorted(&st->sg_rules, cmp_sg_rule, &n);
+	char b[20];
+
+	add_str(o, "name", g->name);
+	for (size_t i = 0; all && i < n; i++) {
+		const struct txn_sg_rule *r = all[i];
+		json_object *ro;
+		if (r->k.sg_id != g->id)
+			continue;
+		ro = json_object_new_object();
+		json_object_object_add(ro, "priority", json_object_new_int64(r->k.priority));
+		add_str(ro, "direction", r->r.dir == SG_INGRESS ? "ingress" : "egress");
+		add_str(ro, "proto", proto_word(r->r.proto));
+		if (r->r.port_lo != 0 || r->r.port_hi != 65535) {
+			if (r->r.port_lo == r->r.port_hi)
+				snprintf(b, sizeof(b), "%u", r->r.port_lo);
+			else
+				snprintf(b, sizeof(b), "%u-%u", r->r.port_lo, r->r.port_hi);
+			add_str(ro, "port", b);
+		}
+		add_str(ro, "cidr", prefix_str(r->r.cidr, r->r.cidr_len, b));
+		add_str(ro, "action", r->r.action == SG_ALLOW ? "allow" : "deny");
+		json_object_array_add(rules, ro);
+	}
+	free(all);
+	json_object_object_add(o, "rules", rules);
+	return o;
+}
+
 struct save_section {
 	const char *key;
 	size_t table_offset; /* which table of struct txn_state */
 	int (*cmp)(const void *, const void *);
-	json_object *(*save)(const void *rec);
+	json_object *(*save)(const struct txn_state *st, const void *rec);
 };
 
 static const struct save_section sections[] = {
 	{ "vpcs", offsetof(struct txn_state, vpcs), cmp_vpc, save_vpc },
+	{ "security_groups", offsetof(struct txn_state, sgs), cmp_sg, save_sg },
 	{ "subnets", offsetof(struct txn_state, subnets), cmp_subnet, save_subnet },
 	{ "nics", offsetof(struct txn_state, nics), cmp_nic, save_nic },
 	{ "routes", offsetof(struct txn_state, routes), cmp_route, save_route },
@@ -141,7 +206,7 @@ static int do_save(int argc, char **argv)
 			break;
 		}
 		for (size_t j = 0; j < n; j++)
-			json_object_array_add(arr, sections[i].save(rows[j]));
+			json_object_array_add(arr, sections[i].save(&st, rows[j]));
 		json_object_object_add(root, sections[i].key, arr);
 		free(rows);
 	}
@@ -169,6 +234,6 @@ const struct object obj_save = {
 	.cmds = cmds,
 	.no_verbs = true,
 	.usage = "save\n"
-		 "Prints the whole state (VPCs, subnets, NICs, routes) as JSON; 'vpcbpf apply' reads it back.\n"
+		 "Prints the whole state (VPCs, security groups, subnets, NICs, routes) as JSON; 'vpcbpf apply' reads it back.\n"
 		 "Schema: docs/schema.md",
 };

@@ -8,8 +8,6 @@
 #include "cli/cli.h"
 #include "maps/sg_table.h"
 
-#define SG_PRIORITY_MAX 1000000
-#define SG_PRIORITY_STEP 10 /* default priority: after the last rule, with room to insert between */
 
 static struct sg_maps maps_of(struct store *s)
 {
@@ -281,7 +279,7 @@ static int parse_ports(const char *s, __u16 *lo, __u16 *hi)
 }
 
 /* RULE := { ingress | egress } proto PROTO [port N[-M]] [cidr PREFIX] { allow | deny } [priority N] */
-static int parse_rule(int argc, char **argv, struct sg_rule_entry *e)
+int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e)
 {
 	bool have_dir = false, have_proto = false, have_port = false, have_action = false;
 
@@ -350,7 +348,7 @@ static int rule_add(int argc, char **argv)
 
 	if (argc < 1)
 		return fail("sg rule add: missing NAME");
-	if (parse_rule(argc - 1, argv + 1, &e))
+	if (sg_parse_rule(argc - 1, argv + 1, &e))
 		return 1;
 	if (!(s = store_get(true)))
 		return 1;

@@ -173,8 +173,8 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
 	old = table_get(&st->nics, &n.k);
 	if (old && !replace)
 		return fail("NIC %s already exists in VPC %u (use nic replace to move it)", ip_str(n.k.ip, b1), n.k.vni);
-	if (old)
-		n.v.sg_id = old->v.sg_id;
+	if (n.v.sg_id == TXN_SG_KEEP)
+		n.v.sg_id = old ? old->v.sg_id : 0;
 	(void)cmd;
 	return table_put(&st->nics, &n) ? 0 : fail("out of memory");
 }
@@ -191,6 +191,141 @@ int state_nic_del(struct txn_state *st, struct nic_key k)
 				return fail("NIC %s is the next hop of route %s in VPC %u: delete the route first (or --force)",
 					    ip_str(k.ip, b1), prefix_str(r->k.prefix, r->k.len, b2), k.vni);
 	table_del(&st->nics, &k);
+	return 0;
+}
+
+int state_nic_update(struct txn_state *st, struct nic_key k, bool set_sg, __u32 sg_id, bool set_sc, bool sc)
+{
+	struct txn_nic *n = table_get(&st->nics, &k);
+	char b1[16];
+
+	if (!n)
+		return fail("NIC %s does not exist in VPC %u", ip_str(k.ip, b1), k.vni);
+	if (set_sg)
+		n->v.sg_id = sg_id;
+	if (set_sc)
+		n->v.flags = sc ? (n->v.flags | NIC_F_SOURCE_CHECK) : (n->v.flags & ~NIC_F_SOURCE_CHECK);
+	return 0;
+}
+
+/* ---- security groups ---- */
+
+static struct txn_sg *sg_by_name(const struct txn_state *st, const char *name)
+{
+	for (struct txn_sg *g = NULL; (g = table_next(&st->sgs, g));)
+		if (!strncmp(g->name, name, NAME_LEN))
+			return g;
+	return NULL;
+}
+
+/*
+ * Ids of groups that exist now stay theirs until the commit: a new group never
+ * takes one, except a group of the same name (apply names groups, the maps
+ * number them: the same name keeps its number, so save | apply changes nothing).
+ */
+static __u32 sg_ids_taken[MAX_SGS / 32 + 1];
+static struct table sg_known; /* struct txn_sg: the groups at load time */
+
+int state_sg_id(const struct txn_state *st, const char *name, __u32 *id)
+{
+	const struct txn_sg *g;
+	if (!strcmp(name, "none")) {
+		*id = 0;
+		return 0;
+	}
+	if (!(g = sg_by_name(st, name)))
+		return fail("security group \"%s\" does not exist", name);
+	*id = g->id;
+	return 0;
+}
+
+int state_sg_add(struct txn_state *st, const char name[NAME_LEN])
+{
+	struct txn_sg g;
+	__u32 id;
+
+	if (sg_by_name(st, name))
+		return fail("security group \"%s\" already exists", name);
+	for (const struct txn_sg *k = NULL; (k = table_next(&sg_known, k));)
+		if (!strncmp(k->name, name, NAME_LEN) && !table_get(&st->sgs, &k->id)) {
+			memset(&g, 0, sizeof(g));
+			g.id = k->id;
+			memcpy(g.name, name, NAME_LEN);
+			return table_put(&st->sgs, &g) ? 0 : fail("out of memory");
+		}
+	for (id = 1; id <= MAX_SGS; id++)
+		if (!(sg_ids_taken[id / 32] & (1U << (id % 32))) && !table_get(&st->sgs, &id))
+			break;
+	if (id > MAX_SGS)
+		return fail("too many security groups (at most %d)", MAX_SGS);
+	memset(&g, 0, sizeof(g));
+	g.id = id;
+	memcpy(g.name, name, NAME_LEN);
+	sg_ids_taken[id / 32] |= 1U << (id % 32);
+	return table_put(&st->sgs, &g) ? 0 : fail("out of memory");
+}
+
+int state_sg_del(struct txn_state *st, const char *name)
+{
+	struct txn_sg *g = sg_by_name(st, name);
+	char b1[16];
+
+	if (!g)
+		return fail("security group \"%s\" does not exist", name);
+	for (const struct txn_nic *n = NULL; (n = table_next(&st->nics, n));)
+		if (n->v.sg_id == g->id)
+			return fail("security group \"%s\" is used by NIC %s of VPC %u: change the NIC's group first", name,
+				    ip_str(n->k.ip, b1), n->k.vni);
+	for (struct txn_sg_rule *r = NULL; (r = table_next(&st->sg_rules, r));)
+		if (r->k.sg_id == g->id)
+			table_del(&st->sg_rules, &r->k);
+	table_del(&st->sgs, &g->id);
+	return 0;
+}
+
+int state_sg_rule_add(struct txn_state *st, const char *name, struct sg_rule_entry e)
+{
+	struct txn_sg *g = sg_by_name(st, name);
+	struct txn_sg_rule r;
+	__u32 last = 0;
+	size_t n = 0;
+
+	if (!g)
+		return fail("security group \"%s\" does not exist", name);
+	for (const struct txn_sg_rule *o = NULL; (o = table_next(&st->sg_rules, o));)
+		if (o->k.sg_id == g->id) {
+			n++;
+			if (o->k.priority > last)
+				last = o->k.priority;
+		}
+	if (n >= SG_MAX_RULES)
+		return fail("security group \"%s\" has %zu rules, the most a group may have", name, n);
+	if (!e.priority) {
+		if (last + SG_PRIORITY_STEP > SG_PRIORITY_MAX)
+			return fail("no priority left after %u: give \"priority N\"", last);
+		e.priority = last + SG_PRIORITY_STEP;
+	}
+	memset(&r, 0, sizeof(r));
+	r.k.sg_id = g->id;
+	r.k.priority = e.priority;
+	if (table_get(&st->sg_rules, &r.k))
+		return fail("security group \"%s\" already has a rule of priority %u", name, e.priority);
+	r.r = e.r;
+	return table_put(&st->sg_rules, &r) ? 0 : fail("out of memory");
+}
+
+int state_sg_rule_del(struct txn_state *st, const char *name, __u32 priority)
+{
+	struct txn_sg *g = sg_by_name(st, name);
+	struct txn_sg_rule_key k;
+
+	if (!g)
+		return fail("security group \"%s\" does not exist", name);
+	memset(&k, 0, sizeof(k));
+	k.sg_id = g->id;
+	k.priority = priority;
+	if (!table_del(&st->sg_rules, &k))
+		return fail("security group \"%s\" has no rule of priority %u", name, priority);
 	return 0;
 }
 
@@ -324,6 +459,12 @@ int state_load(struct store *s, struct txn_state *st)
 	err = txn_state_load(s, st);
 	if (err)
 		return fail_errno(err, "cannot read the state under %s", s->pin_dir);
+	table_free(&sg_known);
+	if (table_copy(&sg_known, &st->sgs))
+		return fail("out of memory");
+	for (const struct txn_sg *g = NULL; (g = table_next(&st->sgs, g));)
+		if (g->id <= MAX_SGS)
+			sg_ids_taken[g->id / 32] |= 1U << (g->id % 32);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #define VPCBPF_CLI_STATE_H
 
 #include "maps/txn.h"
+#include "maps/sg_table.h"
 
 /*
  * Each edit checks what the single command checks and prints the same one-line
@@ -14,9 +15,19 @@ int state_vpc_del(struct txn_state *st, __u32 vni);
 int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gateway, __be32 gateway,
 		     const char name[NAME_LEN]);
 int state_subnet_del(struct txn_state *st, struct subnet_key k);
-/* n: key, mac, flags (LOCAL or REMOTE, SOURCE_CHECK), dev or v.remote; derived fields are filled in. */
+/* n: key, mac, flags (LOCAL or REMOTE, SOURCE_CHECK), dev or v.remote, v.sg_id (or TXN_SG_KEEP); derived fields are filled in. */
 int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace);
 int state_nic_del(struct txn_state *st, struct nic_key k);
+/* Security groups, by name. */
+int state_sg_add(struct txn_state *st, const char name[NAME_LEN]);
+int state_sg_del(struct txn_state *st, const char *name);
+/* e->priority 0: after the last rule (+10). */
+int state_sg_rule_add(struct txn_state *st, const char *name, struct sg_rule_entry e);
+int state_sg_rule_del(struct txn_state *st, const char *name, __u32 priority);
+/* "NAME" -> its id; "none" -> 0. */
+int state_sg_id(const struct txn_state *st, const char *name, __u32 *id);
+/* nic set: a new group and/or source check for an existing NIC. */
+int state_nic_update(struct txn_state *st, struct nic_key k, bool set_sg, __u32 sg_id, bool set_sc, bool sc);
 int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool replace);
 int state_route_del(struct txn_state *st, __u32 vni, __be32 prefix, __u8 len);
 int state_route_flush(struct txn_state *st, __u32 vni);

@@ -9,6 +9,8 @@
 /* The compiled tables of one group may hold at most this many entries each (ports, addresses). */
 #define SG_MAX_COMPILED 131072
 #define SG_MAX_RULES 4096 /* per group */
+#define SG_PRIORITY_MAX 1000000
+#define SG_PRIORITY_STEP 10 /* default priority: after the last rule, with room to insert between */
 
 struct sg_maps {
 	int sgs_fd, rules_fd, ports_fd, addrs_fd;

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include "maps/txn.h"
 #include "maps/route_table.h"
+#include "maps/sg_table.h"
 
 #define BATCH_CHUNK 8192
 
@@ -34,6 +35,8 @@ void txn_state_init(struct txn_state *st)
 	table_init(&st->subnets, sizeof(struct subnet_key), sizeof(struct txn_subnet));
 	table_init(&st->nics, sizeof(struct nic_key), sizeof(struct txn_nic));
 	table_init(&st->routes, sizeof(struct txn_route_key), sizeof(struct txn_route));
+	table_init(&st->sgs, sizeof(__u32), sizeof(struct txn_sg));
+	table_init(&st->sg_rules, sizeof(struct txn_sg_rule_key), sizeof(struct txn_sg_rule));
 }
 
 void txn_state_free(struct txn_state *st)
@@ -42,13 +45,16 @@ void txn_state_free(struct txn_state *st)
 	table_free(&st->subnets);
 	table_free(&st->nics);
 	table_free(&st->routes);
+	table_free(&st->sgs);
+	table_free(&st->sg_rules);
 }
 
 int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
 {
 	txn_state_init(dst);
 	if (table_copy(&dst->vpcs, &src->vpcs) || table_copy(&dst->subnets, &src->subnets) ||
-	    table_copy(&dst->nics, &src->nics) || table_copy(&dst->routes, &src->routes)) {
+	    table_copy(&dst->nics, &src->nics) || table_copy(&dst->routes, &src->routes) ||
+	    table_copy(&dst->sgs, &src->sgs) || table_copy(&dst->sg_rules, &src->sg_rules)) {
 		txn_state_free(dst);
 		return -ENOMEM;
 	}
@@ -156,8 +162,46 @@ static int load_route(const void *key, const void *value, void *ctx)
 	return table_put(&st->routes, &r) ? 0 : -ENOMEM;
 }
 
+static struct sg_maps sg_maps_of(struct store *s)
+{
+	return (struct sg_maps){ s->fd[SM_SGS], s->fd[SM_SG_RULES], s->fd[SM_SG_PORTS], s->fd[SM_SG_ADDRS] };
+}
+
+struct sg_load {
+	struct store *s;
+	struct txn_state *st;
+};
+
+static int load_sg(const void *key, const void *value, void *ctx)
+{
+	struct sg_load *l = ctx;
+	struct sg_maps m = sg_maps_of(l->s);
+	struct txn_sg g;
+	struct sg_rule_entry *rules;
+	size_t n;
+	int err;
+
+	memset(&g, 0, sizeof(g));
+	g.id = *(const __u32 *)key;
+	memcpy(g.name, ((const struct sg *)value)->name, NAME_LEN);
+	g.name[NAME_LEN - 1] = '\0';
+	if (!table_put(&l->st->sgs, &g))
+		return -ENOMEM;
+	err = sg_table_rules(&m, g.id, &rules, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct txn_sg_rule r = { .k = { .sg_id = g.id, .priority = rules[i].priority }, .r = rules[i].r };
+		if (!table_put(&l->st->sg_rules, &r))
+			err = -ENOMEM;
+	}
+	free(rules);
+	return err;
+}
+
 int txn_state_load(struct store *s, struct txn_state *st)
 {
+	struct sg_load sl = { s, st };
 	int err;
 
 	txn_state_init(st);
@@ -169,6 +213,8 @@ int txn_state_load(struct store *s, struct txn_state *st)
 		err = dump_map(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
 	if (!err)
 		err = dump_map(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), load_route, st);
+	if (!err)
+		err = store_foreach(s->fd[SM_SGS], sizeof(__u32), sizeof(struct sg), load_sg, &sl);
 	if (err)
 		txn_state_free(st);
 	return err;
@@ -516,6 +562,73 @@ static int plan_unbind(struct txn_plan *p, const struct txn_state *want, const s
 	return txn_plan_del(p, SM_IFINDEX_NICS, &ifindex, sizeof(ifindex));
 }
 
+static int cmp_sg_rule(const void *a, const void *b)
+{
+	const struct txn_sg_rule *x = *(const struct txn_sg_rule *const *)a, *y = *(const struct txn_sg_rule *const *)b;
+	if (x->k.sg_id != y->k.sg_id)
+		return x->k.sg_id < y->k.sg_id ? -1 : 1;
+	return x->k.priority < y->k.priority ? -1 : x->k.priority > y->k.priority;
+}
+
+/* The rules of group id in st, by priority, as one array (caller frees). */
+static struct txn_sg_rule **sg_rules_of(const struct txn_state *st, __u32 id, size_t *n)
+{
+	size_t all, k = 0;
+	struct txn_sg_rule **v = (struct txn_sg_rule **)table_sorted(&st->sg_rules, cmp_sg_rule, &all);
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < all; i++)
+		if (v[i]->k.sg_id == id)
+			v[k++] = v[i];
+	*n = k;
+	return v;
+}
+
+static bool same_sg_rules(const struct txn_state *a, const struct txn_state *b, __u32 id)
+{
+	size_t na = 0, nb = 0;
+	struct txn_sg_rule **ra = sg_rules_of(a, id, &na), **rb = sg_rules_of(b, id, &nb);
+	bool same = ra && rb && na == nb;
+	for (size_t i = 0; same && i < na; i++)
+		same = ra[i]->k.priority == rb[i]->k.priority && !memcmp(&ra[i]->r, &rb[i]->r, sizeof(struct sg_rule));
+	free(ra);
+	free(rb);
+	return same;
+}
+
+static bool sg_has_rules(const struct txn_state *st, __u32 id)
+{
+	for (const struct txn_sg_rule *r = NULL; (r = table_next(&st->sg_rules, r));)
+		if (r->k.sg_id == id)
+			return true;
+	return false;
+}
+
+/* A group's whole rule set, swapped in by one commit step (maps/sg_table.c builds it aside). */
+static int plan_sg_rules(struct txn_plan *p, const struct txn_state *want, __u32 id)
+{
+	size_t n = 0;
+	struct txn_sg_rule **r = sg_rules_of(want, id, &n);
+	struct txn_op op;
+	int err = r ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		op = mkop(TXN_OP_SG_RULE);
+		op.vni = id;
+		op.ifindex = r[i]->k.priority;
+		memcpy(op.value, &r[i]->r, sizeof(struct sg_rule));
+		op.value_size = sizeof(struct sg_rule);
+		err = txn_plan_op(p, &op);
+	}
+	free(r);
+	if (!err) {
+		op = mkop(TXN_OP_SG_COMMIT);
+		op.vni = id;
+		err = txn_plan_op(p, &op);
+	}
+	return err;
+}
+
 /* The order (see txn.h): additions, swaps, barrier, removals, purges. */
 static int plan_commit(const struct txn_state *cur, const struct txn_state *want, struct commit_plan *cp)
 {
@@ -567,6 +680,21 @@ static int plan_commit(const struct txn_state *cur, const struct txn_state *want
 		if (cp->builds[i].is_new &&
 		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
 			goto out;
+	/* 1b. security groups, new, or with other rules: whole rule sets, before NICs refer to them */
+	for (const struct txn_sg *wg = NULL; (wg = table_next(&want->sgs, wg));) {
+		const struct txn_sg *cg = table_get(&cur->sgs, &wg->id);
+		if (!cg) {
+			struct sg rec;
+			memset(&rec, 0, sizeof(rec));
+			memcpy(rec.name, wg->name, NAME_LEN);
+			if (txn_plan_put(p, SM_SGS, &wg->id, sizeof(__u32), &rec, sizeof(rec)))
+				goto out;
+		}
+		/* a new group starts with no rules: a commit only if it gets some */
+		if (!same_sg_rules(cg ? cur : want, want, wg->id) || (!cg && sg_has_rules(want, wg->id)))
+			if (plan_sg_rules(p, want, wg->id))
+				goto out;
+	}
 	/* 2. subnets, new or changed */
 	for (const struct txn_subnet *ws = NULL; (ws = table_next(&want->subnets, ws));) {
 		const struct txn_subnet *cs = table_get(&cur->subnets, &ws->k);
@@ -636,6 +764,15 @@ static int plan_commit(const struct txn_state *cur, const struct txn_state *want
 			entries_free(&old);
 			goto out;
 		}
+	}
+	/* 8b. security groups that go, once no NIC refers to them */
+	for (const struct txn_sg *cg = NULL; (cg = table_next(&cur->sgs, cg));) {
+		struct txn_op op = mkop(TXN_OP_SG_PURGE);
+		op.vni = cg->id;
+		if (table_get(&want->sgs, &cg->id))
+			continue;
+		if (txn_plan_del(p, SM_SGS, &cg->id, sizeof(__u32)) || txn_plan_op(p, &op))
+			goto out;
 	}
 	/* 9. the generations swapped out */
 	for (size_t i = 0; i < cp->nbuilds; i++) {
@@ -888,6 +1025,27 @@ static const struct txn_purge_hint *hint_for(const struct txn_plan *p, size_t op
 }
 
 /* One journal operation; *need_gc is set when a purge has no exact keys (a replay). */
+/* SG_COMMIT: the group's rules are the SG_RULE steps of the journal before it. */
+static int exec_sg_commit(struct store *s, const struct txn_op *ops, size_t at)
+{
+	struct sg_maps m = sg_maps_of(s);
+	struct sg_rule_entry *rules = calloc(at + 1, sizeof(*rules));
+	size_t n = 0;
+	int err;
+
+	if (!rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < at; i++)
+		if (ops[i].kind == TXN_OP_SG_RULE && ops[i].vni == ops[at].vni) {
+			rules[n].priority = ops[i].ifindex;
+			memcpy(&rules[n].r, ops[i].value, sizeof(struct sg_rule));
+			n++;
+		}
+	err = sg_table_commit(&m, ops[at].vni, rules, n);
+	free(rules);
+	return err;
+}
+
 static int exec_op(struct store *s, const struct txn_op *op, const struct txn_purge_hint *hint,
 		   const struct txn_hooks *h, bool *need_gc)
 {
@@ -931,6 +1089,14 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 		memset(&scratch, 0, sizeof(scratch));
 		return route_table_insert_gen(s->fd[SM_ROUTES], op->vni, op->gen, &scratch,
 					      (const struct route *)op->value, &changed);
+	case TXN_OP_SG_RULE:
+		return 0; /* read by the SG_COMMIT that follows */
+	case TXN_OP_SG_COMMIT:
+		return -EINVAL; /* run by exec_ops, which has the whole journal */
+	case TXN_OP_SG_PURGE: {
+		struct sg_maps m = sg_maps_of(s);
+		return sg_table_purge(&m, op->vni);
+	}
 	case TXN_OP_ROUTE_DEL: {
 		const struct route *r = (const struct route *)op->value;
 		memset(&scratch, 0, sizeof(scratch));
@@ -947,7 +1113,8 @@ static const char *op_name(const struct txn_op *op)
 		[TXN_OP_PUT] = "put", [TXN_OP_DEL] = "delete", [TXN_OP_STATS_NEW] = "create counters",
 		[TXN_OP_ATTACH] = "attach", [TXN_OP_DETACH] = "detach", [TXN_OP_BARRIER] = "wait for RCU",
 		[TXN_OP_PURGE_GEN] = "purge generation", [TXN_OP_PURGE_VPC] = "purge VPC routes",
-		[TXN_OP_ROUTE_SET] = "route set", [TXN_OP_ROUTE_DEL] = "route delete",
+		[TXN_OP_ROUTE_SET] = "route set", [TXN_OP_ROUTE_DEL] = "route delete", [TXN_OP_SG_RULE] = "sg rule",
+		[TXN_OP_SG_COMMIT] = "sg rules swap", [TXN_OP_SG_PURGE] = "sg purge",
 	};
 	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ? names[op->kind] : "?";
 }
@@ -963,7 +1130,8 @@ static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const s
 		if (i == n / 2)
 			txn_crash_point("apply");
 		double t0 = txn_timing ? now_ms() : 0;
-		int err = exec_op(s, &ops[i], replay ? NULL : hint_for(p, i), h, &need_gc);
+		int err = ops[i].kind == TXN_OP_SG_COMMIT ? exec_sg_commit(s, ops, i)
+				: exec_op(s, &ops[i], replay ? NULL : hint_for(p, i), h, &need_gc);
 		if (txn_timing) {
 			double dt = now_ms() - t0;
 			if (ops[i].kind == TXN_OP_BARRIER)

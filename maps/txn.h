@@ -59,13 +59,30 @@ struct txn_route_key {
 	__u8 _pad[3];
 };
 
+struct txn_sg {
+	__u32 id;              /* sgs map key; NICs refer to it (struct nic.sg_id) */
+	char name[NAME_LEN];   /* what save/apply/batch call it */
+};
+
+struct txn_sg_rule_key {
+	__u32 sg_id;
+	__u32 priority;
+};
+
+struct txn_sg_rule {
+	struct txn_sg_rule_key k;
+	struct sg_rule r;
+};
+
+#define TXN_SG_KEEP 0xffffffffU /* state_nic_set: keep the NIC's group (none for a new NIC) */
+
 struct txn_route {
 	struct txn_route_key k;
 	struct route r; /* static routes only: connected routes follow from the subnets */
 };
 
 /*
- * A whole host state. To add an object type (security groups): a table here,
+ * A whole host state. To add an object type: a table here,
  * its load in txn_state_load, its puts/deletes in the plan (maps/txn.c,
  * plan_*), and a section in cli/save.c and cli/apply.c.
  */
@@ -74,6 +91,8 @@ struct txn_state {
 	struct table subnets; /* struct txn_subnet */
 	struct table nics;    /* struct txn_nic */
 	struct table routes;  /* struct txn_route */
+	struct table sgs;     /* struct txn_sg */
+	struct table sg_rules; /* struct txn_sg_rule */
 };
 
 void txn_state_init(struct txn_state *st);
@@ -96,6 +115,9 @@ enum txn_op_kind {
 	TXN_OP_PURGE_VPC,     /* every route entry of vni */
 	TXN_OP_ROUTE_SET,     /* one route into generation gen, in place (single commands) */
 	TXN_OP_ROUTE_DEL,     /* one route out of generation gen, in place (single commands) */
+	TXN_OP_SG_RULE,       /* one rule (vni = sg_id, ifindex = priority, value = struct sg_rule) for ... */
+	TXN_OP_SG_COMMIT,     /* ... the rule set of group vni: the SG_RULE steps before it, swapped in whole */
+	TXN_OP_SG_PURGE,      /* every rule and compiled entry of group vni (its record is gone) */
 };
 
 enum txn_head_state {

@@ -278,3 +278,53 @@ refused_doc() {
 	v dp up >/dev/null
 	[ "$(saved)" = "$before" ]
 }
+
+@test "security groups: batch edits, save | apply keeps their ids, apply swaps a rule set" {
+	local f="$LIB_STATE/sg.batch"
+	cat >"$f" <<-'EOT'
+	vpc add 100
+	sg add web
+	sg rule add web ingress proto tcp port 80 allow
+	sg rule add web ingress proto tcp port 8000-8080 cidr 10.0.0.0/8 allow priority 5
+	sg add db
+	subnet add 10.0.0.0/24 vpc 100
+	nic add 10.0.0.5 vpc 100 mac 02:00:00:00:00:05 remote 192.168.1.2 sg web
+	nic add 10.0.0.6 vpc 100 mac 02:00:00:00:00:06 remote 192.168.1.3
+	nic set 10.0.0.6 vpc 100 sg db source-check off
+	EOT
+	v -b "$f"
+	run v -j save
+	jq -e '.security_groups | map(.name) == ["db", "web"]' <<<"$output"
+	jq -e '.security_groups[1].rules | map(.priority) == [5, 10]' <<<"$output"
+	jq -e '.nics | map(.sg) == ["web", "db"]' <<<"$output"
+	local before ids
+	before=$(saved)
+	ids=$(v -j sg show | jq -c 'map([.name, .id])')
+	v save | v apply -
+	[ "$(saved)" = "$before" ]
+	[ "$(v -j sg show | jq -c 'map([.name, .id])')" = "$ids" ] || fail "ids changed"
+	# a group in use cannot go; the whole batch is refused
+	printf 'sg rule del web priority 5\nsg del db\n' >"$LIB_STATE/bad.batch"
+	run --separate-stderr v -b "$LIB_STATE/bad.batch"
+	assert_failure 1
+	[[ "$stderr" == *':2: security group "db" is used by NIC 10.0.0.6'* ]] || fail "$stderr"
+	[ "$(saved)" = "$before" ]
+	# apply a document with another rule set for web and no db
+	jq '.security_groups = [.security_groups[1] | .rules = [{"direction": "egress", "proto": "udp", "port": "53", "action": "deny"}]]
+	    | .nics |= map(if .sg == "db" then del(.sg) else . end)' <<<"$before" | v apply -
+	run v -j sg show
+	jq -e 'length == 1 and .[0].name == "web" and .[0].rules[0].priority == 10 and .[0].rules[0].proto == "udp"' <<<"$output"
+	no_garbage
+}
+
+@test "apply refuses bad security groups" {
+	refused_doc 'security_groups[0].rules[0]: "action" must be "allow" or "deny"' \
+		'{"security_groups": [{"name": "a", "rules": [{"direction": "ingress", "proto": "tcp", "action": "maybe"}]}]}'
+	refused_doc 'security_groups[0].rules[0]: sg rule add: "port" needs proto tcp or udp' \
+		'{"security_groups": [{"name": "a", "rules": [{"direction": "ingress", "proto": "icmp", "port": "80", "action": "allow"}]}]}'
+	refused_doc 'security_groups[1]: duplicate security group "a"' '{"security_groups": [{"name": "a"}, {"name": "a"}]}'
+	refused_doc 'nics[0]: security group "nope" does not exist' \
+		'{"vpcs": [{"vni": 1}], "subnets": [{"cidr": "10.0.0.0/24", "vpc": 1}], "nics": [{"ip": "10.0.0.5", "vpc": 1, "mac": "02:00:00:00:00:05", "remote": "1.2.3.4", "sg": "nope"}]}'
+	refused_doc 'security_groups[0].rules[1]: security group "a" already has a rule of priority 7' \
+		'{"security_groups": [{"name": "a", "rules": [{"priority": 7, "direction": "ingress", "proto": "any", "action": "allow"}, {"priority": 7, "direction": "egress", "proto": "any", "action": "deny"}]}]}'
+}
