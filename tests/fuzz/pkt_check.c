@@ -13,6 +13,12 @@
 #define ETH 14
 #define ROUTER_TTL 64    /* TTL of what the virtual router itself sends */
 #define ICMP_QUOTE_MAX 548 /* 576 - IP - ICMP header, see bpf/icmp.h */
+#define VXLAN_HLEN 36      /* outer IPv4 + UDP + VXLAN */
+
+const char *const redirect_kind_names[RK__COUNT] = {
+	[RK_ARP_REPLY] = "arp-reply", [RK_ECHO_REPLY] = "echo-reply", [RK_ICMP_ERROR] = "icmp-error",
+	[RK_LOCAL] = "local", [RK_VXLAN] = "vxlan",
+};
 
 int counters_read(struct counters *c)
 {
@@ -180,10 +186,15 @@ static int icmp_error_ok(const struct outcome *o, const struct world_nic *src, c
 	size_t tot;
 	__be32 daddr = addr_at(in + ETH + 16);
 
-	if (o->reason != DROP_TTL_EXCEEDED)
+	int frag_needed = o->reason == DROP_FRAG_NEEDED;
+	/* too big for the overlay: the datagram was already routed, its TTL and checksum may have changed */
+
+	if (o->reason != DROP_TTL_EXCEEDED && !frag_needed)
 		FAIL("ICMP error sent for drop reason %d", o->reason);
-	if (in[ETH + 8] > 1)
+	if (!frag_needed && in[ETH + 8] > 1)
 		FAIL("time exceeded for a packet with TTL %u", in[ETH + 8]);
+	if (frag_needed && in_tot + OVERLAY_OVERHEAD <= WORLD_UL_MTU)
+		FAIL("fragmentation needed for a %zu-byte datagram", in_tot);
 	if (be16(in + ETH + 6) & 0x1fff)
 		FAIL("ICMP error about a later fragment");
 	if ((ntohl(daddr) >> 28) >= 0xe)
@@ -208,12 +219,18 @@ static int icmp_error_ok(const struct outcome *o, const struct world_nic *src, c
 		FAIL("ICMP error TTL %u protocol %u", out[ETH + 8], out[ETH + 9]);
 	if (!ip_csum_ok(out + ETH, 20))
 		FAIL("ICMP error IPv4 header checksum does not verify");
-	if (out[ETH + 20] != 11 || out[ETH + 21] != 0)
-		FAIL("ICMP error type %u code %u (want time exceeded)", out[ETH + 20], out[ETH + 21]);
+	if (frag_needed ? out[ETH + 20] != 3 || out[ETH + 21] != 4 : out[ETH + 20] != 11 || out[ETH + 21] != 0)
+		FAIL("ICMP error type %u code %u for drop reason %d", out[ETH + 20], out[ETH + 21], o->reason);
+	if (frag_needed && be16(out + ETH + 26) != WORLD_UL_MTU - OVERLAY_OVERHEAD)
+		FAIL("fragmentation needed with next-hop MTU %u", be16(out + ETH + 26));
 	if (pb_csum(out + ETH + 20, tot - 20, 0) != 0)
 		FAIL("ICMP error checksum does not verify");
-	if (memcmp(out + ETH + 28, in + ETH, quote))
-		FAIL("ICMP error quote is not the start of the dropped datagram");
+	for (size_t k = 0; k < quote; k++) {
+		if (frag_needed && (k == 8 || k == 10 || k == 11))
+			continue;
+		if (out[ETH + 28 + k] != in[ETH + k])
+			FAIL("ICMP error quote differs from the dropped datagram at byte %zu", k);
+	}
 	return 0;
 }
 
@@ -231,8 +248,6 @@ static int forward_ok(const struct outcome *o, const struct world_nic *src, cons
 		FAIL("forwarded %zu bytes as %zu", o->in->len, o->out_len);
 	if (src->source_check && saddr != src->ip_be)
 		FAIL("forwarded a packet from %s sent by %s (source check on)", ip_s(saddr), src->ip);
-	if (dst->port < 0)
-		FAIL("delivered locally to remote NIC %s", dst->ip);
 	if (memcmp(out, dst->mac_b, 6))
 		FAIL("delivered to NIC %s of VPC %u with another destination MAC", dst->ip, dst->vni);
 	if (!world_may_reach(src->vni, dst->vni, daddr))
@@ -258,6 +273,39 @@ static int forward_ok(const struct outcome *o, const struct world_nic *src, cons
 	if (frame_ip_csum_ok(in, o->in->len) && !frame_ip_csum_ok(out, o->out_len))
 		FAIL("forwarded IPv4 header checksum does not verify");
 	return 0;
+}
+
+/* VXLAN to the host of a remote NIC: the outer headers, then the inner frame forwarded as to a local NIC. */
+static int encap_ok(const struct outcome *o, const struct world_nic *src, const struct world_nic *dst, char *why,
+		    size_t len)
+{
+	const uint8_t *in = o->in->data, *out = o->out;
+	const uint8_t *ip = out + ETH, *udp = ip + 20, *vx = udp + 8;
+	struct outcome inner = *o;
+	uint16_t sport;
+
+	if (o->out_len != o->in->len + OVERLAY_OVERHEAD)
+		FAIL("encapsulated %zu bytes as %zu", o->in->len, o->out_len);
+	if (dst->remote_be != world_ul_peer)
+		FAIL("encapsulated to %s, which the underlay has no route to", ip_s(dst->remote_be));
+	if (memcmp(out, world_ul_peer_mac, 6) || memcmp(out + 6, world_ul_mac, 6) || be16(out + 12) != 0x0800)
+		FAIL("outer Ethernet header is not ul0 to its neighbour");
+	if (ip[0] != 0x45 || be16(ip + 2) != o->in->len + VXLAN_HLEN || be16(ip + 6) != 0x4000 || ip[8] != 64 ||
+	    ip[9] != 17 || addr_at(ip + 12) != world_ul_ip || addr_at(ip + 16) != dst->remote_be)
+		FAIL("outer IPv4 header: ver/ihl %#x total %u frag %#x ttl %u proto %u %s -> %s", ip[0], be16(ip + 2),
+		     be16(ip + 6), ip[8], ip[9], ip_s(addr_at(ip + 12)), ip_s(addr_at(ip + 16)));
+	if (!ip_csum_ok(ip, 20))
+		FAIL("outer IPv4 header checksum does not verify");
+	sport = be16(udp);
+	if (sport < 49152 || be16(udp + 2) != 4789 || be16(udp + 4) != o->in->len + 16 || be16(udp + 6) != 0)
+		FAIL("outer UDP: %u -> %u length %u checksum %#x", sport, be16(udp + 2), be16(udp + 4), be16(udp + 6));
+	if (be16(vx) != 0x0800 || be16(vx + 2) != 0 || (addr_at(vx + 4) != htonl(dst->vni << 8)))
+		FAIL("VXLAN header %02x%02x%02x%02x VNI word %#x for VPC %u", vx[0], vx[1], vx[2], vx[3],
+		     ntohl(addr_at(vx + 4)), dst->vni);
+	inner.out = out + OVERLAY_OVERHEAD;
+	inner.out_len = o->out_len - OVERLAY_OVERHEAD;
+	(void)in;
+	return forward_ok(&inner, src, dst, why, len);
 }
 
 /* Which NIC's counters moved, and by how much: -1 none, -2 several. */
@@ -287,6 +335,7 @@ int check_outcome(struct outcome *o, char *why, size_t len)
 	int who;
 
 	o->reason = -1;
+	o->kind = -1;
 	for (int r = 0; r < DROP__MAX; r++) {
 		uint64_t delta = o->after->drops[r] - o->before->drops[r];
 
@@ -325,7 +374,9 @@ int check_outcome(struct outcome *o, char *why, size_t len)
 		FAIL("redirected a frame from a port with no NIC");
 	if (who < 0 || d != 1)
 		FAIL("a redirected frame counted as received by %s", who == -1 ? "no NIC" : "several NICs");
-	if (o->after->nic[who].rx_bytes - o->before->nic[who].rx_bytes != o->out_len)
+	/* a remote NIC is counted the frame the VM sent, not the VXLAN packet that carries it */
+	if (o->after->nic[who].rx_bytes - o->before->nic[who].rx_bytes !=
+	    (world_nics[who].port < 0 ? o->in->len : o->out_len))
 		FAIL("rx_bytes of NIC %d do not match the %zu bytes sent to it", who, o->out_len);
 	if (o->out_len < ETH)
 		FAIL("redirected a %zu-byte frame", o->out_len);
@@ -338,6 +389,7 @@ int check_outcome(struct outcome *o, char *why, size_t len)
 			FAIL("ARP reply with a drop counted (reason %d)", o->reason);
 		if (who != src_i)
 			FAIL("ARP reply counted as received by NIC %d", who);
+		o->kind = RK_ARP_REPLY;
 		return arp_reply_ok(o, src, why, len);
 	case 0x0800:
 		if (o->in->len < ETH + 20 || (o->in->data[ETH] >> 4) != 4 || (o->in->data[ETH] & 0xf) < 5 ||
@@ -348,8 +400,14 @@ int check_outcome(struct outcome *o, char *why, size_t len)
 		if (dropped || addr_at(o->in->data + ETH + 16) == src->gateway) {
 			if (who != src_i)
 				FAIL("reply from the router counted as received by NIC %d", who);
+			o->kind = dropped ? RK_ICMP_ERROR : RK_ECHO_REPLY;
 			return dropped ? icmp_error_ok(o, src, why, len) : echo_reply_ok(o, src, why, len);
 		}
+		if (world_nics[who].port < 0) {
+			o->kind = RK_VXLAN;
+			return encap_ok(o, src, &world_nics[who], why, len);
+		}
+		o->kind = RK_LOCAL;
 		return forward_ok(o, src, &world_nics[who], why, len);
 	default:
 		FAIL("redirected ethertype %#06x", be16(o->in->data + 12));

@@ -25,7 +25,11 @@ struct outcome {
 	int verdict;
 	const struct counters *before, *after;
 	int reason; /* set by check_outcome: the drop reason counted, or -1 */
+	int kind;   /* set by check_outcome for a REDIRECT: enum redirect_kind */
 };
+
+enum redirect_kind { RK_ARP_REPLY, RK_ECHO_REPLY, RK_ICMP_ERROR, RK_LOCAL, RK_VXLAN, RK__COUNT };
+extern const char *const redirect_kind_names[RK__COUNT];
 
 /*
  * 0 when every invariant holds, else -1 with one line saying which did not:

@@ -36,6 +36,7 @@ struct tally {
 static struct counters now;             /* counters after the last frame */
 static int veth_ready;
 static uint64_t reasons_seen[DROP__MAX]; /* over the whole run */
+static uint64_t kinds_seen[RK__COUNT];
 static uint64_t total_frames;
 static int tap_n;
 
@@ -137,6 +138,8 @@ static int run_frame(const struct frame *f, struct tally *t, const char *test, c
 		goto failed;
 	if (o.reason >= 0)
 		reasons_seen[o.reason]++;
+	if (o.kind >= 0)
+		kinds_seen[o.kind]++;
 	return 0;
 
 failed:
@@ -238,9 +241,20 @@ static void test_reach(void)
 {
 	static const int want[] = { DROP_MALFORMED, DROP_UNSUPPORTED, DROP_UNKNOWN_PORT, DROP_SPOOF_MAC,
 				    DROP_SPOOF_IP, DROP_NO_ROUTE, DROP_NO_NIC, DROP_BLACKHOLE,
-				    DROP_TTL_EXCEEDED, DROP_NEXTHOP_UNKNOWN, DROP_PEER_UNKNOWN };
+				    DROP_TTL_EXCEEDED, DROP_NEXTHOP_UNKNOWN, DROP_PEER_UNKNOWN,
+				    DROP_FRAG_NEEDED, DROP_UNDERLAY_UNREACHABLE };
 	int missing = 0;
 
+	printf("#   redirects by kind:");
+	for (int k = 0; k < RK__COUNT; k++)
+		printf(" %s=%llu", redirect_kind_names[k], (unsigned long long)kinds_seen[k]);
+	printf("\n");
+	for (int k = 0; k < RK__COUNT; k++) {
+		if (!kinds_seen[k]) {
+			printf("# never produced a redirect of kind %s\n", redirect_kind_names[k]);
+			missing++;
+		}
+	}
 	printf("#   drops by reason over %llu frames:", (unsigned long long)total_frames);
 	for (int r = 1; r < DROP__MAX; r++)
 		if (reasons_seen[r])
@@ -252,7 +266,8 @@ static void test_reach(void)
 			missing++;
 		}
 	}
-	printf("%s %d - the frames reached every local drop reason\n", missing ? "not ok" : "ok", ++tap_n);
+	printf("%s %d - the frames reached every kind of redirect and every drop reason of nic_ingress\n",
+	       missing ? "not ok" : "ok", ++tap_n);
 	tap_failed += missing != 0;
 }
 

@@ -1,7 +1,10 @@
 /* tests/fuzz/pkt_world.c — three VPCs (two peered, one overlapping), every kind of route, and a valid frame per path. */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
 #include "tests/unit/env.h"
 #include "tests/unit/topo.h"
 #include "pkt_world.h"
@@ -15,16 +18,20 @@
  * VPC 200  10.50.0.0/24: P .8 (port 4); routes: connected, 10.0.0.0/8 peer 100
  * VPC 300  the same addresses as VPC 100: X5 10.0.1.5 (port 5), X6 10.0.1.6 (port 6)
  * port 7   an interface with no NIC
+ * underlay this host is 192.168.0.1 on ul0; the remote NICs but U live on 192.168.0.2 (a
+ *          permanent neighbour); forwarding is on so that bpf_fib_lookup answers
  */
 struct world_nic world_nics[] = {
-	{ 100, "10.0.1.5", "02:00:00:64:01:05", "10.0.1.0/24", 0, 1 },
-	{ 100, "10.0.1.6", "02:00:00:64:01:06", "10.0.1.0/24", 1, 1 },
-	{ 100, "10.0.2.7", "02:00:00:64:02:07", "10.0.2.0/24", 2, 1 },
-	{ 100, "10.0.1.254", "02:00:00:64:01:fe", "10.0.1.0/24", 3, 0 },
-	{ 100, "10.0.2.9", "02:00:00:64:02:09", "10.0.2.0/24", -1, 1 },
-	{ 200, "10.50.0.8", "02:00:00:c8:00:08", "10.50.0.0/24", 4, 1 },
-	{ 300, "10.0.1.5", "02:00:01:2c:01:05", "10.0.1.0/24", 5, 1 },
-	{ 300, "10.0.1.6", "02:00:01:2c:01:06", "10.0.1.0/24", 6, 1 },
+	{ 100, "10.0.1.5", "02:00:00:64:01:05", "10.0.1.0/24", 0, 1, NULL },
+	{ 100, "10.0.1.6", "02:00:00:64:01:06", "10.0.1.0/24", 1, 1, NULL },
+	{ 100, "10.0.2.7", "02:00:00:64:02:07", "10.0.2.0/24", 2, 1, NULL },
+	{ 100, "10.0.1.254", "02:00:00:64:01:fe", "10.0.1.0/24", 3, 0, NULL },
+	{ 100, "10.0.2.9", "02:00:00:64:02:09", "10.0.2.0/24", -1, 1, "192.168.0.2" },
+	{ 100, "10.0.1.9", "02:00:00:64:01:09", "10.0.1.0/24", -1, 1, "192.168.0.2" },
+	{ 100, "10.0.3.9", "02:00:00:64:03:09", "10.0.3.0/24", -1, 1, "203.0.113.9" },
+	{ 200, "10.50.0.8", "02:00:00:c8:00:08", "10.50.0.0/24", 4, 1, NULL },
+	{ 300, "10.0.1.5", "02:00:01:2c:01:05", "10.0.1.0/24", 5, 1, NULL },
+	{ 300, "10.0.1.6", "02:00:01:2c:01:06", "10.0.1.0/24", 6, 1, NULL },
 };
 const int world_nic_count = sizeof(world_nics) / sizeof(world_nics[0]);
 
@@ -36,6 +43,22 @@ struct world_peer world_peers[] = {
 const int world_peer_count = sizeof(world_peers) / sizeof(world_peers[0]);
 
 const __u8 world_router_mac[6] = WORLD_ROUTER_MAC;
+
+__be32 world_ul_ip, world_ul_peer;
+__u8 world_ul_mac[6], world_ul_peer_mac[6];
+int world_ul_ifindex;
+#define UL_IP "192.168.0.1"
+#define UL_PEER "192.168.0.2"
+#define UL_MAC "02:0a:0a:0a:0a:01"
+#define UL_PEER_MAC "02:0a:0a:0a:0a:02"
+
+struct world_via world_vias[] = {
+	{ 100, "172.16.0.0/12", "10.0.1.254" },
+	{ 100, "10.9.7.7/32", "10.0.1.254" },
+	{ 100, "192.168.0.0/16", "10.0.2.7" },
+	{ 100, "10.60.0.0/16", "10.0.1.77" },
+};
+const int world_via_count = sizeof(world_vias) / sizeof(world_vias[0]);
 
 #define A "10.0.1.5"
 #define A_MAC "02:00:00:64:01:05"
@@ -59,7 +82,8 @@ static const char *const edge_addrs[] = {
 	"10.0.1.77", "10.0.1.254", "10.0.1.255", "10.0.2.1", "10.0.2.7", "10.0.2.9", "10.0.2.255",
 	"10.50.0.1", "10.50.0.8", "10.50.0.9", "10.9.1.1", "10.9.7.7", "10.60.1.1", "10.70.1.1",
 	"172.16.0.1", "172.31.9.9", "192.168.1.1", "192.168.0.2", "224.0.0.1", "224.0.0.5",
-	"239.255.255.255", "127.0.0.1", "8.8.8.8", "240.0.0.1",
+	"239.255.255.255", "127.0.0.1", "8.8.8.8", "240.0.0.1", "10.0.1.9", "10.0.3.9", "192.168.0.1",
+	"203.0.113.9",
 };
 #define EDGE_ADDRS (int)(sizeof(edge_addrs) / sizeof(edge_addrs[0]))
 __be32 world_addrs[EDGE_ADDRS];
@@ -76,9 +100,50 @@ static int mac_parse(const char *s, __u8 *mac)
 	return 0;
 }
 
+/* ul0 and its peer, once per process; no IPv6 chatter anywhere in the netns. */
+static int underlay_create(void)
+{
+	FILE *f;
+
+	if (world_ul_ifindex)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		f = fopen(i ? "/proc/sys/net/ipv6/conf/default/disable_ipv6" : "/proc/sys/net/ipv6/conf/all/disable_ipv6", "w");
+		if (!f || fputs("1", f) < 0 || fclose(f))
+			return -1;
+	}
+	if (system("ip link add ul0 type veth peer name ul0p && "
+		   "ip link set ul0 address " UL_MAC " up && ip link set ul0p address " UL_PEER_MAC " up && "
+		   "ip addr add " UL_IP "/24 dev ul0 && "
+		   "ip neigh replace " UL_PEER " lladdr " UL_PEER_MAC " dev ul0 nud permanent"))
+		return -1;
+	/* bpf_fib_lookup answers only where forwarding is on */
+	f = fopen("/proc/sys/net/ipv4/conf/ul0/forwarding", "w");
+	if (!f || fputs("1", f) < 0 || fclose(f))
+		return -1;
+	world_ul_ifindex = (int)if_nametoindex("ul0");
+	world_ul_ip = ip_be(UL_IP);
+	world_ul_peer = ip_be(UL_PEER);
+	return world_ul_ifindex && !mac_parse(UL_MAC, world_ul_mac) && !mac_parse(UL_PEER_MAC, world_ul_peer_mac) ? 0 : -1;
+}
+
+static int host_underlay(void)
+{
+	struct host h;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(env.host_fd, &zero, &h))
+		return -1;
+	h.underlay_ifindex = (__u32)world_ul_ifindex;
+	h.underlay_ip = world_ul_ip;
+	h.underlay_mtu = WORLD_UL_MTU;
+	h.flags |= HOST_F_UP;
+	return bpf_map_update_elem(env.host_fd, &zero, &h, BPF_ANY);
+}
+
 int world_build(void)
 {
-	if (env_reset())
+	if (env_reset() || underlay_create() || host_underlay())
 		return -1;
 	for (int i = 0; i < EDGE_ADDRS; i++)
 		world_addrs[i] = ip_be(edge_addrs[i]);
@@ -96,14 +161,28 @@ int world_build(void)
 		n->subnet_len = len;
 		n->subnet = ip_be(net);
 		n->gateway = n->subnet | htonl(1);
-		if (n->port >= 0)
+		if (n->port >= 0) {
 			topo_nic_local(n->vni, n->ip, n->mac, n->cidr, n->port, n->source_check);
-		else
-			topo_nic_remote(n->vni, n->ip, n->mac, n->cidr, "192.168.0.2");
+		} else {
+			n->remote_be = ip_be(n->remote);
+			topo_nic_remote(n->vni, n->ip, n->mac, n->cidr, n->remote);
+		}
+	}
+	for (int i = 0; i < world_via_count; i++) {
+		struct world_via *v = &world_vias[i];
+		char net[32];
+		int len;
+
+		if (sscanf(v->prefix_s, "%31[^/]/%d", net, &len) != 2)
+			return -1;
+		v->prefix = ip_be(net);
+		v->len = len;
+		v->via = ip_be(v->via_s);
 	}
 	if (!topo_have_routes())
 		return -1;
 	return topo_route_connected(100, "10.0.1.0/24") || topo_route_connected(100, "10.0.2.0/24") ||
+	       topo_route_connected(100, "10.0.3.0/24") ||
 	       topo_route_via(100, "172.16.0.0/12", "10.0.1.254") ||
 	       topo_route_blackhole(100, "10.9.0.0/16") || topo_route_via(100, "10.9.7.7/32", "10.0.1.254") ||
 	       topo_route_peer(100, "10.50.0.0/16", 200) ||
@@ -141,6 +220,23 @@ const struct world_nic *world_nic_by_ip(__u32 vni, __be32 ip)
 static __be32 mask(__u8 len)
 {
 	return len ? htonl(~0U << (32 - len)) : 0;
+}
+
+const struct world_nic *world_resolve(__u32 vni, __be32 daddr)
+{
+	const struct world_nic *n = world_nic_by_ip(vni, daddr);
+	const struct world_via *best = NULL;
+
+	if (n)
+		return n;
+	for (int i = 0; i < world_via_count; i++) {
+		const struct world_via *v = &world_vias[i];
+
+		if (v->vni == vni && (daddr & mask(v->len)) == v->prefix && (!best || v->len > best->len))
+			best = v;
+	}
+	/* the blackhole 10.9.0.0/16 hides nothing longer than itself: only the /32 via is longer */
+	return best ? world_nic_by_ip(vni, best->via) : NULL;
 }
 
 int world_may_reach(__u32 from, __u32 to, __be32 daddr)
@@ -199,6 +295,10 @@ static void f_udp_via_host_route(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.9.
 static void f_udp_via_other_subnet(struct pb *b) { udp(b, ROUTER, A_MAC, A, "192.168.3.4", 64, 0, 32); }
 static void f_udp_peer(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.50.0.8", 64, 0, 32); }
 static void f_udp_remote(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.9", 64, 0, 32); }
+static void f_udp_remote_same_subnet(struct pb *b) { udp(b, "02:00:00:64:01:09", A_MAC, A, "10.0.1.9", 64, 0, 32); }
+static void f_udp_remote_unreachable(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.3.9", 64, 0, 32); }
+static void f_udp_remote_fits(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.9", 64, 0x4000, 1422); }
+static void f_udp_remote_too_big(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.9", 64, 0x4000, 1423); }
 static void f_udp_blackhole(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.9.1.1", 64, 0, 32); }
 static void f_udp_nexthop_unknown(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.60.1.1", 64, 0, 32); }
 static void f_udp_peer_unknown(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.70.1.1", 64, 0, 32); }
@@ -250,6 +350,10 @@ const struct fixture fixtures[] = {
 	{ "udp via nic in other subnet", 0, f_udp_via_other_subnet },
 	{ "udp to peer vpc", 0, f_udp_peer },
 	{ "udp to remote nic", 0, f_udp_remote },
+	{ "udp to remote nic same subnet", 0, f_udp_remote_same_subnet },
+	{ "udp to remote nic on an unreachable host", 0, f_udp_remote_unreachable },
+	{ "udp to remote nic 1450 bytes", 0, f_udp_remote_fits },
+	{ "udp to remote nic 1451 bytes", 0, f_udp_remote_too_big },
 	{ "udp blackhole", 0, f_udp_blackhole },
 	{ "udp next hop unknown", 0, f_udp_nexthop_unknown },
 	{ "udp peer unknown", 0, f_udp_peer_unknown },

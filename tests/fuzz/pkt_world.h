@@ -15,8 +15,9 @@ struct world_nic {
 	const char *ip, *mac, *cidr;
 	int port;          /* tests/unit/env port it is bound to, -1 for a remote NIC */
 	int source_check;
+	const char *remote; /* underlay address of the host a remote NIC lives on */
 	/* filled by world_build */
-	__be32 ip_be, gateway, subnet;
+	__be32 ip_be, gateway, subnet, remote_be;
 	__u8 subnet_len;
 	__u8 mac_b[6];
 };
@@ -34,6 +35,24 @@ extern const int world_nic_count;
 extern struct world_peer world_peers[];
 extern const int world_peer_count;
 extern const __u8 world_router_mac[6];
+
+/* This host's underlay (device ul0 in the test netns) and its one known neighbour. */
+#define WORLD_UL_MTU 1500
+extern __be32 world_ul_ip, world_ul_peer;
+extern __u8 world_ul_mac[6], world_ul_peer_mac[6];
+extern int world_ul_ifindex;
+
+/* A route `via` a NIC: where the underlay delivers a decapsulated packet that is not for a NIC. */
+struct world_via {
+	__u32 vni;
+	const char *prefix_s, *via_s;
+	__be32 prefix, via;
+	__u8 len;
+};
+extern struct world_via world_vias[];
+extern const int world_via_count;
+/* The NIC a packet for daddr in VPC vni is handed to on this host: the NIC itself, or the longest via. */
+const struct world_nic *world_resolve(__u32 vni, __be32 daddr);
 
 /* Writes the world into the datapath maps (env_reset first). Returns 0, or -1. */
 int world_build(void);
