@@ -1,4 +1,4 @@
-/* tests/fuzz/pkt_fuzz.c — feeds truncated, mutated and random frames through nic_ingress and checks every outcome (TAP). */
+/* tests/fuzz/pkt_fuzz.c — feeds truncated, mutated and random frames through nic_ingress and the underlay programs, checking every outcome (TAP). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "maps/store.h"
 #include "pkt_check.h"
 #include "pkt_mutate.h"
+#include "pkt_underlay.h"
 #include "pkt_veth.h"
 #include "pkt_world.h"
 
@@ -29,7 +30,7 @@ static struct {
 
 /* What one TAP test saw. */
 struct tally {
-	uint64_t frames, via_veth, failures;
+	uint64_t frames, via_veth, refused, failures;
 	uint64_t verdicts[2]; /* shot, redirect */
 };
 
@@ -37,6 +38,7 @@ static struct counters now;             /* counters after the last frame */
 static int veth_ready;
 static uint64_t reasons_seen[DROP__MAX]; /* over the whole run */
 static uint64_t kinds_seen[RK__COUNT];
+static uint64_t ul_reasons_seen[DROP__MAX], ul_delivered, ul_passed, ul_xdp_dropped;
 static uint64_t total_frames;
 static int tap_n;
 
@@ -157,6 +159,36 @@ failed:
 	return -1;
 }
 
+/* Runs one frame through the underlay programs and checks it; returns 0, or -1 after reporting. */
+static int run_underlay(const struct frame *f, struct tally *t, const char *test, const char *what, uint64_t iter)
+{
+	struct ul_result res;
+	char why[256];
+
+	if (underlay_check(f, &now, &res, why, sizeof(why))) {
+		if (++t->failures <= SHOW_FAILURES) {
+			printf("# FAIL %s: %s\n", what, why);
+			printf("#   %zu bytes, XDP verdict %d, tc verdict %d; in:\n", f->len, res.xdp, res.tc);
+			hexdump(f->data, f->len < 128 ? f->len : 128);
+			save(f, test, iter);
+		}
+		return -1;
+	}
+	t->frames++;
+	total_frames++;
+	t->refused += res.tc_refused;
+	if (res.tc == 2)
+		t->verdicts[0]++;
+	else if (res.tc == 7)
+		t->verdicts[1]++;
+	if (res.reason >= 0)
+		ul_reasons_seen[res.reason]++;
+	ul_delivered += res.tc == 7;
+	ul_passed += res.tc == 0;
+	ul_xdp_dropped += res.xdp == 1;
+	return 0;
+}
+
 static void fixture_frame(int i, struct frame *f)
 {
 	struct pb b;
@@ -174,11 +206,15 @@ static void tap_result(const char *name, const struct tally *t, double secs)
 {
 	tap_failed += t->failures != 0;
 	printf("%s %d - %s\n", t->failures ? "not ok" : "ok", ++tap_n, name);
-	printf("#   %llu frames in %.2fs (%.0f/s): %llu shot, %llu redirected, %llu failed; %llu of them refused by "
-	       "BPF_PROG_TEST_RUN, sent through the veth\n",
-	       (unsigned long long)t->frames, secs, secs > 0 ? t->frames / secs : 0.0,
-	       (unsigned long long)t->verdicts[0], (unsigned long long)t->verdicts[1],
-	       (unsigned long long)t->failures, (unsigned long long)t->via_veth);
+	printf("#   %llu frames in %.2fs (%.0f/s): %llu shot, %llu redirected, %llu failed\n", (unsigned long long)t->frames,
+	       secs, secs > 0 ? t->frames / secs : 0.0, (unsigned long long)t->verdicts[0],
+	       (unsigned long long)t->verdicts[1], (unsigned long long)t->failures);
+	if (t->via_veth)
+		printf("#   %llu of them refused by BPF_PROG_TEST_RUN (too short for their network header), sent through "
+		       "the veth instead\n", (unsigned long long)t->via_veth);
+	if (t->refused)
+		printf("#   %llu of them refused by BPF_PROG_TEST_RUN in tc (too short for their network header, so "
+		       "no VXLAN): checked in XDP only\n", (unsigned long long)t->refused);
 	fflush(stdout);
 }
 
@@ -214,8 +250,8 @@ static void test_fixtures(void)
 static void test_strategy(enum strategy s)
 {
 	struct rng r = { cfg.seed * 0x100000001b3ULL + s };
-	double start = seconds_now(), budget = cfg.seconds / MUT__COUNT;
-	uint64_t cap = cfg.iterations ? (cfg.iterations + MUT__COUNT - 1) / MUT__COUNT : UINT64_MAX;
+	double start = seconds_now(), budget = cfg.seconds / (MUT__COUNT + 1);
+	uint64_t cap = cfg.iterations ? (cfg.iterations + MUT__COUNT) / (MUT__COUNT + 1) : UINT64_MAX;
 	struct tally t = { 0 };
 	char what[160], name[96];
 
@@ -234,6 +270,75 @@ static void test_strategy(enum strategy s)
 	}
 	snprintf(name, sizeof(name), "%s (seed %llu)", strategy_names[s], (unsigned long long)cfg.seed);
 	tap_result(name, &t, seconds_now() - start);
+}
+
+/* Every underlay fixture whole and cut at every length, then mutants, outer and inner. */
+static void test_underlay(void)
+{
+	struct rng r = { cfg.seed * 0x100000001b3ULL + 977 };
+	double start = seconds_now(), budget = cfg.seconds / (MUT__COUNT + 1);
+	uint64_t cap = cfg.iterations ? (cfg.iterations + MUT__COUNT) / (MUT__COUNT + 1) : UINT64_MAX;
+	struct tally t = { 0 };
+	char what[160], name[96];
+
+	for (int i = 0; i < underlay_fixture_count; i++) {
+		struct frame f;
+		const char *fname = underlay_fixture(i, &f);
+
+		for (size_t cut = FRAME_MIN; cut <= f.len; cut++) {
+			struct frame c = f;
+
+			c.len = cut;
+			snprintf(what, sizeof(what), "underlay fixture \"%s\" cut to %zu bytes", fname, cut);
+			run_underlay(&c, &t, "underlay fixtures", what, cut);
+		}
+	}
+	tap_result("underlay: every fixture whole and truncated at every length", &t, seconds_now() - start);
+
+	memset(&t, 0, sizeof(t));
+	start = seconds_now();
+	for (uint64_t iter = 0; iter < cap; iter++) {
+		struct frame f, other;
+		int i = rng_below(&r, underlay_fixture_count), j = rng_below(&r, underlay_fixture_count);
+		enum strategy s = rng_below(&r, MUT__COUNT);
+		const char *fname;
+
+		if ((iter & 63) == 0 && seconds_now() - start >= budget)
+			break;
+		fname = underlay_fixture(i, &f);
+		underlay_fixture(j, &other);
+		underlay_mutate(&r, s, &f, &other);
+		snprintf(what, sizeof(what), "underlay %s of \"%s\", seed %llu iteration %llu", strategy_names[s], fname,
+			 (unsigned long long)cfg.seed, (unsigned long long)iter);
+		run_underlay(&f, &t, "underlay", what, iter);
+	}
+	snprintf(name, sizeof(name), "underlay: mutated VXLAN and other underlay frames (seed %llu)",
+		 (unsigned long long)cfg.seed);
+	tap_result(name, &t, seconds_now() - start);
+}
+
+static void test_underlay_reach(void)
+{
+	static const int want[] = { DROP_UNKNOWN_VNI, DROP_NOT_LOCAL, DROP_NO_NIC, DROP_VXLAN_MALFORMED,
+				    DROP_UNSUPPORTED, DROP_MALFORMED };
+	int missing = 0;
+
+	printf("#   underlay: %llu delivered, %llu passed to the host, %llu dropped in XDP; tc drops by reason:",
+	       (unsigned long long)ul_delivered, (unsigned long long)ul_passed, (unsigned long long)ul_xdp_dropped);
+	for (int r = 1; r < DROP__MAX; r++)
+		if (ul_reasons_seen[r])
+			printf(" %s=%llu", drop_reason_name(r), (unsigned long long)ul_reasons_seen[r]);
+	printf("\n");
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (!ul_reasons_seen[want[i]]) {
+			printf("# underlay never reached drop reason %s\n", drop_reason_name(want[i]));
+			missing++;
+		}
+	}
+	missing += !ul_delivered || !ul_passed || !ul_xdp_dropped;
+	printf("%s %d - the underlay frames were delivered, passed, dropped in XDP, and reached every drop reason\n",
+	       missing ? "not ok" : "ok", ++tap_n);
+	tap_failed += missing != 0;
 }
 
 /* The fixtures reach every decision the datapath makes locally; the mutants must not lose that. */
@@ -301,7 +406,8 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [--seed N] [--seconds S] [--iterations N] [--save DIR] [--replay FILE...]\n"
-		"Fuzzes nic_ingress with BPF_PROG_TEST_RUN in a private netns and bpffs; prints TAP.\n"
+		"Fuzzes nic_ingress and the underlay programs with BPF_PROG_TEST_RUN in a private netns\n"
+		"and bpffs; prints TAP.\n"
 		"The random tests share --seconds (default 3) and stop early at --iterations.\n"
 		"Failing frames are saved under --save DIR as a port byte and the frame.\n",
 		prog);
@@ -346,13 +452,21 @@ int main(int argc, char **argv)
 		env_teardown();
 		return failed ? 1 : 0;
 	}
-	printf("1..%d\n", 2 + MUT__COUNT);
+	if (underlay_setup()) {
+		printf("1..1\nnot ok 1 - cannot load underlay.bpf.o against the test maps\n");
+		env_teardown();
+		return 1;
+	}
+	printf("1..%d\n", 5 + MUT__COUNT);
 	printf("# nic_ingress packet fuzzing: seed %llu, %.1fs for the random tests%s\n", (unsigned long long)cfg.seed,
 	       cfg.seconds, cfg.iterations ? " (or the iteration cap)" : "");
 	test_fixtures();
 	for (int s = 0; s < MUT__COUNT; s++)
 		test_strategy(s);
 	test_reach();
+	test_underlay();
+	test_underlay_reach();
+	underlay_teardown();
 	env_teardown();
 	return tap_failed ? 1 : 0;
 }
