@@ -6,6 +6,18 @@
 
 enum { SLOT_EMPTY = 0, SLOT_LIVE = 1, SLOT_GONE = 2 };
 
+/*
+ * A slot is a state byte, padding, then the record at REC_OFF: records hold
+ * __u32/__u64 fields and are used in place, so they must sit aligned (a
+ * record right after the state byte was misaligned: undefined behaviour).
+ */
+#define REC_OFF 8
+
+static size_t slot_size(const struct table *t)
+{
+	return REC_OFF + ((t->rec_size + REC_OFF - 1) & ~(size_t)(REC_OFF - 1));
+}
+
 static uint64_t hash_bytes(const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -20,7 +32,7 @@ static uint64_t hash_bytes(const void *p, size_t n)
 
 static unsigned char *slot(const struct table *t, size_t i)
 {
-	return t->slots + i * (1 + t->rec_size);
+	return t->slots + i * slot_size(t);
 }
 
 void table_init(struct table *t, size_t key_size, size_t rec_size)
@@ -51,7 +63,7 @@ static unsigned char *find(const struct table *t, const void *key, bool insert)
 		if (*s == SLOT_GONE) {
 			if (!reuse)
 				reuse = s;
-		} else if (!memcmp(s + 1, key, t->key_size)) {
+		} else if (!memcmp(s + REC_OFF, key, t->key_size)) {
 			return s;
 		}
 	}
@@ -63,7 +75,7 @@ static int grow(struct table *t)
 	n.cap = t->cap ? t->cap * 2 : 64;
 	while (t->live * 2 >= n.cap)
 		n.cap *= 2;
-	n.slots = calloc(n.cap, 1 + t->rec_size);
+	n.slots = calloc(n.cap, slot_size(t));
 	if (!n.slots)
 		return -ENOMEM;
 	n.used = n.live = 0;
@@ -71,9 +83,9 @@ static int grow(struct table *t)
 		unsigned char *s = slot(t, i);
 		if (*s != SLOT_LIVE)
 			continue;
-		unsigned char *d = find(&n, s + 1, true);
+		unsigned char *d = find(&n, s + REC_OFF, true);
 		*d = SLOT_LIVE;
-		memcpy(d + 1, s + 1, t->rec_size);
+		memcpy(d + REC_OFF, s + REC_OFF, t->rec_size);
 		n.used++;
 		n.live++;
 	}
@@ -85,7 +97,7 @@ static int grow(struct table *t)
 void *table_get(const struct table *t, const void *key)
 {
 	unsigned char *s = find(t, key, false);
-	return s ? s + 1 : NULL;
+	return s ? s + REC_OFF : NULL;
 }
 
 void *table_put(struct table *t, const void *rec)
@@ -100,8 +112,8 @@ void *table_put(struct table *t, const void *rec)
 	if (*s != SLOT_LIVE)
 		t->live++;
 	*s = SLOT_LIVE;
-	memcpy(s + 1, rec, t->rec_size);
-	return s + 1;
+	memcpy(s + REC_OFF, rec, t->rec_size);
+	return s + REC_OFF;
 }
 
 bool table_del(struct table *t, const void *key)
@@ -116,10 +128,10 @@ bool table_del(struct table *t, const void *key)
 
 void *table_next(const struct table *t, const void *prev)
 {
-	size_t i = prev ? (size_t)((const unsigned char *)prev - 1 - t->slots) / (1 + t->rec_size) + 1 : 0;
+	size_t i = prev ? (size_t)((const unsigned char *)prev - REC_OFF - t->slots) / slot_size(t) + 1 : 0;
 	for (; i < t->cap; i++)
 		if (*slot(t, i) == SLOT_LIVE)
-			return slot(t, i) + 1;
+			return slot(t, i) + REC_OFF;
 	return NULL;
 }
 
@@ -128,10 +140,10 @@ int table_copy(struct table *dst, const struct table *src)
 	*dst = *src;
 	if (!src->cap)
 		return 0;
-	dst->slots = malloc(src->cap * (1 + src->rec_size));
+	dst->slots = malloc(src->cap * slot_size(src));
 	if (!dst->slots)
 		return -ENOMEM;
-	memcpy(dst->slots, src->slots, src->cap * (1 + src->rec_size));
+	memcpy(dst->slots, src->slots, src->cap * slot_size(src));
 	return 0;
 }
 

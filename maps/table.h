@@ -13,7 +13,7 @@
  * until the table grows, so a pointer is valid until the next table_put.
  */
 struct table {
-	unsigned char *slots; /* cap * (1 + rec_size): a state byte, then the record */
+	unsigned char *slots; /* cap slots: a state byte, padding, then the record (aligned) */
 	size_t cap, used, live;
 	size_t key_size, rec_size;
 };
