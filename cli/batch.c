@@ -326,7 +326,7 @@ int split_words(char *line, char **words, int max)
 }
 
 /* Reads FILE: one command a line, '#' comments, '\' continues a line; edits *st line by line. */
-static int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *ncmds)
+int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *ncmds)
 {
 	char *line = NULL, *cmd = NULL;
 	size_t cap = 0, cmd_len = 0;

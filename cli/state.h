@@ -2,6 +2,7 @@
 #ifndef VPCBPF_CLI_STATE_H
 #define VPCBPF_CLI_STATE_H
 
+#include <stdio.h>
 #include "maps/txn.h"
 #include "maps/sg_table.h"
 
@@ -36,6 +37,9 @@ int state_route_flush(struct txn_state *st, __u32 vni);
 int state_load(struct store *s, struct txn_state *st);
 /* Makes the host equal to want (cur: what state_load returned); prints errors. */
 int state_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want);
+
+/* Reads batch commands (cli/batch.c) from f into st, naming errors "name:line: "; 0, or 1 after printing. */
+int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *ncmds);
 
 /* What the map layer may call back (attach programs, progress on a terminal). */
 extern const struct txn_hooks cli_txn_hooks;

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <sanitizer/common_interface_defs.h>
 #include "cli/cli.h"
+#include "cli/state.h"
 
 /*
  * Input: byte 0 picks the target, byte 1 holds flags (JSON output), the
@@ -22,12 +23,16 @@
  *    (case aside): there is one way to write each;
  *  - split_words returns words inside the line, in order, without blanks
  *    unless quoted, and splitting the words joined again gives them back;
+ *  - a batch file (continuations, comments, quotes, every object's grammar
+ *    and the domain rules) read into an empty in-memory state either
+ *    succeeds silently or fails with one line naming "file:line: ", and
+ *    leaks nothing;
  *  - a command of an object that only edits maps, run without a datapath,
  *    fails with exactly one line on stderr and, under -j, prints one JSON
  *    object {"error": "..."} on stdout; one that succeeds (help) prints
  *    nothing on stderr and, under -j, one JSON document.
  */
-enum target { T_PREFIX, T_MAC, T_IP, T_VNI, T_U32, T_NAME, T_ON_OFF, T_WORDS, T_COMMAND, T__COUNT };
+enum target { T_PREFIX, T_MAC, T_IP, T_VNI, T_U32, T_NAME, T_ON_OFF, T_WORDS, T_COMMAND, T_BATCH, T__COUNT };
 
 #define F_JSON 0x1
 #define NO_PIN_DIR "/nonexistent/vpcbpf-fuzz" /* commands must fail at the store, never reach a datapath */
@@ -338,6 +343,31 @@ static void fuzz_command(const char *s, uint8_t flags)
 	free(line);
 }
 
+static void fuzz_batch(const uint8_t *text, size_t size)
+{
+	static char err[1 << 16];
+	struct txn_state st;
+	unsigned int ncmds = 0;
+	int saved_out, saved_err, ret, lines = 0;
+	FILE *f = fmemopen((void *)text, size, "r");
+
+	if (!f)
+		return;
+	txn_state_init(&st);
+	quiet_begin(&saved_out, &saved_err);
+	ret = read_batch(f, "fuzz", &st, &ncmds);
+	quiet_end(saved_out, saved_err);
+	fclose(f);
+	txn_state_free(&st);
+	captured(err_fd, err, sizeof(err));
+	for (char *c = err; *c; c++)
+		lines += *c == '\n';
+	CHECK(ret == 0 || ret == 1, "read_batch returned %d", ret);
+	CHECK(ret ? lines == 1 && !strncmp(err, "vpcbpf: fuzz:", 13) : lines == 0,
+	      "read_batch returned %d with %d lines on stderr: %s", ret, lines, err);
+	CHECK(err_context[0] == '\0', "read_batch left an error context behind");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -345,6 +375,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
+	if (data[0] % T__COUNT == T_BATCH) {
+		/* the whole rest, NULs and newlines included: it is a file */
+		fuzz_batch(data + 2, size - 2);
+		return 0;
+	}
 	len = strnlen((const char *)data + 2, size - 2);
 	s = malloc(len + 1);
 	memcpy(s, data + 2, len);
