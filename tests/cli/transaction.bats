@@ -22,7 +22,13 @@ if variant == "b":
 routes = [{"prefix": "%d.%d.%d.0/24" % (11 + (i >> 16), (i >> 8) & 255, i & 255), "vpc": 100, "via": via}
           for i in range(n)]
 routes.append({"prefix": "0.0.0.0/0", "vpc": 100, "peer": vpcs[1]["vni"]})
-print(json.dumps({"version": 1, "vpcs": vpcs, "subnets": subnets, "nics": nics, "routes": routes}))
+sgs = [{"name": "web", "rules": [{"priority": 10, "direction": "ingress", "proto": "tcp", "port": "80", "action": "allow"}]}]
+if variant == "b":
+    sgs[0]["rules"].append({"priority": 20, "direction": "egress", "proto": "udp", "port": "53", "cidr": "10.0.0.0/8", "action": "deny"})
+    sgs.append({"name": "db", "rules": []})
+    nics[2]["sg"] = "db"
+nics[0]["sg"] = "web"
+print(json.dumps({"version": 1, "vpcs": vpcs, "security_groups": sgs, "subnets": subnets, "nics": nics, "routes": routes}))
 PY
 }
 
@@ -106,7 +112,7 @@ route_entries() {
 	doc 100 10.0.0.5 a >"$LIB_STATE/a.json"
 	doc 150 10.0.0.6 b >"$LIB_STATE/b.json"
 	v apply "$LIB_STATE/a.json"
-	local norm='del(.subnets[].gateway) | del(.security_groups) | .nics |= map(del(.source_check)) | .routes |= sort'
+	local norm='del(.subnets[].gateway) | .security_groups |= map(.rules |= map(del(.cidr))) | .nics |= map(del(.source_check)) | .routes |= sort'
 	[ "$(saved | jq -Sc "$norm")" = "$(jq -Sc "$norm" "$LIB_STATE/a.json")" ] || fail "a: $(saved)"
 	v apply "$LIB_STATE/b.json"
 	[ "$(saved | jq -c '[.vpcs, (.routes | length), (.nics | length), (.subnets | length)]')" = \
@@ -174,20 +180,21 @@ refused_doc() {
 	v apply "$LIB_STATE/b.json"
 	B=$(saved)
 	[ "$A" != "$B" ]
-	local old=$B next=a killed=0
+	local old=$B next=a killed=0 stayed=0 moved=0
 	for trial in $(seq 1 50); do
 		local file="$LIB_STATE/$next.json" new
 		[ "$next" = a ] && new=$A || new=$B
-		vpcbpf_on h apply "$file" &
+		"$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" apply "$file" & # $! is vpcbpf itself
 		local pid=$!
-		sleep "0.$(printf '%03d' $((RANDOM % 150)))"
+		sleep "0.0$(printf %02d $((RANDOM % 90)))"
 		kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
 		wait "$pid" 2>/dev/null || true
 		local now
 		now=$(saved)
 		if [ "$now" = "$old" ]; then
-			: # killed before the commit point
+			stayed=$((stayed + 1)) # killed before the commit point
 		elif [ "$now" = "$new" ]; then
+			moved=$((moved + 1))
 			old=$new
 			[ "$next" = a ] && next=b || next=a
 		else
@@ -195,7 +202,7 @@ refused_doc() {
 		fi
 		no_garbage
 	done
-	echo "# $killed of 50 applies were killed midway" >&3
+	echo "# $killed of 50 applies were killed midway; afterwards $stayed times the old state, $moved times the new one" >&3
 }
 
 @test "a crash at each step of a transaction: before the commit point old, after it new" {
