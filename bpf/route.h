@@ -21,10 +21,12 @@ static __always_inline const struct route *route_probe(struct route_key *key, __
  * Longest-prefix match by levels (see struct vpc in maps/vpcbpf.h): at most
  * ROUTE_LEVELS exact-match probes, skipping levels the VPC does not use. The
  * pivot level (/24) goes first: a pivot slot marked ROUTE_SLOT_LEAF has no
- * longer slot under it, so most lookups end after one probe. Otherwise the
- * levels go longest first, the pivot's answer in its place. Every probe of a
- * large table is a cache (and TLB) miss, so the number of probes is the cost;
- * maps/route_table.c route_table_lookup() is the same walk in user space.
+ * longer slot under it, so most lookups end after one probe; no pivot slot
+ * at all means nothing longer either, so the walk skips to the shorter
+ * levels. Otherwise the levels go longest first, the pivot's route in its
+ * place. Every probe of a large table is a cache (and TLB) miss, so the
+ * number of probes is the cost; maps/route_table.c route_table_lookup() is
+ * the same walk in user space.
  */
 static __always_inline const struct route *route_lookup(const struct vpc *vpc, __u32 vni, __be32 daddr)
 {
@@ -36,7 +38,7 @@ static __always_inline const struct route *route_lookup(const struct vpc *vpc, _
 	const struct route *pivot = NULL;
 	__u32 levels = vpc->levels;
 
-	if (levels & (1U << ROUTE_PIVOT_LEVEL)) {
+	if (levels & ~0U << ROUTE_PIVOT_LEVEL) {
 		pivot = route_probe(&key, daddr, ROUTE_PIVOT_LEVEL);
 		if (pivot && (pivot->slot_flags & ROUTE_SLOT_LEAF))
 			return pivot;
@@ -45,8 +47,10 @@ static __always_inline const struct route *route_lookup(const struct vpc *vpc, _
 	for (int i = ROUTE_LEVELS - 1; i >= 0; i--) {
 		const struct route *r;
 
+		if (i > ROUTE_PIVOT_LEVEL && !pivot)
+			continue; /* no pivot slot: nothing longer under this /24 */
 		if (i == ROUTE_PIVOT_LEVEL) {
-			if (pivot)
+			if (pivot && !(pivot->slot_flags & ROUTE_SLOT_MARKER))
 				return pivot;
 			continue;
 		}

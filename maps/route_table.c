@@ -58,10 +58,12 @@ static bool valid_prefix(__be32 prefix, unsigned int len)
 }
 
 /*
- * The pivot's leaf flags. Every slot of a level longer than the pivot is
- * counted in the ROUTE_KEY_HINT entry of its /24; a pivot slot is written
- * with ROUTE_SLOT_LEAF only while that count is zero. The flag is cleared
- * before a longer slot appears and set again only after the last one is
+ * The pivot's bookkeeping. Every slot of a level longer than the pivot is
+ * counted in the ROUTE_KEY_HINT entry of its /24. While that count is zero a
+ * pivot slot is written with ROUTE_SLOT_LEAF; while it is not, the /24 has a
+ * pivot slot, a ROUTE_SLOT_MARKER if no route of the pivot's level covers it.
+ * The leaf flag is cleared (or the marker added) before a longer slot
+ * appears, and set again (or the marker removed) only after the last one is
  * gone, so a packet never stops at the pivot while a longer slot exists.
  */
 static struct route_key hint_key(__u32 vni, __u16 gen, __be32 addr)
@@ -80,6 +82,8 @@ static __u32 deeper_slots(int routes_fd, __u32 vni, __u16 gen, __be32 addr)
 	return bpf_map_lookup_elem(routes_fd, &hk, &h) == 0 ? h.peer_vni : 0;
 }
 
+static const struct route pivot_marker = { .slot_flags = ROUTE_SLOT_MARKER };
+
 /* The value a slot of `level` covering addr gets for route r. */
 static struct route slot_value(int routes_fd, __u32 vni, __u16 gen, unsigned int level, __be32 addr,
 			       const struct route *r)
@@ -92,18 +96,22 @@ static struct route slot_value(int routes_fd, __u32 vni, __u16 gen, unsigned int
 	return v;
 }
 
-static int pivot_set_leaf(int routes_fd, __u32 vni, __u16 gen, __be32 addr, bool leaf)
+/* The pivot slot of addr's /24 when longer slots appear there (deeper) or the last one goes (!deeper). */
+static int pivot_deeper(int routes_fd, __u32 vni, __u16 gen, __be32 addr, bool deeper)
 {
 	struct route_key sk = slot_key(vni, gen, ROUTE_PIVOT_LEVEL, addr);
 	struct route cur;
-	__u8 want;
 
-	if (bpf_map_lookup_elem(routes_fd, &sk, &cur))
+	if (bpf_map_lookup_elem(routes_fd, &sk, &cur)) {
+		if (deeper && bpf_map_update_elem(routes_fd, &sk, &pivot_marker, BPF_NOEXIST) && errno != EEXIST)
+			return -errno;
 		return 0;
-	want = leaf ? cur.slot_flags | ROUTE_SLOT_LEAF : cur.slot_flags & ~ROUTE_SLOT_LEAF;
-	if (want == cur.slot_flags)
+	}
+	if (cur.slot_flags & ROUTE_SLOT_MARKER)
+		return deeper || !bpf_map_delete_elem(routes_fd, &sk) || errno == ENOENT ? 0 : -errno;
+	if (!!(cur.slot_flags & ROUTE_SLOT_LEAF) == !deeper)
 		return 0;
-	cur.slot_flags = want;
+	cur.slot_flags = deeper ? cur.slot_flags & ~ROUTE_SLOT_LEAF : cur.slot_flags | ROUTE_SLOT_LEAF;
 	return bpf_map_update_elem(routes_fd, &sk, &cur, BPF_EXIST) && errno != ENOENT ? -errno : 0;
 }
 
@@ -120,7 +128,7 @@ static int deeper_adjust(int routes_fd, __u32 vni, __u16 gen, __be32 addr, int d
 	else
 		memset(&h, 0, sizeof(h));
 	if (delta > 0) {
-		if (!count && (err = pivot_set_leaf(routes_fd, vni, gen, addr, false)))
+		if (!count && (err = pivot_deeper(routes_fd, vni, gen, addr, true)))
 			return err;
 		h.peer_vni = count + 1;
 		return bpf_map_update_elem(routes_fd, &hk, &h, BPF_ANY) ? -errno : 0;
@@ -131,7 +139,7 @@ static int deeper_adjust(int routes_fd, __u32 vni, __u16 gen, __be32 addr, int d
 	}
 	if (count && bpf_map_delete_elem(routes_fd, &hk) && errno != ENOENT)
 		return -errno;
-	return pivot_set_leaf(routes_fd, vni, gen, addr, true);
+	return pivot_deeper(routes_fd, vni, gen, addr, false);
 }
 
 /* Writes r into every slot of its level it covers, unless a longer route of the level owns it. */
@@ -177,6 +185,12 @@ static int slots_remove(int routes_fd, __u32 vni, __u16 gen, __be32 prefix, unsi
 		if (found) {
 			struct route v = slot_value(routes_fd, vni, gen, level, addr, &shorter);
 			if (bpf_map_update_elem(routes_fd, &sk, &v, BPF_ANY))
+				return -errno;
+			continue;
+		}
+		if (level == ROUTE_PIVOT_LEVEL && deeper_slots(routes_fd, vni, gen, addr)) {
+			/* longer slots remain under this /24: it keeps a pivot slot, now a marker */
+			if (bpf_map_update_elem(routes_fd, &sk, &pivot_marker, BPF_ANY))
 				return -errno;
 			continue;
 		}
@@ -303,15 +317,17 @@ int route_table_lookup(int routes_fd, int vpcs_fd, __u32 vni, __be32 addr, struc
 
 	if (bpf_map_lookup_elem(vpcs_fd, &vni, &v))
 		return -errno;
-	if (v.levels & (1U << ROUTE_PIVOT_LEVEL)) {
+	if (v.levels & ~0U << ROUTE_PIVOT_LEVEL) {
 		struct route_key sk = slot_key(vni, v.route_gen, ROUTE_PIVOT_LEVEL, addr);
 		have_pivot = bpf_map_lookup_elem(routes_fd, &sk, &pivot) == 0;
 		if (have_pivot && (pivot.slot_flags & ROUTE_SLOT_LEAF))
 			goto found_pivot;
 	}
 	for (int level = ROUTE_LEVELS - 1; level >= 0; level--) {
+		if (level > ROUTE_PIVOT_LEVEL && !have_pivot)
+			continue; /* no pivot slot: nothing longer under this /24 */
 		if (level == ROUTE_PIVOT_LEVEL) {
-			if (have_pivot)
+			if (have_pivot && !(pivot.slot_flags & ROUTE_SLOT_MARKER))
 				goto found_pivot;
 			continue;
 		}

@@ -381,7 +381,7 @@ static int expand(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entri
 				goto nomem;
 		}
 	}
-	/* the pivot's bookkeeping, as maps/route_table.c keeps it: per-/24 counts of longer slots, leaf flags */
+	/* the pivot's bookkeeping, as maps/route_table.c keeps it: per-/24 counts of longer slots, markers, leaf flags */
 	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));) {
 		struct hint_rec h = { .addr = sr->addr & htonl(0xffffff00U) }, *cur;
 		sr->r.slot_flags = 0;
@@ -390,6 +390,15 @@ static int expand(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entri
 		if ((cur = table_get(&hints, &h)))
 			cur->count++;
 		else if (h.count = 1, !table_put(&hints, &h))
+			goto nomem;
+	}
+	for (struct hint_rec *h = NULL; (h = table_next(&hints, h));) {
+		struct slot_rec marker;
+		memset(&marker, 0, sizeof(marker));
+		marker.level = ROUTE_PIVOT_LEVEL;
+		marker.addr = h->addr;
+		marker.r.slot_flags = ROUTE_SLOT_MARKER;
+		if (!table_get(&slots, &marker) && !table_put(&slots, &marker))
 			goto nomem;
 	}
 	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));)

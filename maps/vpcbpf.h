@@ -82,10 +82,12 @@ enum xdp_mode_cfg {
  * The pivot level (/24, which holds /21-/24: about three routes in four of a
  * BGP-like table and most VPC subnets) is probed first. A pivot slot flagged
  * ROUTE_SLOT_LEAF has no slot of a longer level under its /24, so it is the
- * answer after one probe; otherwise the lookup goes on longest first. The flag
- * is kept from a per-/24 count of longer slots (ROUTE_KEY_HINT entries).
- * A slot without the flag is always correct, only slower: tables written by
- * code that does not know the flag still look up right.
+ * answer after one probe. A /24 with longer slots under it always has a pivot
+ * slot (a ROUTE_SLOT_MARKER, no route, when no route of the pivot's level
+ * covers it), so a pivot miss skips the longer levels and goes straight to
+ * the shorter ones. Both are kept from a per-/24 count of longer slots
+ * (ROUTE_KEY_HINT entries) by maps/route_table.c (one route at a time) and
+ * maps/txn.c (whole tables): every writer of slots must keep them.
  */
 #define ROUTE_STRIDE 4
 #define ROUTE_LEVELS 9 /* levels 0,4,...,32 */
@@ -179,6 +181,7 @@ enum route_kind {
 
 #define ROUTE_F_ADVERTISE 0x1 /* export to a routing daemon */
 #define ROUTE_SLOT_LEAF 0x1   /* pivot slot with no longer slot under its /24: the lookup stops here */
+#define ROUTE_SLOT_MARKER 0x2 /* pivot slot that holds no route, only says longer slots lie under it */
 
 struct route {
 	__u8 kind;  /* enum route_kind */

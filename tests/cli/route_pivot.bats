@@ -41,4 +41,23 @@ route_of() {
 	v route del 10.6.1.64/26 vpc 10
 	run route_of 10.6.1.70
 	assert_output "10.6.1.0/24 deliver"
+	# a /24 that only holds longer routes (a marker in the batch-built table), then a /24 route added and removed
+	cat >"$LIB_STATE/pivot3.batch" <<-'EOT'
+	route add 10.7.0.0/16 vpc 10 via 10.0.1.10
+	route add 10.7.1.16/28 vpc 10 blackhole
+	EOT
+	run v -b "$LIB_STATE/pivot3.batch"
+	assert_success
+	run route_of 10.7.1.20
+	assert_output "10.7.1.16/28 blackhole"
+	run route_of 10.7.1.100
+	assert_output "10.7.0.0/16 deliver"
+	v route add 10.7.1.0/24 vpc 10 blackhole
+	run route_of 10.7.1.100
+	assert_output "10.7.1.0/24 blackhole"
+	v route del 10.7.1.0/24 vpc 10
+	run route_of 10.7.1.20
+	assert_output "10.7.1.16/28 blackhole"
+	run route_of 10.7.1.100
+	assert_output "10.7.0.0/16 deliver"
 }

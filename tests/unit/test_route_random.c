@@ -268,10 +268,11 @@ static size_t entries_of_vpc(void)
 }
 
 /*
- * The pivot's bookkeeping is exact, not merely safe: each /24 hint counts the
- * slots longer than the pivot under it, and a pivot slot is a leaf exactly
- * when there are none (a missed flag would only cost probes, so the lookups
- * above could not see it).
+ * The pivot's bookkeeping is exact: each /24 hint counts the slots longer than
+ * the pivot under it, such a /24 always has a pivot slot (a marker when no
+ * route of the level covers it), markers exist only there, and a route's
+ * pivot slot is a leaf exactly when there are none (a missed leaf flag only
+ * costs probes, so the lookups above could not see it).
  */
 static void check_pivot_flags(void)
 {
@@ -294,10 +295,18 @@ static void check_pivot_flags(void)
 			}
 		struct route v;
 		assert_int_equal(bpf_map_lookup_elem(env.routes_fd, &k, &v), 0);
-		if (k.type == ROUTE_KEY_HINT)
+		if (k.type == ROUTE_KEY_HINT) {
+			struct route_key pk = k;
+			pk.type = ROUTE_KEY_SLOT;
 			assert_int_equal(v.peer_vni, deeper);
-		else
+			/* a /24 with longer slots always has a pivot slot (a marker at least) */
+			assert_int_equal(bpf_map_lookup_elem(env.routes_fd, &pk, &v), 0);
+		} else if (v.slot_flags & ROUTE_SLOT_MARKER) {
+			assert_true(deeper > 0);
+			assert_int_equal(v.kind, 0);
+		} else {
 			assert_int_equal(!!(v.slot_flags & ROUTE_SLOT_LEAF), deeper == 0);
+		}
 	}
 }
 
