@@ -151,6 +151,10 @@ static int resolve_nic(struct store *s, struct nic_args *a, const char *cmd)
 	a->nic.gateway = f.sn.gateway;
 	if (store_host(s, &h))
 		memset(&h, 0, sizeof(h));
+	/* The gateway answers with the router MAC: a VM using it would receive frames "from itself". */
+	if (!memcmp(a->nic.mac, h.router_mac, sizeof(h.router_mac)))
+		return fail("MAC %s is the router MAC of this host (every gateway's): give the NIC its own",
+			    mac_str(a->nic.mac, (char[18]){ 0 }));
 	if (a->have_dev) {
 		int ifindex = (int)if_nametoindex(a->dev);
 		if (!ifindex)
