@@ -109,6 +109,7 @@ load common
 	refuses 'VPC 99' nic add 10.0.1.11 vpc 99 mac 02:00:00:00:01:11 dev vm2
 	refuses '10.0.1.10' nic add 10.0.1.10 vpc 10 mac 02:00:00:00:01:10 dev vm2
 	refuses '"vm1"' nic add 10.0.1.11 vpc 10 mac 02:00:00:00:01:11 dev vm1
+	refuses '0e:76:70:63:00:01' nic add 10.0.1.11 vpc 10 mac 0e:76:70:63:00:01 dev vm2
 	refuses '"maybe"' nic add 10.0.1.11 $good source-check maybe
 	refuses '"frob"' nic add 10.0.1.11 $good frob
 	refuses '"192.168.100.300"' nic add 10.0.1.11 vpc 10 mac 02:00:00:00:01:11 remote 192.168.100.300
