@@ -255,10 +255,19 @@ struct store *store_get(bool lock)
 	}
 	if (lock && store_lock(&the_store))
 		return NULL;
-	/* A command killed inside a transaction left a journal: finish it (or throw its build away) first. */
+	/*
+	 * A transaction is in flight, or a command killed inside one left a journal:
+	 * wait for the lock and finish it (or throw its build away) first. A reader
+	 * gives the lock back at once (monitor runs for hours).
+	 */
 	if (txn_pending(&the_store)) {
+		bool had_lock = the_store.lock_fd >= 0;
 		if (store_lock(&the_store) || txn_recover(&the_store, &cli_txn_hooks) < 0)
 			return NULL;
+		if (!lock && !had_lock) {
+			close(the_store.lock_fd);
+			the_store.lock_fd = -1;
+		}
 	}
 	return &the_store;
 }
