@@ -186,7 +186,8 @@ refused_doc() {
 		[ "$next" = a ] && new=$A || new=$B
 		"$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" apply "$file" & # $! is vpcbpf itself
 		local pid=$!
-		sleep "0.0$(printf %02d $((RANDOM % 90)))"
+		# odd trials die early (mostly before the commit point), even ones anywhere in the run
+		sleep "$(awk -v ms=$((RANDOM % (trial % 2 ? 60 : 400))) 'BEGIN { printf "%.3f", ms / 1000 }')"
 		kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
 		wait "$pid" 2>/dev/null || true
 		local now
