@@ -25,6 +25,9 @@ TEMPLATES=(
 	"route show vpc 10"
 	"stats nic 10.0.1.10 vpc 10"
 	"apply /nonexistent/state.json"
+	"sg rule add nosuch ingress proto tcp port 80-90 cidr 10.0.0.0/8 allow priority 10"
+	"sg rule del nosuch priority 10"
+	"nic set 10.0.1.10 vpc 10 sg nosuch"
 )
 
 # One host for the whole file: garbage must never change it, and every test checks that it did not.

@@ -270,7 +270,7 @@ static void fuzz_words(const char *s, int max)
 }
 
 /* Objects whose commands only parse and then edit or read the maps: safe to run without a datapath. */
-static const char *const map_objects[] = { "vpc", "subnet", "vxnet", "nic", "route", "v", "s", "n", "r" };
+static const char *const map_objects[] = { "vpc", "subnet", "vxnet", "nic", "route", "v", "s", "n", "r", "sg" };
 
 /* The text is exactly one JSON document (and a newline): what -j promises for every command. */
 static json_object *one_json_document(const char *text)

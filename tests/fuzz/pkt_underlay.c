@@ -202,7 +202,13 @@ static void mutate_vxlan_field(struct rng *r, struct frame *f)
 	static const uint16_t ports[] = { 4789, 4790, 8472, 0, 53 };
 	__be32 a;
 
-	switch (rng_below(r, 6)) {
+	switch (rng_below(r, 7)) {
+	case 6: /* ECN: outer and inner codepoints */
+		if (f->len > INNER + ETH + 1) {
+			f->data[ETH + 1] = (f->data[ETH + 1] & ~3) | rng_below(r, 4);
+			f->data[INNER + ETH + 1] = (f->data[INNER + ETH + 1] & ~3) | rng_below(r, 4);
+		}
+		break;
 	case 0: if (f->len > 42) f->data[42] = flags[rng_below(r, sizeof(flags))]; break;
 	case 1: if (f->len > 42 + 7) f->data[43 + rng_below(r, 3)] = rng_below(r, 2) ? 0 : (uint8_t)rng_next(r); break;
 	case 2: {
@@ -388,8 +394,18 @@ static int delivery_ok(const struct frame *f, const uint8_t *out, size_t out_len
 	if (memcmp(out + 6, world_router_mac, 6) &&
 	    ((saddr & htonl(~0U << (32 - d->subnet_len))) != d->subnet || memcmp(out + 6, ie + 6, 6)))
 		FAIL("delivered from a MAC that is neither the router's nor a sender's in the NIC's subnet");
-	if (memcmp(out + ETH, ie + ETH, out_len - ETH))
+	/* RFC 6040: an outer CE mark reaches an ECN-capable inner packet (TOS and checksum); nothing else changes */
+	if ((in[ETH + 1] & 3) == 3 && (ie[ETH + 1] & 3) && (ie[ETH + 1] & 3) != 3) {
+		if (out[ETH + 1] != (ie[ETH + 1] | 3))
+			FAIL("outer CE over inner ECN %u delivered with TOS %#x", ie[ETH + 1] & 3, out[ETH + 1]);
+		for (size_t k = ETH; k < out_len; k++)
+			if (k != ETH + 1 && k != ETH + 10 && k != ETH + 11 && out[k] != ie[k])
+				FAIL("the inner packet changed at byte %zu beyond its ECN mark", k - ETH);
+		if (pb_csum(ie + ETH, (ie[ETH] & 0xf) * 4u, 0) == 0 && pb_csum(out + ETH, (out[ETH] & 0xf) * 4u, 0) != 0)
+			FAIL("inner IPv4 checksum does not verify after the CE mark");
+	} else if (memcmp(out + ETH, ie + ETH, out_len - ETH)) {
 		FAIL("the inner packet changed on the way");
+	}
 	ihl = (out[ETH] & 0xf) * 4u;
 	tot = be16(out + ETH + 2);
 	if ((out[ETH] >> 4) != 4 || ihl < 20 || tot < ihl || ETH + tot > out_len)
