@@ -9,7 +9,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps/route_table.h"
+#include "maps/sg_table.h"
 #include "tests/unit/env.h"
+#include "nic.skel.h"
 #include "bench/lookup.skel.h"
 #include "underlay.skel.h"
 #include "route_mix.h"
@@ -17,6 +19,8 @@
 #define BENCH_ADDRS (1U << 16)
 #define PATH_PACKETS 8192
 #define BENCH_NICS 10000
+#define SG_RULES 1000
+#define SG_ID 77
 
 static struct lookup_bpf *lk;
 static struct underlay_bpf *ul;
@@ -308,6 +312,58 @@ static int bench_decap(const char *name, __u32 vni, const __be32 *dsts, size_t n
 	return 0;
 }
 
+/*
+ * A 1,000-rule security group for the sending NIC: mixed TCP/UDP/ICMP rules
+ * over many /24s that never match the benchmark's UDP 12345, then, last in
+ * priority, the egress rule that allows it. Every distinct destination is a
+ * new flow on the first run (classified by the tries) and tracked after.
+ */
+static int make_sg(void)
+{
+	struct sg_maps m = { bpf_map__fd(env.skel->maps.sgs), bpf_map__fd(env.skel->maps.sg_rules),
+			     bpf_map__fd(env.skel->maps.sg_ports), bpf_map__fd(env.skel->maps.sg_addrs) };
+	struct sg_rule_entry *r = calloc(SG_RULES, sizeof(*r));
+	struct sg g = { 0 };
+	__u32 id = SG_ID;
+	int err;
+
+	if (!r)
+		return -1;
+	for (int i = 0; i < SG_RULES - 1; i++) {
+		struct sg_rule *x = &r[i].r;
+		r[i].priority = (__u32)(i + 1) * 10;
+		x->dir = i % 2 ? SG_EGRESS : SG_INGRESS;
+		x->proto = i % 3 == 0 ? IPPROTO_UDP : i % 17 == 0 ? IPPROTO_ICMP : IPPROTO_TCP;
+		x->action = i % 5 == 4 ? SG_DENY : SG_ALLOW;
+		x->cidr_len = i % 4 == 0 ? 0 : 24;
+		x->cidr = x->cidr_len ? htonl(0x0a000000U | (__u32)(i % 250) << 8 | (__u32)(i / 250 + 2) << 16) : 0;
+		x->port_lo = (__u16)(1000 + i * 7 % 6000);
+		x->port_hi = (__u16)(x->port_lo + (i % 4 == 0 ? 20 : 0));
+		if (x->proto == IPPROTO_ICMP)
+			x->port_lo = 0, x->port_hi = 65535;
+	}
+	r[SG_RULES - 1] = (struct sg_rule_entry){ .priority = SG_RULES * 10,
+		.r = { .dir = SG_EGRESS, .proto = IPPROTO_UDP, .action = SG_ALLOW, .port_lo = 0, .port_hi = 65535 } };
+	snprintf(g.name, sizeof(g.name), "bench");
+	if (bpf_map_update_elem(m.sgs_fd, &id, &g, BPF_ANY))
+		return -1;
+	err = sg_table_commit(&m, id, r, SG_RULES);
+	free(r);
+	return err;
+}
+
+/* The sending NIC joins (or leaves, 0) the group. */
+static int src_sg(__u32 vni, __u32 sg_id)
+{
+	struct nic_key k = { .vni = vni, .ip = ip_addr("10.0.0.2") };
+	struct nic n;
+
+	if (bpf_map_lookup_elem(env.nics_fd, &k, &n))
+		return -1;
+	n.sg_id = sg_id;
+	return bpf_map_update_elem(env.nics_fd, &k, &n, BPF_EXIST);
+}
+
 static struct stat3 bench_lookup(const char *name, struct bpf_program *prog)
 {
 	double v[runs];
@@ -433,7 +489,9 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	if (bench_path("path_vm_local_ns", local, nlocal) || bench_path("path_vm_remote_ns", remote, nremote) ||
 	    bench_decap("path_underlay_nic_ns", vni, local, nlocal))
 		return -1;
-	fprintf(out, "\"path_sg1000_ns\": null}");
+	if (src_sg(vni, SG_ID) || bench_path("path_sg1000_ns", local, nlocal) || src_sg(vni, 0))
+		return -1;
+	fprintf(out, "\"sg_rules\": %d}", SG_RULES);
 	free(routes);
 	free(addrs);
 	free(local);
@@ -486,7 +544,7 @@ int main(int argc, char **argv)
 	out = out_path ? fopen(out_path, "w") : stdout;
 	if (!out)
 		return perror(out_path), 1;
-	if (env_setup() || env_reset() || setup_underlay()) {
+	if (env_setup() || env_reset() || setup_underlay() || make_sg()) {
 		fprintf(stderr, "route_bench: cannot set up the test environment\n");
 		env_teardown();
 		return 1;
