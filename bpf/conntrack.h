@@ -242,8 +242,9 @@ static long ct_sweep_one(struct bpf_map *map, const struct ct_key *key, struct c
 
 /*
  * Records a flow the rules allowed. A TCP RST or an ICMP message other than
- * an echo request opens nothing. A TCP packet without SYN is picked up as
- * established (the flow began before the group, or before a reload).
+ * an echo request opens nothing. A TCP packet without SYN is picked up (the
+ * flow began before the group, or before a reload) and becomes established
+ * when the other side answers.
  * Returns 0, or -1 when the table is full even after a sweep of dead entries.
  */
 static __always_inline int ct_create(const struct flow *f, __u32 rule, __u64 now)
@@ -256,7 +257,9 @@ static __always_inline int ct_create(const struct flow *f, __u32 rule, __u64 now
 	if (f->proto == IPPROTO_TCP) {
 		if (f->tcp_flags & TCP_RST_)
 			return 0;
-		e.state = (f->tcp_flags & (TCP_SYN_ | TCP_ACK_)) == TCP_SYN_ ? CT_SYN_SENT : CT_ESTABLISHED;
+		/* A pickup stays on the short SYN timeout until the other side answers: stray ACKs
+		 * must not fill the table with five-day entries. */
+		e.state = CT_SYN_SENT;
 		if (f->tcp_flags & TCP_FIN_) {
 			e.state = CT_FIN;
 			e.flags = CT_F_FIN_ORIGIN;

@@ -299,8 +299,8 @@ _Static_assert(sizeof(struct ct_key) == 24, "struct ct_key layout");
 enum ct_state {
 	CT_NEW = 0,         /* UDP/ICMP/other seen in the first direction only */
 	CT_REPLIED = 1,     /* UDP/ICMP/other seen both ways */
-	CT_SYN_SENT = 2,    /* TCP SYN from the origin */
-	CT_ESTABLISHED = 3, /* TCP answered (SYN-ACK) or picked up mid-stream */
+	CT_SYN_SENT = 2,    /* TCP SYN (or a mid-stream pickup) from the origin, not answered yet */
+	CT_ESTABLISHED = 3, /* TCP answered by the other side */
 	CT_FIN = 4,         /* TCP FIN seen from one side */
 	CT_CLOSED = 5,      /* TCP FIN both ways, or RST */
 };

@@ -382,6 +382,21 @@ static void tcp_reply_passes_and_states_advance(void **state)
 	assert_int_equal(env_drops(DROP_SG_INGRESS), 1);
 }
 
+static void mid_stream_pickup_waits_for_an_answer(void **state)
+{
+	struct ct_entry e;
+
+	group(2, NULL, 0);
+	join(VPC_A, A_IP, 2);
+	/* an ACK of a connection older than the group: allowed out, tracked on the short timeout */
+	assert_int_equal(A_TO_B_TCP(40000, 80, TCP_ACK), TC_ACT_REDIRECT);
+	assert_int_equal(ct_get(VPC_A, A_IP, 6, A_IP, 40000, B_IP, 80, &e), 0);
+	assert_int_equal(e.state, CT_SYN_SENT);
+	assert_int_equal(B_TO_A_TCP(80, 40000, TCP_ACK), TC_ACT_REDIRECT);
+	assert_int_equal(ct_get(VPC_A, A_IP, 6, A_IP, 40000, B_IP, 80, &e), 0);
+	assert_int_equal(e.state, CT_ESTABLISHED);
+}
+
 static void tcp_rst_closes(void **state)
 {
 	struct ct_entry e;
@@ -707,6 +722,7 @@ static const struct CMUnitTest sg_tests[] = {
 	T(egress_deny_rule_and_default_allow),
 	T(icmp_and_any_rules),
 	T(tcp_reply_passes_and_states_advance),
+	T(mid_stream_pickup_waits_for_an_answer),
 	T(tcp_rst_closes),
 	T(syn_after_close_is_a_new_connection),
 	T(established_flow_survives_rule_removal),
