@@ -37,6 +37,7 @@ void txn_state_init(struct txn_state *st)
 	table_init(&st->routes, sizeof(struct txn_route_key), sizeof(struct txn_route));
 	table_init(&st->sgs, sizeof(__u32), sizeof(struct txn_sg));
 	table_init(&st->sg_rules, sizeof(struct txn_sg_rule_key), sizeof(struct txn_sg_rule));
+	table_init(&st->live_keys, sizeof(__u32), sizeof(struct txn_keys));
 }
 
 void txn_state_free(struct txn_state *st)
@@ -47,6 +48,9 @@ void txn_state_free(struct txn_state *st)
 	table_free(&st->routes);
 	table_free(&st->sgs);
 	table_free(&st->sg_rules);
+	for (struct txn_keys *k = NULL; (k = table_next(&st->live_keys, k));)
+		free(k->k);
+	table_free(&st->live_keys);
 }
 
 int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
@@ -58,7 +62,7 @@ int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
 		txn_state_free(dst);
 		return -ENOMEM;
 	}
-	return 0;
+	return 0; /* live_keys stays empty: it describes the maps as loaded, not a copy */
 }
 
 struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len)
@@ -147,11 +151,26 @@ static int load_route(const void *key, const void *value, void *ctx)
 	struct txn_state *st = ctx;
 	const struct txn_vpc *v;
 	struct txn_route r;
+	struct txn_keys *lk;
 
-	if (k->type != ROUTE_KEY_CONFIG)
-		return 0;
 	v = table_get(&st->vpcs, &k->vni);
 	if (!v || v->rec.route_gen != k->gen) /* a build aside or garbage: not the VPC's table */
+		return 0;
+	if (!(lk = table_get(&st->live_keys, &k->vni))) {
+		struct txn_keys nk = { .vni = k->vni };
+		if (!(lk = table_put(&st->live_keys, &nk)))
+			return -ENOMEM;
+	}
+	if (lk->n == lk->cap) {
+		size_t cap = lk->cap ? lk->cap * 2 : 64;
+		struct route_key *nk = realloc(lk->k, cap * sizeof(*nk));
+		if (!nk)
+			return -ENOMEM;
+		lk->k = nk;
+		lk->cap = cap;
+	}
+	lk->k[lk->n++] = *k;
+	if (k->type != ROUTE_KEY_CONFIG)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	r.r = *(const struct route *)value;
@@ -440,6 +459,24 @@ static void entries_free(struct gen_entries *e)
 	free(e->keys);
 	free(e->vals);
 	memset(e, 0, sizeof(*e));
+}
+
+/* The keys of vni's live table as loaded (taken over by a purge hint). */
+static int live_entries(const struct txn_state *cur, __u32 vni, __u16 gen, struct gen_entries *out)
+{
+	struct txn_keys *lk = table_get(&cur->live_keys, &vni);
+
+	memset(out, 0, sizeof(*out));
+	out->vni = vni;
+	out->gen = gen;
+	if (!lk || !lk->n)
+		return 0;
+	out->keys = malloc(lk->n * sizeof(*out->keys));
+	if (!out->keys)
+		return -ENOMEM;
+	memcpy(out->keys, lk->k, lk->n * sizeof(*out->keys));
+	out->n = lk->n;
+	return 0;
 }
 
 /* ---- plans ---- */
@@ -766,8 +803,7 @@ static int plan_commit(const struct txn_state *cur, const struct txn_state *want
 		struct gen_entries old;
 		if (table_get(&want->vpcs, &cv->vni))
 			continue;
-		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) ||
-		    expand(table_get(&gcur, &cv->vni), cv->vni, cv->rec.route_gen, &old, NULL))
+		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) || live_entries(cur, cv->vni, cv->rec.route_gen, &old))
 			goto out;
 		if (plan_purge(p, TXN_OP_PURGE_VPC, cv->vni, cv->rec.route_gen, &old)) {
 			entries_free(&old);
@@ -790,7 +826,7 @@ static int plan_commit(const struct txn_state *cur, const struct txn_state *want
 		struct gen_entries old;
 		if (!b->swap || !cv || cv->rec.route_gen == b->rec.route_gen)
 			continue;
-		if (expand(table_get(&gcur, &cv->vni), cv->vni, cv->rec.route_gen, &old, NULL))
+		if (live_entries(cur, cv->vni, cv->rec.route_gen, &old))
 			goto out;
 		if (plan_purge(p, TXN_OP_PURGE_GEN, cv->vni, cv->rec.route_gen, &old)) {
 			entries_free(&old);

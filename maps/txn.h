@@ -93,6 +93,15 @@ struct txn_state {
 	struct table routes;  /* struct txn_route */
 	struct table sgs;     /* struct txn_sg */
 	struct table sg_rules; /* struct txn_sg_rule */
+	/* Loaded state only: every key of each VPC's live route table, to delete it exactly once swapped out. */
+	struct table live_keys; /* struct txn_keys */
+};
+
+struct txn_keys {
+	__u32 vni;
+	__u32 _pad;
+	struct route_key *k;
+	size_t n, cap;
 };
 
 void txn_state_init(struct txn_state *st);
