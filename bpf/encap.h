@@ -100,6 +100,28 @@ struct encap_hdr {
 } __attribute__((packed));
 _Static_assert(sizeof(struct encap_hdr) == ETH_HLEN_ + OVERLAY_OVERHEAD, "VXLAN encapsulation is 50 bytes + Ethernet");
 
+#define EALREADY_ 114
+
+/*
+ * Make the 50 bytes of room. The kernel refuses the encap flags (-EALREADY)
+ * on an skb that still has skb->encapsulation set: a packet an appliance
+ * forwards (VXLAN in, decapsulated here, forwarded by the VM, back to us)
+ * over a veth underlay is the very skb that arrived encapsulated, and no
+ * adjust_room flag clears the bit on decap (BPF_F_ADJ_ROOM_DECAP_L3_* does
+ * not). Without GSO the flags only describe how to segment, so plain room
+ * does the same job. A GSO packet needs them (the kernel would segment it
+ * against stale tunnel offsets): it stays refused, counted as encap-failed
+ * (docs/overlay.md, Known limits). Real NIC underlays build fresh skbs.
+ */
+static __always_inline int encap_room(struct __sk_buff *skb, __u64 flags)
+{
+	int err = bpf_skb_adjust_room(skb, OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, flags);
+
+	if (err == -EALREADY_ && !READ_ONCE_U32(skb->gso_size))
+		err = bpf_skb_adjust_room(skb, OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, 0);
+	return err;
+}
+
 /*
  * VXLAN to the host the NIC lives on (hop->dst->remote), VNI = the VPC of
  * the destination NIC. The kernel chooses the underlay next hop: a FIB
@@ -172,7 +194,7 @@ static __always_inline int encap_vxlan(struct __sk_buff *skb, struct pkt *p, con
 	hdr.vx.vni = bpf_htonl(hop->dst_key.vni << 8);
 
 	/* p's packet pointers die here */
-	if (bpf_skb_adjust_room(skb, OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, flags))
+	if (encap_room(skb, flags))
 		return drop(skb, p, &port->key, DROP_ENCAP_FAILED);
 	if (bpf_skb_store_bytes(skb, 0, &hdr, sizeof(hdr), 0))
 		return drop(skb, p, &port->key, DROP_ENCAP_FAILED);

@@ -194,3 +194,59 @@ ping_ok() {
 	run tc -n "$(host_ns hC)" filter show dev ul0 ingress
 	refute_output --partial "underlay_ingres"
 }
+
+# The appliance hairpin: c1 (VPC 400, hA) reaches s1 (VPC 500, hA) only through appliance ap on hB, a
+# vCPE with a NIC in each VPC (source-check off, ip_forward=1). Each way crosses the underlay twice:
+# hA -> hB (decapsulated, delivered to ap), ap forwards out its other NIC, hB -> hA (encapsulated again).
+# Over a veth underlay that second encapsulation meets the skb that arrived encapsulated.
+hairpin_world() {
+	local h
+	for h in hA hB; do
+		vpcbpf_on "$h" vpc add 400
+		vpcbpf_on "$h" subnet add 10.4.1.0/24 vpc 400
+		vpcbpf_on "$h" vpc add 500
+		vpcbpf_on "$h" subnet add 10.5.1.0/24 vpc 500
+	done
+	vm_create hA hc1 10.4.1.10/24 10.4.1.1 "$(mac 4 1 10)" 1450
+	nic_everywhere 400 10.4.1.10 "$(mac 4 1 10)" hA hc1
+	vm_create hA hs1 10.5.1.10/24 10.5.1.1 "$(mac 5 1 10)" 1450
+	nic_everywhere 500 10.5.1.10 "$(mac 5 1 10)" hA hs1
+
+	vm_create hB hap 10.4.1.254/24 10.4.1.1 "$(mac 4 1 254)" 1450
+	vm_nic_add hB hap hap1 eth1 10.5.1.254/24 "$(mac 5 1 254)" 1450
+	in_vm hap sysctl -qw net.ipv4.ip_forward=1
+	for h in hA hB; do
+		if [ "$h" = hB ]; then
+			vpcbpf_on hB nic add 10.4.1.254 vpc 400 mac "$(mac 4 1 254)" dev hap source-check off
+			vpcbpf_on hB nic add 10.5.1.254 vpc 500 mac "$(mac 5 1 254)" dev hap1 source-check off
+		else
+			vpcbpf_on hA nic add 10.4.1.254 vpc 400 mac "$(mac 4 1 254)" remote "$(underlay_ip hB)"
+			vpcbpf_on hA nic add 10.5.1.254 vpc 500 mac "$(mac 5 1 254)" remote "$(underlay_ip hB)"
+		fi
+		vpcbpf_on "$h" route add 10.5.0.0/16 vpc 400 via 10.4.1.254
+		vpcbpf_on "$h" route add 10.4.0.0/16 vpc 500 via 10.5.1.254
+	done
+}
+
+@test "overlay: a VM reaches a VM on its own host through an appliance on another host (encapsulated twice)" {
+	hairpin_world
+	local before ap_in ap_out
+	before=$(stats_drop hB encap-failed)
+	ap_in=$(link_rx hap eth0)
+	ap_out=$(link_tx hap eth1)
+	ping_ok hc1 10.5.1.10
+	ping_ok hs1 10.4.1.10
+	# it did go through the appliance, and nothing was refused on the way
+	[ $(($(link_rx hap eth0) - ap_in)) -ge 3 ]
+	[ $(($(link_tx hap eth1) - ap_out)) -ge 3 ]
+	[ "$(stats_drop hB encap-failed)" -eq "$before" ]
+
+	# a whole TCP flow takes the same way (segments arrive one by one over the XDP underlay)
+	in_vm hs1 iperf3 -s -1 -D -p 5202 >/dev/null
+	sleep 0.3
+	run -0 in_vm hc1 timeout 20 iperf3 -c 10.5.1.10 -p 5202 -t 2 -J
+	local bps
+	bps=$(jq -r '.end.sum_received.bits_per_second' <<<"$output")
+	echo "# vpcbpf overlay TCP hc1(hA) -> appliance(hB) -> hs1(hA): $(awk -v b="$bps" 'BEGIN { printf "%.2f", b / 1e9 }') Gbit/s, encap-failed on hB +$(($(stats_drop hB encap-failed) - before))" >&3
+	awk -v b="$bps" 'BEGIN { exit !(b > 1e7) }'
+}
