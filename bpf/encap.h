@@ -108,16 +108,19 @@ _Static_assert(sizeof(struct encap_hdr) == ETH_HLEN_ + OVERLAY_OVERHEAD, "VXLAN 
  * forwards (VXLAN in, decapsulated here, forwarded by the VM, back to us)
  * over a veth underlay is the very skb that arrived encapsulated, and no
  * adjust_room flag clears the bit on decap (BPF_F_ADJ_ROOM_DECAP_L3_* does
- * not). Without GSO the flags only describe how to segment, so plain room
- * does the same job. A GSO packet needs them (the kernel would segment it
- * against stale tunnel offsets): it stays refused, counted as encap-failed
- * (docs/overlay.md, Known limits). Real NIC underlays build fresh skbs.
+ * not). Plain room then does the job. Without GSO the flags only describe
+ * how to segment. A GSO packet still carries what our first encapsulation
+ * set: gso_type UDP_TUNNEL, inner protocol TEB, and inner header offsets
+ * that still point at its inner frame (decap, forwarding and this push move
+ * only the bytes in front of it), so it describes this encapsulation too,
+ * and software segmentation takes the outer headers from the packet itself.
+ * Real NIC underlays build fresh skbs and never get here (docs/overlay.md).
  */
 static __always_inline int encap_room(struct __sk_buff *skb, __u64 flags)
 {
 	int err = bpf_skb_adjust_room(skb, OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, flags);
 
-	if (err == -EALREADY_ && !READ_ONCE_U32(skb->gso_size))
+	if (err == -EALREADY_)
 		err = bpf_skb_adjust_room(skb, OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, 0);
 	return err;
 }

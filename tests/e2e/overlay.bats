@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# tests/e2e/overlay.bats — two hosts joined by VXLAN: forwarding, isolation, moving a NIC, MTU, XDP attach/detach, throughput.
+# tests/e2e/overlay.bats — two hosts joined by VXLAN: forwarding, isolation, moving a NIC, MTU, XDP attach/detach, throughput, an appliance hairpin (hairpin_world).
 #
 # The world (setup_file): hosts hA and hB on underlay 192.168.100.0/24 (ul0), both `dp up dev ul0`
 # (XDP native), both configured with VPC 100 and VPC 200, each with 10.0.1.0/24 and 10.0.2.0/24:
@@ -49,6 +49,14 @@ setup_file() {
 	b2 hB 200 10.0.1.11 10.0.1.1 $(mac 2 1 11) 1450
 	f1 hA 100 10.0.1.30 10.0.1.1 $(mac 1 1 30) 1500
 	EOF
+}
+
+teardown() {
+	# a test that changed hB's XDP mode puts it back even when it failed
+	if [ -e "$LIB_STATE/hB-xdp-off" ]; then
+		vpcbpf_on hB dp up xdp native >/dev/null
+		rm -f "$LIB_STATE/hB-xdp-off"
+	fi
 }
 
 teardown_file() {
@@ -201,6 +209,8 @@ ping_ok() {
 # Over a veth underlay that second encapsulation meets the skb that arrived encapsulated.
 hairpin_world() {
 	local h
+	[ -e "$LIB_STATE/hairpin" ] && return 0
+	touch "$LIB_STATE/hairpin"
 	for h in hA hB; do
 		vpcbpf_on "$h" vpc add 400
 		vpcbpf_on "$h" subnet add 10.4.1.0/24 vpc 400
@@ -249,4 +259,22 @@ hairpin_world() {
 	bps=$(jq -r '.end.sum_received.bits_per_second' <<<"$output")
 	echo "# vpcbpf overlay TCP hc1(hA) -> appliance(hB) -> hs1(hA): $(awk -v b="$bps" 'BEGIN { printf "%.2f", b / 1e9 }') Gbit/s, encap-failed on hB +$(($(stats_drop hB encap-failed) - before))" >&3
 	awk -v b="$bps" 'BEGIN { exit !(b > 1e7) }'
+}
+
+@test "overlay: TCP through an appliance on another host when GSO packets cross the underlay (hB xdp off)" {
+	hairpin_world
+	# without XDP on hB's ul0, hA's ul0 keeps TSO: GSO packets arrive on hB, are delivered to the
+	# appliance whole and come back to be encapsulated again; hA's XDP makes hB cut them in software
+	touch "$LIB_STATE/hB-xdp-off"
+	vpcbpf_on hB dp up xdp off >/dev/null
+	local before bps
+	before=$(stats_drop hB encap-failed)
+	in_vm hs1 iperf3 -s -1 -D -p 5203 >/dev/null
+	sleep 0.3
+	run -0 in_vm hc1 timeout 20 iperf3 -c 10.5.1.10 -p 5203 -t 2 -J
+	bps=$(jq -r '.end.sum_received.bits_per_second' <<<"$output")
+	echo "# vpcbpf overlay TCP hc1(hA) -> appliance(hB, xdp off) -> hs1(hA): $(awk -v b="$bps" 'BEGIN { printf "%.2f", b / 1e9 }') Gbit/s" >&3
+	awk -v b="$bps" 'BEGIN { exit !(b > 1e7) }'
+	[ "$(stats_drop hB encap-failed)" -eq "$before" ]
+	[ "$(stats_drop hA vxlan-malformed)" -eq 0 ]
 }
