@@ -356,9 +356,19 @@ int check_outcome(struct outcome *o, char *why, size_t len)
 	if (src && (who != src_i || d != o->in->len))
 		FAIL("tx_bytes moved by %llu for a %zu-byte frame", (unsigned long long)d, o->in->len);
 	who = nic_moved(o, offsetof(struct nic_stats, drops), &d);
-	if (src ? (dropped ? who != src_i || d != 1 : who != -1) : who != -1)
-		FAIL("NIC drops moved on NIC %d by %llu; %llu drops counted, the sender is NIC %d", who,
-		     (unsigned long long)d, (unsigned long long)dropped, src_i);
+	/*
+	 * What the receiver's security group refuses (or cannot read the ports of,
+	 * or has no conntrack room for) counts on the receiving NIC.
+	 */
+	if (src && who >= 0 && who != src_i &&
+	    (o->reason == DROP_SG_INGRESS || o->reason == DROP_MALFORMED || o->reason == DROP_CT_FULL)) {
+		if (d != 1 || world_nics[who].port < 0 ||
+		    !world_may_reach(src->vni, world_nics[who].vni,
+				     o->in->len >= ETH + 20 ? addr_at(o->in->data + ETH + 16) : 0))
+			FAIL("ingress filter drop (reason %d) counted on NIC %d", o->reason, who);
+	} else if (src ? (dropped ? who != src_i || d != 1 : who != -1) : who != -1)
+		FAIL("NIC drops moved on NIC %d by %llu; %llu drops counted (reason %d), the sender is NIC %d", who,
+		     (unsigned long long)d, (unsigned long long)dropped, o->reason, src_i);
 	who = nic_moved(o, offsetof(struct nic_stats, rx_packets), &d);
 
 	if (o->verdict == TC_ACT_SHOT) {

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
+#include "nic.skel.h"
+#include "maps/sg_table.h"
 #include "tests/unit/env.h"
 #include "tests/unit/topo.h"
 #include "pkt_world.h"
@@ -18,6 +20,8 @@
  * VPC 200  10.50.0.0/24: P .8 (port 4); routes: connected, 10.0.0.0/8 peer 100
  * VPC 300  the same addresses as VPC 100: X5 10.0.1.5 (port 5), X6 10.0.1.6 (port 6)
  * port 7   an interface with no NIC
+ * groups   A: egress tcp 22 denied, ingress anything allowed; C: ingress udp 53, tcp 80 and
+ *          icmp allowed (the rest of ingress denied by default)
  * underlay this host is 192.168.0.1 on ul0; the remote NICs but U live on 192.168.0.2 (a
  *          permanent neighbour); forwarding is on so that bpf_fib_lookup answers
  */
@@ -141,6 +145,47 @@ static int host_underlay(void)
 	return bpf_map_update_elem(env.host_fd, &zero, &h, BPF_ANY);
 }
 
+#define SG_RULE(dir_, proto_, lo, hi, action_, prio)                                                   \
+	{ .priority = (prio), .r = { .dir = (dir_), .proto = (proto_), .action = (action_), .port_lo = (lo),  \
+				     .port_hi = (hi) } }
+
+/* A security group with its rules, joined by the NIC (vni, ip). */
+static int world_group(__u32 id, const struct sg_rule_entry *rules, size_t n, __u32 vni, const char *ip)
+{
+	struct sg_maps m = {
+		.sgs_fd = bpf_map__fd(env.skel->maps.sgs),
+		.rules_fd = bpf_map__fd(env.skel->maps.sg_rules),
+		.ports_fd = bpf_map__fd(env.skel->maps.sg_ports),
+		.addrs_fd = bpf_map__fd(env.skel->maps.sg_addrs),
+	};
+	struct sg g = { 0 };
+	struct nic_key k = { .vni = vni, .ip = ip_be(ip) };
+	struct nic nic;
+
+	snprintf(g.name, sizeof(g.name), "fuzz%u", id);
+	if (bpf_map_update_elem(m.sgs_fd, &id, &g, BPF_ANY) || sg_table_commit(&m, id, rules, n) ||
+	    bpf_map_lookup_elem(env.nics_fd, &k, &nic))
+		return -1;
+	nic.sg_id = id;
+	return bpf_map_update_elem(env.nics_fd, &k, &nic, BPF_EXIST);
+}
+
+static int world_groups(void)
+{
+	const struct sg_rule_entry a[] = {
+		SG_RULE(SG_EGRESS, 6, 22, 22, SG_DENY, 10),
+		SG_RULE(SG_INGRESS, SG_PROTO_ANY, 0, 65535, SG_ALLOW, 20),
+	};
+	const struct sg_rule_entry c[] = {
+		SG_RULE(SG_INGRESS, 17, 53, 53, SG_ALLOW, 10),
+		SG_RULE(SG_INGRESS, 6, 80, 80, SG_ALLOW, 20),
+		SG_RULE(SG_INGRESS, 1, 0, 65535, SG_ALLOW, 30),
+	};
+
+	return world_group(1, a, sizeof(a) / sizeof(a[0]), 100, "10.0.1.5") ||
+	       world_group(2, c, sizeof(c) / sizeof(c[0]), 100, "10.0.2.7");
+}
+
 int world_build(void)
 {
 	if (env_reset() || underlay_create() || host_underlay())
@@ -179,7 +224,7 @@ int world_build(void)
 		v->len = len;
 		v->via = ip_be(v->via_s);
 	}
-	if (!topo_have_routes())
+	if (!topo_have_routes() || world_groups())
 		return -1;
 	return topo_route_connected(100, "10.0.1.0/24") || topo_route_connected(100, "10.0.2.0/24") ||
 	       topo_route_connected(100, "10.0.3.0/24") ||
@@ -294,6 +339,21 @@ static void f_udp_via(struct pb *b) { udp(b, ROUTER, A_MAC, A, "172.16.1.1", 64,
 static void f_udp_via_host_route(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.9.7.7", 64, 0, 32); }
 static void f_udp_via_other_subnet(struct pb *b) { udp(b, ROUTER, A_MAC, A, "192.168.3.4", 64, 0, 32); }
 static void f_udp_peer(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.50.0.8", 64, 0, 32); }
+static void f_tcp_ssh_denied_egress(struct pb *b)
+{
+	pb_eth(b, "02:00:00:64:01:06", A_MAC, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = A, .dst = "10.0.1.6", .proto = 6, .id = 22 });
+	pb_tcp(b, 50000, 22, 0x02);
+	pb_done(b);
+}
+static void f_udp_denied_ingress(struct pb *b)
+{
+	pb_eth(b, ROUTER, A_MAC, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = A, .dst = "10.0.2.7", .proto = 17, .id = 9 });
+	pb_udp(b, 40000, 9);
+	pb_payload(b, 16);
+	pb_done(b);
+}
 static void f_udp_remote(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.2.9", 64, 0, 32); }
 static void f_udp_remote_same_subnet(struct pb *b) { udp(b, "02:00:00:64:01:09", A_MAC, A, "10.0.1.9", 64, 0, 32); }
 static void f_udp_remote_unreachable(struct pb *b) { udp(b, ROUTER, A_MAC, A, "10.0.3.9", 64, 0, 32); }
@@ -349,6 +409,8 @@ const struct fixture fixtures[] = {
 	{ "udp via /32", 0, f_udp_via_host_route },
 	{ "udp via nic in other subnet", 0, f_udp_via_other_subnet },
 	{ "udp to peer vpc", 0, f_udp_peer },
+	{ "tcp 22 denied by the sender's group", 0, f_tcp_ssh_denied_egress },
+	{ "udp 9 denied by the receiver's group", 0, f_udp_denied_ingress },
 	{ "udp to remote nic", 0, f_udp_remote },
 	{ "udp to remote nic same subnet", 0, f_udp_remote_same_subnet },
 	{ "udp to remote nic on an unreachable host", 0, f_udp_remote_unreachable },
