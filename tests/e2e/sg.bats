@@ -116,18 +116,20 @@ drops() { # HOST REASON
 @test "replies to the VM's own connections pass: TCP, UDP and ICMP echo" {
 	# a2's group allows no ingress on 22 nor any UDP, yet its own connections get their answers.
 	tcp_ok a2 10.0.1.10 22
-	in_vm a1 timeout 10 python3 -c '
+	in_vm a1 timeout 30 python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.0.1.10", 5353))
 data, peer = s.recvfrom(100)
 s.sendto(b"pong " + data, peer)
 ' 3>&- &
-	sleep 0.3
-	run in_vm a2 timeout 5 python3 -c '
+	# wait until it listens (python starts slowly in an emulated vmtest guest)
+	local t=0
+	until in_vm a1 ss -Hlun 'sport = :5353' | grep -q 5353 || [ $t -ge 100 ]; do sleep 0.1; t=$((t + 1)); done
+	run in_vm a2 timeout 30 python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
+s.settimeout(10)
 s.sendto(b"ping", ("10.0.1.10", 5353))
 print(s.recvfrom(100)[0].decode())
 '
