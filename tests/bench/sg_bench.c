@@ -17,7 +17,8 @@
  * Usage: build/bench/sg_bench [-n RULES] [-r RUNS] [-i ITERATIONS] [-o FILE.json]
  * (make build/bench/sg_bench; run as root). Each figure is the median of
  * RUNS test runs of ITERATIONS repeats of one frame, in ns per packet as
- * the kernel measures it (bpf_test_run_opts.duration).
+ * the kernel measures it (bpf_test_run_opts.duration); figures that are
+ * compared are measured in alternating runs.
  *
  *  open        B has no group (the unfiltered path)
  *  tracked     B's group has RULES rules; the flow is in conntrack (after
@@ -52,25 +53,46 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Median ns per packet of one frame sent by A (port 0). */
-static __u32 measure(const struct pb *b, int *verdict)
+static __u32 run_once(const struct pb *b, int *verdict)
 {
 	struct __sk_buff ctx = { .ifindex = env.port_ifindex[0] };
-	__u32 d[64];
 	__u8 out[PB_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = b->data, .data_size_in = b->len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = iters);
+
+	if (bpf_prog_test_run_opts(env.prog_fd, &o)) {
+		perror("bpf_prog_test_run_opts");
+		exit(1);
+	}
+	*verdict = o.retval;
+	return o.duration;
+}
+
+static void join(__u32 sg_id);
+
+/*
+ * Median ns per packet of one frame sent by A (port 0) while B is in group
+ * sg_id. With two groups the runs alternate between them, so that a busy
+ * machine slows both sides of a comparison alike.
+ */
+static void measure(const struct pb *b, __u32 sg_a, __u32 *ta, int *va, __u32 sg_b, __u32 *tb, int *vb)
+{
+	__u32 da[64], db[64];
 
 	for (int r = 0; r < runs; r++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = b->data, .data_size_in = b->len, .data_out = out,
-			    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = iters);
-		if (bpf_prog_test_run_opts(env.prog_fd, &o)) {
-			perror("bpf_prog_test_run_opts");
-			exit(1);
+		join(sg_a);
+		da[r] = run_once(b, va);
+		if (tb) {
+			join(sg_b);
+			db[r] = run_once(b, vb);
 		}
-		d[r] = o.duration;
-		*verdict = o.retval;
 	}
-	qsort(d, runs, sizeof(d[0]), cmp_u32);
-	return d[runs / 2];
+	qsort(da, runs, sizeof(da[0]), cmp_u32);
+	*ta = da[runs / 2];
+	if (tb) {
+		qsort(db, runs, sizeof(db[0]), cmp_u32);
+		*tb = db[runs / 2];
+	}
 }
 
 static void tcp_frame(struct pb *b, uint16_t dport, uint8_t flags)
@@ -181,21 +203,15 @@ int main(int argc, char **argv)
 	tcp_frame(&allowed, 80, 0x10);
 	tcp_frame(&denied, 9999, 0x02);
 
-	t_open = measure(&allowed, &v_open);
-
 	rules = make_rules(nrules);
 	rules[0] = (struct sg_rule_entry){ .priority = 1, .r = { .dir = SG_INGRESS, .proto = IPPROTO_TCP,
 								 .action = SG_ALLOW, .port_lo = 80, .port_hi = 80 } };
 	set_group(1, rules, nrules, &commit_s);
 	sg_compile(1, 0, rules, nrules, &c);
-	join(1);
-	t_tracked = measure(&allowed, &v_tracked);
-	t_deny = measure(&denied, &v_deny);
-
 	one = rules[nrules - 1];
 	set_group(2, &one, 1, NULL);
-	join(2);
-	t_deny1 = measure(&denied, &v_deny1);
+	measure(&allowed, 0, &t_open, &v_open, 1, &t_tracked, &v_tracked);
+	measure(&denied, 1, &t_deny, &v_deny, 2, &t_deny1, &v_deny1);
 
 	printf("security group cost per packet (BPF_PROG_TEST_RUN, median of %d runs x %d repeats, ns):\n", runs, iters);
 	printf("  open NIC (no group)                 %6u  verdict %d\n", t_open, v_open);
