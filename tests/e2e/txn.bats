@@ -36,6 +36,15 @@ setup_file() {
 	echo "route replace 172.16.0.0/16 vpc 100 via 10.0.0.21" >"$LIB_STATE/to1.batch"
 }
 
+# A test that fails mid-stream must not leave its ping running into the next test.
+teardown() {
+	if [ -n "${PING:-}" ]; then
+		kill "$PING" 2>/dev/null || true
+		wait "$PING" 2>/dev/null || true
+		PING=
+	fi
+}
+
 teardown_file() {
 	lib_cleanup
 }
@@ -50,7 +59,7 @@ stream_start() {
 	E2=$(in_echos app2)
 	D0=$(drops_now)
 	# ip netns exec execs ping, so $! is ping itself (SIGALRM ends it with its summary)
-	ip netns exec "$(vm_ns src)" ping -q -i 0.002 -w 150 172.16.1.1 >"$LIB_STATE/ping.out" 2>&1 &
+	ip netns exec "$(vm_ns src)" ping -q -i 0.002 -w 600 172.16.1.1 >"$LIB_STATE/ping.out" 2>&1 &
 	PING=$!
 	sleep 0.3
 }
@@ -79,7 +88,8 @@ stream_stop() {
 	for i in $(seq 1 500); do
 		vpcbpf_on h -b "$LIB_STATE/to2.batch" || fail "swap $i failed"
 		vpcbpf_on h -b "$LIB_STATE/to1.batch" || fail "swap $i failed"
-		[ $((SECONDS - start)) -lt 120 ] || fail "too slow: $i swaps in 120 s"
+		# A bound, not a benchmark: 70-80 s on an idle 2-core machine, far more under load.
+		[ $((SECONDS - start)) -lt 480 ] || fail "too slow: $i swaps in 480 s"
 	done
 	echo "# 1000 swaps in $((SECONDS - start)) s" >&3
 	stream_stop
