@@ -326,6 +326,20 @@ int split_words(char *line, char **words, int max)
 }
 
 /* Reads FILE: one command a line, '#' comments, '\' continues a line; edits *st line by line. */
+/* A '#' starts a comment unless it sits inside double quotes (then it belongs to a word). */
+static char *comment_start(char *s)
+{
+	bool quoted = false;
+
+	for (; *s; s++) {
+		if (*s == '"')
+			quoted = !quoted;
+		else if (*s == '#' && !quoted)
+			return s;
+	}
+	return NULL;
+}
+
 int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *ncmds)
 {
 	char *line = NULL, *cmd = NULL;
@@ -352,7 +366,7 @@ int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *nc
 		cmd[cmd_len] = '\0';
 		if (cont)
 			continue;
-		char *hash = strchr(cmd, '#');
+		char *hash = comment_start(cmd);
 		if (hash)
 			*hash = '\0';
 		char *words[256];
