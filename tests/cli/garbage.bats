@@ -165,3 +165,18 @@ unchanged() {
 	run v dp show
 	assert_success
 }
+
+@test "garbage: a batch file with junk after good lines fails at that line and applies nothing" {
+	local file="$LIB_STATE/garbage.batch" line
+	for line in 'vpc add 30 name "a#b"' $'vpc add 30 \x01\x02' 'vpc add 30 name "unclosed' 'route add 10.9.0.0/16 vpc 10 via' \
+		'nic add 10.0.1.77 vpc 10 mac -2:00:00:00:00:01 remote 192.168.0.2' 'zork' 'vpc add 99999999999999999999'; do
+		printf 'vpc add 31 name ok\nsubnet add 10.31.0.0/24 vpc 31\n# a comment\n%s\nvpc add 32\n' "$line" >"$file"
+		run --separate-stderr timeout 10 "$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" -b "$file" </dev/null
+		[ "$status" -eq 1 ] || fail "batch with '$line' exited $status: $stderr"
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "batch with '$line': ${#stderr_lines[@]} lines on stderr: $stderr"
+		[[ "$stderr" == *"garbage.batch:4: "* ]] || fail "batch with '$line' does not name line 4: $stderr"
+		# a '#' inside quotes belongs to the word, which the error then names
+		[[ "$line" != *'a#b'* || "$stderr" == *'"a#b"'* ]] || fail "the quoted word is not named: $stderr"
+	done
+	unchanged
+}
