@@ -31,8 +31,7 @@ int counters_read(struct counters *c)
 	return 0;
 }
 
-static int failf(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *why, size_t len, const char *fmt, ...)
+int failf(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -41,14 +40,12 @@ static int failf(char *why, size_t len, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
-#define FAIL(...) return failf(why, len, __VA_ARGS__)
-
-static uint16_t be16(const uint8_t *p)
+uint16_t be16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static __be32 addr_at(const uint8_t *p)
+__be32 addr_at(const uint8_t *p)
 {
 	__be32 a;
 

@@ -10,6 +10,12 @@
 
 #define CHECK_MAX_NICS 16
 
+/* Helpers of the invariant checkers (pkt_check.c, pkt_underlay.c): a failure writes why and returns -1. */
+int failf(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define FAIL(...) return failf(why, len, __VA_ARGS__)
+uint16_t be16(const uint8_t *p);
+__be32 addr_at(const uint8_t *p);
+
 /* Every counter the datapath keeps, summed over CPUs. */
 struct counters {
 	uint64_t drops[DROP__MAX];

@@ -9,6 +9,7 @@
 #include "tests/unit/env.h"
 #include "tests/unit/pktbuild.h"
 #include "underlay.skel.h"
+#include "pkt_check.h"
 #include "pkt_underlay.h"
 #include "pkt_world.h"
 
@@ -269,30 +270,6 @@ void underlay_mutate(struct rng *r, enum strategy s, struct frame *f, const stru
 }
 
 /* ---- invariants ---- */
-static int failf(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int failf(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-#define FAIL(...) return failf(why, len, __VA_ARGS__)
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static __be32 addr_at(const uint8_t *p)
-{
-	__be32 a;
-
-	memcpy(&a, p, 4);
-	return a;
-}
 
 /* VXLAN to this host's port: the underlay must decide on it (deliver or drop), never pass it on. */
 static int ours(const struct frame *f)
