@@ -429,15 +429,11 @@ static int collect(const void *key, const void *value, void *ctx)
 	const struct nic_key *k = key;
 	if (l->vni && k->vni != l->vni)
 		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->rows = realloc(l->rows, l->cap * sizeof(*l->rows));
-		if (!l->rows)
-			return -ENOMEM;
-	}
-	l->rows[l->n].k = *k;
-	l->rows[l->n].n = *(const struct nic *)value;
-	l->n++;
+	struct nic_row *row = store_row_push((void **)&l->rows, &l->n, &l->cap, sizeof(*row));
+	if (!row)
+		return -ENOMEM;
+	row->k = *k;
+	row->n = *(const struct nic *)value;
 	return 0;
 }
 

@@ -157,15 +157,11 @@ static int collect(const void *key, const void *value, void *ctx)
 	/* Only the live generation: a table being built aside is not the VPC's yet. */
 	if (store_vpc(l->s, k->vni, &v) || v.route_gen != k->gen)
 		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		l->rows = realloc(l->rows, l->cap * sizeof(*l->rows));
-		if (!l->rows)
-			return -ENOMEM;
-	}
-	l->rows[l->n].vni = k->vni;
-	l->rows[l->n].r = *(const struct route *)value;
-	l->n++;
+	struct route_row *row = store_row_push((void **)&l->rows, &l->n, &l->cap, sizeof(*row));
+	if (!row)
+		return -ENOMEM;
+	row->vni = k->vni;
+	row->r = *(const struct route *)value;
 	return 0;
 }
 

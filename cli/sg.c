@@ -183,15 +183,11 @@ struct sg_list {
 static int collect(const void *key, const void *value, void *ctx)
 {
 	struct sg_list *l = ctx;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->rows = realloc(l->rows, l->cap * sizeof(*l->rows));
-		if (!l->rows)
-			return -ENOMEM;
-	}
-	l->rows[l->n].id = *(const __u32 *)key;
-	l->rows[l->n].g = *(const struct sg *)value;
-	l->n++;
+	struct sg_row *row = store_row_push((void **)&l->rows, &l->n, &l->cap, sizeof(*row));
+	if (!row)
+		return -ENOMEM;
+	row->id = *(const __u32 *)key;
+	row->g = *(const struct sg *)value;
 	return 0;
 }
 

@@ -37,13 +37,10 @@ struct key_list {
 static int collect(const void *key, const void *value, void *ctx)
 {
 	struct key_list *l = ctx;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->keys = realloc(l->keys, l->cap * sizeof(*l->keys));
-		if (!l->keys)
-			return -ENOMEM;
-	}
-	l->keys[l->n++] = *(const struct nic_key *)key;
+	struct nic_key *row = store_row_push((void **)&l->keys, &l->n, &l->cap, sizeof(*row));
+	if (!row)
+		return -ENOMEM;
+	*row = *(const struct nic_key *)key;
 	return 0;
 }
 

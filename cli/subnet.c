@@ -196,16 +196,11 @@ static int collect(const void *key, const void *value, void *ctx)
 	const struct subnet_key *k = key;
 	if (l->vni && k->vni != l->vni)
 		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 64;
-		l->rows = realloc(l->rows, l->cap * sizeof(*l->rows));
-		if (!l->rows)
-			return -ENOMEM;
-	}
-	l->rows[l->n].k = *k;
-	l->rows[l->n].sn = *(const struct subnet *)value;
-	l->rows[l->n].nics = 0;
-	l->n++;
+	struct subnet_row *row = store_row_push((void **)&l->rows, &l->n, &l->cap, sizeof(*row));
+	if (!row)
+		return -ENOMEM;
+	row->k = *k;
+	row->sn = *(const struct subnet *)value;
 	return 0;
 }
 

@@ -206,6 +206,23 @@ int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, 
 	return 0;
 }
 
+void *store_row_push(void **rows, size_t *n, size_t *cap, size_t size)
+{
+	unsigned char *row;
+
+	if (*n == *cap) {
+		size_t grown = *cap ? *cap * 2 : 64;
+		void *p = realloc(*rows, grown * size);
+		if (!p)
+			return NULL;
+		*rows = p;
+		*cap = grown;
+	}
+	row = (unsigned char *)*rows + (*n)++ * size;
+	memset(row, 0, size);
+	return row;
+}
+
 int store_percpu_sum(int fd, const void *key, __u64 *out, int n)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -44,6 +44,10 @@ int store_nic(struct store *s, __u32 vni, __be32 ip, struct nic *n);
 typedef int (*store_iter_fn)(const void *key, const void *value, void *ctx);
 int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, void *ctx);
 
+/* Appends a zeroed row of size bytes to the growable array *rows (n used, cap allocated):
+ * the new row, or NULL when out of memory (the rows so far stay). */
+void *store_row_push(void **rows, size_t *n, size_t *cap, size_t size);
+
 /* Sums a per-CPU value of n __u64 counters into out[n]. */
 int store_percpu_sum(int fd, const void *key, __u64 *out, int n);
 
