@@ -68,7 +68,7 @@ static __always_inline int arp_respond(struct __sk_buff *skb, struct pkt *p, con
 	mac_copy(p->eth->h_source, mac);
 
 	stats_rx(&port->key, skb->len);
-	if (bpf_redirect(skb->ifindex, 0) != TC_ACT_REDIRECT_)
+	if (redirect_back(skb, port->nic) != TC_ACT_REDIRECT_)
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
 	return TC_ACT_REDIRECT_;
 }

@@ -118,7 +118,7 @@ static __always_inline int underlay_tc(struct __sk_buff *skb)
 	}
 	if (decap_filter_ingress(&p, &rx.dst_key, rx.dst))
 		return TC_ACT_SHOT_;
-	if (bpf_redirect(rx.dst->ifindex, 0) != TC_ACT_REDIRECT_) {
+	if (redirect_nic(skb, rx.dst->ifindex, rx.dst->flags) != TC_ACT_REDIRECT_) {
 		vxlan_drop_count(skb->ifindex, &rx, DROP_REDIRECT_FAILED);
 		return TC_ACT_SHOT_;
 	}

@@ -20,7 +20,7 @@ static __always_inline int deliver_decrement_ttl(struct iphdr *ip)
 	return DROP_NONE;
 }
 
-/* Local NIC: its security group (ingress) decides, then out of its host-side interface, into the VM. */
+/* Local NIC: its security group (ingress) decides, then into the VM (bpf/redirect.h: the peer path where it can). */
 static __always_inline int deliver_local(struct __sk_buff *skb, struct pkt *p,
 					 const struct src_nic *port, const struct hop *hop)
 {
@@ -34,7 +34,7 @@ static __always_inline int deliver_local(struct __sk_buff *skb, struct pkt *p,
 		return TC_ACT_SHOT_;
 	}
 
-	if (bpf_redirect(hop->dst->ifindex, 0) != TC_ACT_REDIRECT_)
+	if (redirect_nic(skb, hop->dst->ifindex, hop->dst->flags) != TC_ACT_REDIRECT_)
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
 	stats_rx(&hop->dst_key, len);
 	return TC_ACT_REDIRECT_;
@@ -70,7 +70,7 @@ static __always_inline int deliver(struct __sk_buff *skb, struct pkt *p, const s
 					    src->gateway, port->host->router_mac))
 				return TC_ACT_SHOT_;
 			stats_rx(&port->key, skb->len);
-			if (bpf_redirect(skb->ifindex, 0) != TC_ACT_REDIRECT_)
+			if (redirect_back(skb, src) != TC_ACT_REDIRECT_)
 				return TC_ACT_SHOT_;
 			return TC_ACT_REDIRECT_;
 		}

@@ -85,7 +85,7 @@ static __always_inline int encap_frag_needed(struct __sk_buff *skb, struct pkt *
 			    port->nic->gateway, h->router_mac))
 		return TC_ACT_SHOT_;
 	stats_rx(&port->key, skb->len);
-	if (bpf_redirect(skb->ifindex, 0) != TC_ACT_REDIRECT_)
+	if (redirect_back(skb, port->nic) != TC_ACT_REDIRECT_)
 		return TC_ACT_SHOT_;
 	return TC_ACT_REDIRECT_;
 }

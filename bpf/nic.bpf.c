@@ -8,6 +8,7 @@
 #include "bpf/csum.h"
 #include "bpf/stats.h"
 #include "bpf/port.h"
+#include "bpf/redirect.h"
 #include "bpf/arp.h"
 #include "bpf/icmp.h"
 #include "bpf/route.h"

@@ -8,6 +8,7 @@
 #include "bpf/csum.h"
 #include "bpf/stats.h"
 #include "bpf/port.h"
+#include "bpf/redirect.h"
 #include "bpf/route.h"
 #include "bpf/vxlan.h"
 #include "bpf/icmp.h"
@@ -31,9 +32,10 @@ char LICENSE[] SEC("license") = "GPL";
  * frags-aware generic program made the kernel hand tc a frame shifted by
  * 18 bytes. Good packets pass on
  * (XDP_PASS) to underlay_ingress at tc, which decapsulates with
- * bpf_skb_adjust_room (GSO-correct) and bpf_redirect()s into the NIC's
- * interface, which works for every veth and tap. With `xdp off` the tc
- * program alone does all of it.
+ * bpf_skb_adjust_room (GSO-correct) and redirects into the NIC: straight
+ * into the VM's netns (bpf_redirect_peer) on a veth, through the host
+ * side's egress (bpf_redirect) on anything else, such as a tap. With
+ * `xdp off` the tc program alone does all of it.
  */
 SEC("xdp")
 int underlay_xdp(struct xdp_md *ctx)

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
 #include "cli/attach.h"
+#include "cli/link.h"
 #include "cli/state.h"
 
 struct nic_args {
@@ -162,6 +163,7 @@ static int resolve_nic(struct store *s, struct nic_args *a, const char *cmd)
 		if (h.underlay_ifindex && (__u32)ifindex == h.underlay_ifindex)
 			return fail("device \"%s\" is the underlay device, not a NIC", a->dev);
 		a->nic.ifindex = (__u32)ifindex;
+		a->nic.flags |= link_nic_flags((unsigned int)ifindex);
 		int mtu = dev_mtu(a->dev);
 		if (h.underlay_mtu && mtu > (int)h.underlay_mtu - OVERLAY_OVERHEAD)
 			fprintf(stderr,

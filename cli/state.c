@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include "cli/cli.h"
 #include "cli/attach.h"
+#include "cli/link.h"
 #include "cli/state.h"
 
 static struct host host; /* the underlay, for checks on NICs; zero before dp up names one */
@@ -157,6 +158,7 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
 		if (host.underlay_ifindex && ifindex == host.underlay_ifindex)
 			return fail("device \"%s\" is the underlay device, not a NIC", n.dev);
 		n.v.ifindex = ifindex;
+		n.v.flags = (__u8)((n.v.flags & ~NIC_F_PEER) | link_nic_flags(ifindex));
 		n.v.remote = 0;
 		for (const struct txn_nic *o = NULL; (o = table_next(&st->nics, o));)
 			if ((o->v.flags & NIC_F_LOCAL) && o->v.ifindex == ifindex &&
@@ -165,6 +167,7 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
 					    o->k.vni);
 	} else {
 		n.v.ifindex = 0;
+		n.v.flags &= (__u8)~NIC_F_PEER;
 		memset(n.dev, 0, sizeof(n.dev));
 		if (host.underlay_ip && n.v.remote == host.underlay_ip)
 			return fail("remote %s is this host's own underlay address: use \"dev IFNAME\"",

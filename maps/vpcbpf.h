@@ -130,6 +130,7 @@ _Static_assert(sizeof(struct nic_key) == 8, "struct nic_key layout");
 #define NIC_F_LOCAL 0x1        /* lives on this host behind ifindex */
 #define NIC_F_REMOTE 0x2       /* lives on another host at remote (underlay IP) */
 #define NIC_F_SOURCE_CHECK 0x4 /* drop frames whose source IP is not the NIC's own */
+#define NIC_F_PEER 0x8         /* NIC_F_LOCAL on a veth/netkit whose peer is in another netns: bpf_redirect_peer */
 
 struct nic {
 	__u8 mac[ETH_ALEN_];
