@@ -9,58 +9,58 @@ struct hop {
 	__u8 exact;             /* the destination address is that NIC's own, in the source VPC */
 };
 
-/* One exact-match probe: the slot of `level` that covers daddr. */
-static __always_inline const struct route *route_probe(struct route_key *key, __be32 daddr, int level)
+/* How many of the n first words of a line are <= a: the child (or pair) to follow. */
+static __always_inline __u32 fib_rank(const struct fib_line *l, __u32 a, const int n)
 {
-	key->len = ROUTE_LEVEL_LEN(level);
-	key->addr = daddr & prefix_mask(ROUTE_LEVEL_LEN(level));
-	return bpf_map_lookup_elem(&routes, key);
+	__u32 rank = 0;
+
+#pragma unroll
+	for (int i = 0; i < n; i++)
+		rank += l->w[i] <= a;
+	return rank;
 }
 
 /*
- * Longest-prefix match by levels (see struct vpc in maps/vpcbpf.h): at most
- * ROUTE_LEVELS exact-match probes, skipping levels the VPC does not use. The
- * pivot level (/24) goes first: a pivot slot marked ROUTE_SLOT_LEAF has no
- * longer slot under it, so most lookups end after one probe; no pivot slot
- * at all means nothing longer either, so the walk skips to the shorter
- * levels. Otherwise the levels go longest first, the pivot's route in its
- * place. Every probe of a large table is a cache (and TLB) miss, so the
- * number of probes is the cost; maps/route_table.c route_table_lookup() is
- * the same walk in user space.
+ * Longest-prefix match in the VPC's fib region (see struct fib_line in
+ * maps/vpcbpf.h): one line per tree level, then the leaf, then the result, so
+ * the cost depends on the depth of a 16-way tree, not on prefix lengths or on
+ * how many routes share a prefix. maps/fib.c fib_lookup() is the same walk in
+ * user space. The result's prefix field is not set: callers use kind, len,
+ * via and peer_vni.
  */
 static __always_inline const struct route *route_lookup(const struct vpc *vpc, __u32 vni, __be32 daddr)
 {
-	struct route_key key = {
-		.vni = vni,
-		.gen = vpc->route_gen,
-		.type = ROUTE_KEY_SLOT,
-	};
-	const struct route *pivot = NULL;
-	__u32 levels = vpc->levels;
+	__u32 a = bpf_ntohl(daddr), line = vpc->fib_root, depth = vpc->fib_depth, rank, res;
+	const struct fib_line *l;
+	const struct route *r;
 
-	if (levels & ~0U << ROUTE_PIVOT_LEVEL) {
-		pivot = route_probe(&key, daddr, ROUTE_PIVOT_LEVEL);
-		if (pivot && (pivot->slot_flags & ROUTE_SLOT_LEAF))
-			return pivot;
-	}
+	if (!vpc->fib_base)
+		return NULL;
 #pragma unroll
-	for (int i = ROUTE_LEVELS - 1; i >= 0; i--) {
-		const struct route *r;
+	for (int d = 0; d < FIB_MAX_DEPTH; d++) {
+		__u32 link, last;
 
-		if (i > ROUTE_PIVOT_LEVEL && !pivot)
-			continue; /* no pivot slot: nothing longer under this /24 */
-		if (i == ROUTE_PIVOT_LEVEL) {
-			if (pivot && !(pivot->slot_flags & ROUTE_SLOT_MARKER))
-				return pivot;
-			continue;
+		if (d < depth) {
+			l = bpf_map_lookup_elem(&fib, &line);
+			if (!l)
+				return NULL;
+			link = l->w[FIB_FANOUT - 1];
+			last = link >> FIB_CHILD_SHIFT;
+			rank = fib_rank(l, a, FIB_FANOUT - 1);
+			line = (link & FIB_CHILD_MASK) + (rank < last ? rank : last);
 		}
-		if (!(levels & (1U << i)))
-			continue;
-		r = route_probe(&key, daddr, i);
-		if (r)
-			return r;
 	}
-	return NULL;
+	l = bpf_map_lookup_elem(&fib, &line);
+	if (!l)
+		return NULL;
+	rank = fib_rank(l, a, FIB_LEAF_PAIRS); /* >= 1: a leaf's first start is <= every address routed to it */
+	res = l->w[FIB_LEAF_PAIRS + ((rank - 1) & (FIB_LEAF_PAIRS - 1))];
+	line = vpc->fib_results + res / FIB_RESULTS_PER_LINE;
+	l = bpf_map_lookup_elem(&fib, &line);
+	if (!l)
+		return NULL;
+	r = (const struct route *)l->w + (res & (FIB_RESULTS_PER_LINE - 1));
+	return r->kind ? r : NULL;
 }
 
 /* The NIC (vni, ip), if the VPC has one. */

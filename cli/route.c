@@ -88,7 +88,7 @@ static int route_set(int argc, char **argv, bool replace)
 		if (store_vpc(s, r.peer_vni, &v))
 			return fail("peer VPC %u does not exist", r.peer_vni);
 	}
-	err = route_table_get(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r.prefix, r.len, &old);
+	err = route_table_get(&s->rm, vni, r.prefix, r.len, &old);
 	if (err == 0 && old.kind == ROUTE_CONNECTED)
 		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)",
 			    prefix_str(r.prefix, r.len, b1), vni);
@@ -122,7 +122,7 @@ static int do_del(int argc, char **argv)
 		return 1;
 	if (!(s = store_get(true)))
 		return 1;
-	err = route_table_get(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, r.prefix, r.len, &old);
+	err = route_table_get(&s->rm, vni, r.prefix, r.len, &old);
 	if (err)
 		return fail("route %s does not exist in VPC %u", prefix_str(r.prefix, r.len, b1), vni);
 	if (old.kind == ROUTE_CONNECTED)
@@ -296,7 +296,7 @@ static int do_get(int argc, char **argv)
 			pr_end_nested();
 			break;
 		}
-		if (route_table_lookup(s->fd[SM_ROUTES], s->fd[SM_VPCS], vni, addr, &r)) {
+		if (route_table_lookup(&s->rm, vni, addr, &r)) {
 			pr_str("result", " drop %s", "no-route");
 			break;
 		}

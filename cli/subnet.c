@@ -108,7 +108,7 @@ static int do_add(int argc, char **argv)
 	if (sc.overlaps)
 		return fail("subnet %s overlaps subnet %s of VPC %u", prefix_str(k.prefix, k.len, b1),
 			    prefix_str(sc.clash.prefix, sc.clash.len, b2), k.vni);
-	if (route_table_get(s->fd[SM_ROUTES], s->fd[SM_VPCS], k.vni, k.prefix, k.len, &conn) == 0)
+	if (route_table_get(&s->rm, k.vni, k.prefix, k.len, &conn) == 0)
 		return fail("VPC %u already has a route for %s: delete it first", k.vni, prefix_str(k.prefix, k.len, b1));
 	/* The subnet record first, then the connected route that makes it reachable: one journaled transaction. */
 	memset(&conn, 0, sizeof(conn));

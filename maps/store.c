@@ -22,6 +22,7 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_NICS] = MAP_NICS,
 	[SM_IFINDEX_NICS] = MAP_IFINDEX_NICS,
 	[SM_ROUTES] = MAP_ROUTES,
+	[SM_FIB] = MAP_FIB,
 	[SM_DROPS] = MAP_DROPS,
 	[SM_NIC_STATS] = MAP_NIC_STATS,
 	[SM_EVENTS] = MAP_EVENTS,
@@ -141,6 +142,7 @@ int store_open(struct store *s, const char *pin_dir)
 			return err;
 		}
 	}
+	s->rm = (struct route_maps){ .routes_fd = s->fd[SM_ROUTES], .vpcs_fd = s->fd[SM_VPCS], .fib_fd = s->fd[SM_FIB] };
 	return 0;
 }
 

@@ -7,13 +7,14 @@
 #include <limits.h>
 #include <stddef.h>
 #include "maps/vpcbpf.h"
+#include "maps/route_table.h"
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/vpcbpf"
 #define PIN_ENV "VPCBPF_PIN_DIR"
 #define PROG_PIN_SUBDIR "progs"
 
 enum store_map {
-	SM_HOST, SM_VPCS, SM_SUBNETS, SM_NICS, SM_IFINDEX_NICS, SM_ROUTES,
+	SM_HOST, SM_VPCS, SM_SUBNETS, SM_NICS, SM_IFINDEX_NICS, SM_ROUTES, SM_FIB,
 	SM_DROPS, SM_NIC_STATS, SM_EVENTS,
 	SM_SGS, SM_SG_RULES, SM_SG_PORTS, SM_SG_ADDRS, SM_CONNTRACK,
 	SM__COUNT
@@ -22,6 +23,7 @@ enum store_map {
 struct store {
 	char pin_dir[PATH_MAX];
 	int fd[SM__COUNT];
+	struct route_maps rm; /* the route-table maps among fd[], for maps/route_table.h */
 	int lock_fd;
 };
 
@@ -37,6 +39,7 @@ int store_lock(struct store *s);
 int store_lock_dir(const char *pin_dir);
 
 int store_host(struct store *s, struct host *h);
+
 int store_vpc(struct store *s, __u32 vni, struct vpc *v);
 int store_nic(struct store *s, __u32 vni, __be32 ip, struct nic *n);
 

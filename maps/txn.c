@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include "maps/txn.h"
 #include "maps/route_table.h"
+#include "maps/fib.h"
 #include "maps/sg_table.h"
 
 #define BATCH_CHUNK 8192
@@ -176,7 +177,7 @@ static int load_route(const void *key, const void *value, void *ctx)
 	r.r = *(const struct route *)value;
 	if (r.r.kind == ROUTE_CONNECTED) /* follows from the subnet */
 		return 0;
-	r.r.slot_flags = 0;
+	r.r._pad = 0;
 	r.k = txn_route_key(k->vni, k->addr, k->len);
 	return table_put(&st->routes, &r) ? 0 : -ENOMEM;
 }
@@ -326,25 +327,13 @@ static bool same_routes(const struct vgroup *a, const struct vgroup *b)
 	return true;
 }
 
-/* The entries of one generation of a VPC's table: config entries and lookup slots. */
+/* The config entries of one generation of a VPC's table. */
 struct gen_entries {
 	__u32 vni;
 	__u16 gen;
 	struct route_key *keys;
 	struct route *vals;
 	size_t n;
-};
-
-struct slot_rec {
-	__u8 level;
-	__u8 _pad[3];
-	__be32 addr;
-	struct route r;
-};
-
-struct hint_rec {
-	__be32 addr; /* a /24 */
-	__u32 count; /* slots of levels longer than the pivot under it */
 };
 
 static struct route_key rkey(__u32 vni, __u16 gen, __u8 type, __u8 len, __be32 addr)
@@ -359,106 +348,42 @@ static struct route_key rkey(__u32 vni, __u16 gen, __u8 type, __u8 len, __be32 a
 	return k;
 }
 
-/*
- * Expands routes into generation gen of vni: each route's config entry, and
- * for every slot of its level the longest route of that level covering it
- * (the same rule maps/route_table.c keeps incrementally). Fills the level
- * bitmap and counts of *v when v is given.
- */
-static int expand(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
-{
-	struct table slots, hints;
-	size_t n = g ? g->n : 0, k = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->vni = vni;
-	out->gen = gen;
-	if (v) {
-		v->levels = 0;
-		memset(v->route_count, 0, sizeof(v->route_count));
-	}
-	table_init(&slots, 8, sizeof(struct slot_rec));
-	table_init(&hints, 4, sizeof(struct hint_rec));
-	for (size_t i = 0; i < n; i++) {
-		const struct route *r = &g->r[i];
-		unsigned int level = ROUTE_LEVEL_INDEX(r->len), llen = ROUTE_LEVEL_LEN(level);
-		__u32 count = 1U << (llen - r->len);
-		if (v) {
-			v->route_count[level]++;
-			v->levels |= 1U << level;
-		}
-		for (__u32 j = 0; j < count; j++) {
-			struct slot_rec sr;
-			memset(&sr, 0, sizeof(sr));
-			sr.level = (__u8)level;
-			sr.addr = j ? r->prefix | htonl(j << (32 - llen)) : r->prefix;
-			struct slot_rec *cur = table_get(&slots, &sr);
-			if (cur && cur->r.len >= r->len)
-				continue;
-			sr.r = *r;
-			if (!table_put(&slots, &sr))
-				goto nomem;
-		}
-	}
-	/* the pivot's bookkeeping, as maps/route_table.c keeps it: per-/24 counts of longer slots, markers, leaf flags */
-	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));) {
-		struct hint_rec h = { .addr = sr->addr & htonl(0xffffff00U) }, *cur;
-		sr->r.slot_flags = 0;
-		if (sr->level <= ROUTE_PIVOT_LEVEL)
-			continue;
-		if ((cur = table_get(&hints, &h)))
-			cur->count++;
-		else if (h.count = 1, !table_put(&hints, &h))
-			goto nomem;
-	}
-	for (struct hint_rec *h = NULL; (h = table_next(&hints, h));) {
-		struct slot_rec marker;
-		memset(&marker, 0, sizeof(marker));
-		marker.level = ROUTE_PIVOT_LEVEL;
-		marker.addr = h->addr;
-		marker.r.slot_flags = ROUTE_SLOT_MARKER;
-		if (!table_get(&slots, &marker) && !table_put(&slots, &marker))
-			goto nomem;
-	}
-	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));)
-		if (sr->level == ROUTE_PIVOT_LEVEL && !table_get(&hints, &(struct hint_rec){ .addr = sr->addr }))
-			sr->r.slot_flags = ROUTE_SLOT_LEAF;
-	out->keys = malloc((n + slots.live + hints.live + 1) * sizeof(*out->keys));
-	out->vals = malloc((n + slots.live + hints.live + 1) * sizeof(*out->vals));
-	if (!out->keys || !out->vals)
-		goto nomem;
-	for (size_t i = 0; i < n; i++) {
-		out->keys[k] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
-		out->vals[k] = g->r[i];
-		out->vals[k++].slot_flags = 0;
-	}
-	for (struct slot_rec *sr = NULL; (sr = table_next(&slots, sr));) {
-		out->keys[k] = rkey(vni, gen, ROUTE_KEY_SLOT, (__u8)ROUTE_LEVEL_LEN(sr->level), sr->addr);
-		out->vals[k++] = sr->r;
-	}
-	for (struct hint_rec *h = NULL; (h = table_next(&hints, h));) {
-		out->keys[k] = rkey(vni, gen, ROUTE_KEY_HINT, ROUTE_LEVEL_LEN(ROUTE_PIVOT_LEVEL), h->addr);
-		memset(&out->vals[k], 0, sizeof(out->vals[k]));
-		out->vals[k++].peer_vni = h->count;
-	}
-	out->n = k;
-	table_free(&slots);
-	table_free(&hints);
-	return 0;
-nomem:
-	table_free(&slots);
-	table_free(&hints);
-	free(out->keys);
-	free(out->vals);
-	memset(out, 0, sizeof(*out));
-	return -ENOMEM;
-}
-
 static void entries_free(struct gen_entries *e)
 {
 	free(e->keys);
 	free(e->vals);
 	memset(e, 0, sizeof(*e));
+}
+
+/*
+ * Generation gen of vni's table, built aside: the config entries to write
+ * (out) and the fib region, already written to lines no record points at,
+ * with v's fib fields pointing at it.
+ */
+static int expand(struct store *s, const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
+{
+	size_t n = g ? g->n : 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->vni = vni;
+	out->gen = gen;
+	out->keys = malloc((n + 1) * sizeof(*out->keys));
+	out->vals = malloc((n + 1) * sizeof(*out->vals));
+	if (!out->keys || !out->vals) {
+		entries_free(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out->keys[i] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
+		out->vals[i] = g->r[i];
+		out->vals[i]._pad = 0;
+	}
+	out->n = n;
+	err = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], out->vals, n, v);
+	if (err)
+		entries_free(out);
+	return err;
 }
 
 /* The keys of vni's live table as loaded (taken over by a purge hint). */
@@ -676,10 +601,12 @@ static int plan_sg_rules(struct txn_plan *p, const struct txn_state *want, __u32
 }
 
 /* The order (see txn.h): additions, swaps, barrier, removals, purges. */
-static int plan_commit(const struct txn_state *cur, const struct txn_state *want, struct commit_plan *cp)
+static int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
+		       struct commit_plan *cp)
 {
 	struct table gcur, gwant, bound;
 	struct txn_plan *p = &cp->p;
+	bool vpc_gone = false;
 	int err = -ENOMEM;
 
 	memset(cp, 0, sizeof(*cp));
@@ -714,8 +641,11 @@ static int plan_commit(const struct txn_state *cur, const struct txn_state *want
 			continue;
 		if (table_changed) {
 			b->rec.route_gen = cv ? (__u16)(cv->rec.route_gen + 1) : 0;
-			if (expand(wg, wv->vni, b->rec.route_gen, &b->e, &b->rec))
+			int e = expand(s, wg, wv->vni, b->rec.route_gen, &b->e, &b->rec);
+			if (e) {
+				err = e; /* -ENOSPC: the fib arena is full */
 				goto out;
+			}
 			cp->build_entries += b->e.n;
 		}
 		cp->nbuilds++;
@@ -803,6 +733,7 @@ static int plan_commit(const struct txn_state *cur, const struct txn_state *want
 		struct gen_entries old;
 		if (table_get(&want->vpcs, &cv->vni))
 			continue;
+		vpc_gone = true;
 		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) || live_entries(cur, cv->vni, cv->rec.route_gen, &old))
 			goto out;
 		if (plan_purge(p, TXN_OP_PURGE_VPC, cv->vni, cv->rec.route_gen, &old)) {
@@ -832,6 +763,12 @@ static int plan_commit(const struct txn_state *cur, const struct txn_state *want
 			entries_free(&old);
 			goto out;
 		}
+	}
+	/* 10. a gone VPC's fib region is free once no packet can still be reading it (maps/fib.c) */
+	if (vpc_gone) {
+		struct txn_op op = mkop(TXN_OP_BARRIER);
+		if (txn_plan_op(p, &op))
+			goto out;
 	}
 	err = 0;
 out:
@@ -1094,8 +1031,6 @@ static int exec_sg_commit(struct store *s, const struct txn_op *ops, size_t at)
 static int exec_op(struct store *s, const struct txn_op *op, const struct txn_purge_hint *hint,
 		   const struct txn_hooks *h, bool *need_gc)
 {
-	struct vpc scratch;
-	bool changed;
 	int err = 0;
 
 	switch (op->kind) {
@@ -1122,7 +1057,10 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 	case TXN_OP_DETACH:
 		return h && h->detach ? h->detach((int)op->ifindex) : 0;
 	case TXN_OP_BARRIER:
-		return txn_rcu_barrier();
+		if ((err = txn_rcu_barrier()))
+			return err;
+		fib_settle(); /* the fib regions replaced so far have no reader left */
+		return 0;
 	case TXN_OP_PURGE_GEN:
 	case TXN_OP_PURGE_VPC:
 		if (!hint) {
@@ -1130,10 +1068,6 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 			return 0;
 		}
 		return delete_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.n);
-	case TXN_OP_ROUTE_SET:
-		memset(&scratch, 0, sizeof(scratch));
-		return route_table_insert_gen(s->fd[SM_ROUTES], op->vni, op->gen, &scratch,
-					      (const struct route *)op->value, &changed);
 	case TXN_OP_SG_RULE:
 		return 0; /* read by the SG_COMMIT that follows */
 	case TXN_OP_SG_COMMIT:
@@ -1141,12 +1075,6 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 	case TXN_OP_SG_PURGE: {
 		struct sg_maps m = sg_maps_of(s);
 		return sg_table_purge(&m, op->vni);
-	}
-	case TXN_OP_ROUTE_DEL: {
-		const struct route *r = (const struct route *)op->value;
-		memset(&scratch, 0, sizeof(scratch));
-		err = route_table_remove_gen(s->fd[SM_ROUTES], op->vni, op->gen, &scratch, r->prefix, r->len, &changed);
-		return err == -ENOENT ? 0 : err;
 	}
 	}
 	return -EINVAL;
@@ -1158,7 +1086,7 @@ static const char *op_name(const struct txn_op *op)
 		[TXN_OP_PUT] = "put", [TXN_OP_DEL] = "delete", [TXN_OP_STATS_NEW] = "create counters",
 		[TXN_OP_ATTACH] = "attach", [TXN_OP_DETACH] = "detach", [TXN_OP_BARRIER] = "wait for RCU",
 		[TXN_OP_PURGE_GEN] = "purge generation", [TXN_OP_PURGE_VPC] = "purge VPC routes",
-		[TXN_OP_ROUTE_SET] = "route set", [TXN_OP_ROUTE_DEL] = "route delete", [TXN_OP_SG_RULE] = "sg rule",
+		[TXN_OP_SG_RULE] = "sg rule",
 		[TXN_OP_SG_COMMIT] = "sg rules swap", [TXN_OP_SG_PURGE] = "sg purge",
 	};
 	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ? names[op->kind] : "?";
@@ -1238,24 +1166,33 @@ static int journal_run(struct store *s, int jfd, struct txn_plan *p, const struc
 
 int txn_run(struct store *s, struct txn_plan *p, const struct txn_hooks *h)
 {
-	int jfd = journal_open(s, true);
-	if (jfd < 0)
+	int jfd = journal_open(s, true), err;
+	if (jfd < 0) {
+		fib_forget();
 		return jfd;
-	return journal_run(s, jfd, p, h);
+	}
+	err = journal_run(s, jfd, p, h);
+	fib_forget(); /* the regions this plan wrote are now in VPC records, or garbage */
+	return err;
 }
 
-int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
-	       const struct txn_hooks *h, char *msg, size_t msglen)
+static int commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
+		  const struct txn_hooks *h, char *msg, size_t msglen)
 {
 	struct commit_plan cp;
 	size_t done = 0;
 	int jfd, err;
 
 	double t0 = now_ms(), t_plan, t_build = 0, t_commit;
-	err = plan_commit(cur, want, &cp);
+	err = plan_commit(s, cur, want, &cp);
 	t_plan = now_ms() - t0;
 	if (err) {
-		snprintf(msg, msglen, "cannot plan the transaction: %s", strerror(-err));
+		__u32 lines = 0;
+		if (err == -ENOSPC && fib_arena_size(s->fd[SM_FIB], &lines) == 0)
+			snprintf(msg, msglen, "the route index is full (fib arena of %u lines of 64 bytes, for all VPCs and "
+				 "both tables of a VPC being replaced): nothing changed", lines);
+		else
+			snprintf(msg, msglen, "cannot plan the transaction: %s", strerror(-err));
 		return err;
 	}
 	if (cp.p.n <= 1 && !cp.nbuilds) { /* only the barrier: nothing changes */
@@ -1322,6 +1259,15 @@ int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_st
 	return err;
 }
 
+int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
+	       const struct txn_hooks *h, char *msg, size_t msglen)
+{
+	int err = commit(s, cur, want, h, msg, msglen);
+
+	fib_forget(); /* the regions the plan wrote are now in VPC records, or garbage */
+	return err;
+}
+
 int txn_recover(struct store *s, const struct txn_hooks *h)
 {
 	struct txn_head head;
@@ -1354,70 +1300,46 @@ int txn_recover(struct store *s, const struct txn_hooks *h)
 
 /* ---- single route edits, journaled ---- */
 
-int txn_plan_route_insert(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r)
+/*
+ * One route in or out of vni's live table: the new table is built aside
+ * (maps/route_table.c), then the journal writes its config entry and swaps the
+ * VPC record, and waits for an RCU grace period so that the region replaced
+ * can be reused.
+ */
+static int plan_route_edit(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r, __be32 prefix,
+			   __u8 len)
 {
-	struct route_key ck = rkey(vni, 0, ROUTE_KEY_CONFIG, r->len, r->prefix);
+	struct route_key ck;
 	struct txn_op op;
-	struct route old;
-	struct vpc v, grown;
+	struct vpc v;
 	int err;
 
-	if (bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, &v))
-		return -errno;
-	if (r->len > 32 || (r->prefix & ~prefix_mask(r->len)))
-		return -EINVAL;
-	ck.gen = v.route_gen;
-	grown = v;
-	if (bpf_map_lookup_elem(s->fd[SM_ROUTES], &ck, &old)) {
-		unsigned int level = ROUTE_LEVEL_INDEX(r->len);
-		grown.levels |= 1U << level;
-		v.levels |= 1U << level;
-		v.route_count[level]++;
+	err = route_table_edit_aside(&s->rm, vni, r, prefix, len, &v, &ck);
+	if (err)
+		return err;
+	if (r) {
+		struct route cfg = *r;
+		cfg._pad = 0;
+		err = txn_plan_put(p, SM_ROUTES, &ck, sizeof(ck), &cfg, sizeof(cfg));
+	} else {
+		err = txn_plan_del(p, SM_ROUTES, &ck, sizeof(ck));
 	}
-	/* A new level becomes visible before its slots; the counts once the route is whole. */
-	err = txn_plan_put(p, SM_VPCS, &vni, sizeof(vni), &grown, sizeof(grown));
-	op = mkop(TXN_OP_ROUTE_SET);
-	op.vni = vni;
-	op.gen = v.route_gen;
-	memcpy(op.value, r, sizeof(*r));
-	op.value_size = sizeof(*r);
-	if (!err)
-		err = txn_plan_op(p, &op);
 	if (!err)
 		err = txn_plan_put(p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
+	op = mkop(TXN_OP_BARRIER);
+	if (!err)
+		err = txn_plan_op(p, &op);
 	return err;
+}
+
+int txn_plan_route_insert(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r)
+{
+	return plan_route_edit(s, p, vni, r, r->prefix, r->len);
 }
 
 int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32 prefix, __u8 len)
 {
-	struct route_key ck = rkey(vni, 0, ROUTE_KEY_CONFIG, len, prefix);
-	struct txn_op op;
-	struct route old;
-	struct vpc v;
-	unsigned int level = ROUTE_LEVEL_INDEX(len);
-	int err;
-
-	if (bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, &v))
-		return -errno;
-	if (len > 32 || (prefix & ~prefix_mask(len)))
-		return -EINVAL;
-	ck.gen = v.route_gen;
-	if (bpf_map_lookup_elem(s->fd[SM_ROUTES], &ck, &old))
-		return -ENOENT;
-	if (v.route_count[level] > 0)
-		v.route_count[level]--;
-	if (!v.route_count[level])
-		v.levels &= ~(1U << level);
-	/* Slots and config first; the level bit goes only after its slots are gone. */
-	op = mkop(TXN_OP_ROUTE_DEL);
-	op.vni = vni;
-	op.gen = v.route_gen;
-	memcpy(op.value, &old, sizeof(old));
-	op.value_size = sizeof(old);
-	err = txn_plan_op(p, &op);
-	if (!err)
-		err = txn_plan_put(p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
-	return err;
+	return plan_route_edit(s, p, vni, NULL, prefix, len);
 }
 
 int txn_plan_unbind(struct txn_plan *p, __u32 ifindex)

@@ -14,9 +14,10 @@
  * How a transaction becomes visible (see docs/transactions.md):
  *
  *  1. build: every VPC whose route table changes gets its whole new table
- *     (config entries and lookup slots) written under generation gen+1 of the
- *     routes map. Nothing reads that generation yet: the datapath, show and
- *     save all follow struct vpc.route_gen.
+ *     written aside: config entries under generation gen+1 of the routes
+ *     map, and a new fib region (maps/fib.c) in lines no VPC record points
+ *     at. Nothing reads either yet: the datapath follows the record's fib
+ *     region, show and save its route_gen.
  *  2. commit point: the list of the remaining map operations is written to
  *     the journal map, then one update of the journal head marks it
  *     committed. Before that update the host is in the old state (a build
@@ -122,8 +123,8 @@ enum txn_op_kind {
 	TXN_OP_BARRIER,       /* RCU grace period: no packet still uses what came before */
 	TXN_OP_PURGE_GEN,     /* every route entry of (vni, gen) */
 	TXN_OP_PURGE_VPC,     /* every route entry of vni */
-	TXN_OP_ROUTE_SET,     /* one route into generation gen, in place (single commands) */
-	TXN_OP_ROUTE_DEL,     /* one route out of generation gen, in place (single commands) */
+	TXN_OP_ROUTE_SET_UNUSED, /* (was: one route edited in place; route tables are now always swapped whole) */
+	TXN_OP_ROUTE_DEL_UNUSED,
 	TXN_OP_SG_RULE,       /* one rule (vni = sg_id, ifindex = priority, value = struct sg_rule) for ... */
 	TXN_OP_SG_COMMIT,     /* ... the rule set of group vni: the SG_RULE steps before it, swapped in whole */
 	TXN_OP_SG_PURGE,      /* every rule and compiled entry of group vni (its record is gone) */
@@ -193,7 +194,7 @@ int txn_recover(struct store *s, const struct txn_hooks *h);
 /* true when the journal says a transaction was cut short (cheap: one lookup, no lock). */
 bool txn_pending(struct store *s);
 
-/* Steps that add or remove one route of a VPC's live table in place (for a plan run by txn_run). */
+/* Steps that add or remove one route of a VPC's live table, built aside and swapped in (for a plan run by txn_run). */
 int txn_plan_route_insert(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r);
 int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32 prefix, __u8 len);
 /* A local NIC's device unbound: our program off it, then its ifindex -> NIC entry. */

@@ -29,6 +29,7 @@
 #define MAP_NICS "nics"
 #define MAP_IFINDEX_NICS "ifindex_nics"
 #define MAP_ROUTES "routes"
+#define MAP_FIB "fib"
 #define MAP_DROPS "drops"
 #define MAP_NIC_STATS "nic_stats"
 #define MAP_EVENTS "events"
@@ -42,7 +43,7 @@
 #define MAX_VPCS 16384
 #define MAX_SUBNETS 65536
 #define MAX_NICS 262144
-#define MAX_ROUTE_ENTRIES (1U << 22) /* configured routes + lookup slots, all VPCs, both generations */
+#define MAX_ROUTE_ENTRIES (1U << 22) /* configured routes, all VPCs, both generations of a table being replaced */
 #define MAX_SGS 4096
 #define MAX_SG_RULES (1U << 18)      /* configured rules, all groups, both generations */
 #define MAX_SG_CLASSIFIER (1U << 20) /* compiled port (resp. address) entries, all groups, both generations */
@@ -71,38 +72,73 @@ enum xdp_mode_cfg {
 
 /* ---- VPC: keyed by VNI (__u32 in host order) ---- */
 /*
- * Route lookup cost is kept flat by "levels": a route of prefix length L is
- * expanded into the lookup slots of level ROUTE_LEVEL(L) (the next multiple of
- * ROUTE_STRIDE), so a lookup probes at most ROUTE_LEVELS exact-match slots,
- * longest level first, and only the levels this VPC uses (levels bitmap).
- * route_count[i] counts configured routes of level i; the tool keeps it so
- * that `levels` is always a superset of what the table holds (extra probes are
- * harmless, a missing one is not).
- *
- * The pivot level (/24, which holds /21-/24: about three routes in four of a
- * BGP-like table and most VPC subnets) is probed first. A pivot slot flagged
- * ROUTE_SLOT_LEAF has no slot of a longer level under its /24, so it is the
- * answer after one probe. A /24 with longer slots under it always has a pivot
- * slot (a ROUTE_SLOT_MARKER, no route, when no route of the pivot's level
- * covers it), so a pivot miss skips the longer levels and goes straight to
- * the shorter ones. Both are kept from a per-/24 count of longer slots
- * (ROUTE_KEY_HINT entries) by maps/route_table.c (one route at a time) and
- * maps/txn.c (whole tables): every writer of slots must keep them.
+ * A VPC's route table lives in two places: its configured routes in the
+ * routes hash (ROUTE_KEY_CONFIG, the source of truth for show/save), and its
+ * forwarding index, a region of the fib arena (see struct fib_line) that the
+ * datapath searches. The record points at the region; replacing the table is
+ * one update of this record.
  */
-#define ROUTE_STRIDE 4
-#define ROUTE_LEVELS 9 /* levels 0,4,...,32 */
-#define ROUTE_PIVOT_LEVEL 6 /* /24 */
-#define ROUTE_LEVEL_INDEX(len) (((len) + ROUTE_STRIDE - 1) / ROUTE_STRIDE)
-#define ROUTE_LEVEL_LEN(idx) ((idx) * ROUTE_STRIDE)
-
 struct vpc {
-	__u16 route_gen;  /* generation of the live route table (see struct route_key) */
+	__u16 route_gen;   /* generation of the live configured routes (see struct route_key) */
 	__u16 flags;
-	__u32 levels;     /* bit i set: level i may hold slots */
-	__u32 route_count[ROUTE_LEVELS];
+	__u32 fib_base;    /* first line of the VPC's fib region; 0: no routes, no region */
+	__u32 fib_lines;   /* lines in the region (what the allocator keeps) */
+	__u32 fib_root;    /* line of the search tree's root (absolute) */
+	__u32 fib_results; /* first line of the region's results (absolute) */
+	__u8 fib_depth;    /* internal levels above the leaves: 0..FIB_MAX_DEPTH */
+	__u8 _pad[3];
+	__u32 route_count; /* configured routes, connected ones included */
 	char name[NAME_LEN];
 };
-_Static_assert(sizeof(struct vpc) == 60, "struct vpc layout");
+_Static_assert(sizeof(struct vpc) == 44, "struct vpc layout");
+
+/* ---- fib: the forwarding index of every VPC, in one mmapable array of cache lines ---- */
+/*
+ * A VPC's routes become the sorted starts of the address ranges over which
+ * the longest match does not change (two ranges at most per route, fewer
+ * after merging neighbours with the same result). The starts are searched as
+ * a tree of 64-byte lines, one line per level: an internal line holds up to 15
+ * separator keys and points at its (contiguous) children; a leaf line holds
+ * 8 (start, result) pairs. A lookup reads depth + 2 lines (the last one a
+ * result), whatever the prefix lengths, and a 16-way tree stays shallow: 1M
+ * routes are 5 internal levels. Keys are addresses in host byte order.
+ *
+ * A region is [header][internal lines, root first][leaves][results][routes]:
+ * results are struct route (4 per line; result 0 is "no route"), routes are
+ * the configured routes sorted by (prefix, len), which the tool reads back to
+ * edit the table. Regions are written by maps/fib.c into lines that no VPC
+ * record points at, then published by the record; line 0 is never used.
+ */
+#define FIB_LINE_WORDS 16
+#define FIB_LEAF_PAIRS 8      /* leaf: w[0..7] starts (ascending, padded by repeating the last), w[8..15] results */
+#define FIB_FANOUT 16         /* internal: w[0..14] separators (ascending, unused ones ~0), w[15] child link */
+#define FIB_CHILD_SHIFT 28    /* child link: first child line | (children - 1) << 28 */
+#define FIB_CHILD_MASK 0x0fffffffU
+#define FIB_MAX_DEPTH 6       /* 16^6 leaves of 8: far beyond any arena */
+#define FIB_RESULTS_PER_LINE 4
+#define FIB_MAGIC 0x31424946U /* "FIB1" */
+#define FIB_LINES_DEFAULT (1U << 21) /* 128 MiB: a 1M-route VPC replaced while the old table still serves */
+
+struct fib_line {
+	__u32 w[FIB_LINE_WORDS];
+};
+_Static_assert(sizeof(struct fib_line) == 64, "struct fib_line layout");
+
+/* Line 0 of a region. Offsets are relative to the region's first line. */
+struct fib_header {
+	__u32 magic;
+	__u32 lines;
+	__u32 routes;   /* configured routes, at line `routes_at` */
+	__u32 ranges;
+	__u32 results;
+	__u32 depth;
+	__u32 root_at;
+	__u32 leaves_at;
+	__u32 results_at;
+	__u32 routes_at;
+	__u32 _pad[6];
+};
+_Static_assert(sizeof(struct fib_header) == 64, "struct fib_header layout");
 
 /* ---- subnet (alias vxnet) ---- */
 struct subnet_key {
@@ -149,20 +185,13 @@ _Static_assert(sizeof(struct nic) == 32, "struct nic layout");
 
 /* ---- routes: one hash map for all VPCs ---- */
 /*
- * Three kinds of entry share the map:
- *  - ROUTE_KEY_CONFIG: the route as configured (len = its prefix length,
- *    addr = its masked prefix); the source of truth for show/save.
- *  - ROUTE_KEY_SLOT: a lookup slot (len = the level's length, addr = the
- *    address masked to that length); value = the longest configured route of
- *    that level covering the slot.
- *  - ROUTE_KEY_HINT: per /24 (len 24, addr masked), how many slots of the
- *    levels longer than the pivot lie under it; exists only while non-zero.
- * gen lets a whole VPC table be built aside under a new generation and
- * swapped in by one update of struct vpc.route_gen.
+ * The configured routes (ROUTE_KEY_CONFIG: len = the prefix length, addr =
+ * the masked prefix), the source of truth for show/save. gen lets a whole VPC
+ * table be written aside under a new generation and swapped in by one update
+ * of struct vpc (route_gen and the fib region together). The datapath never
+ * reads this map: it searches the fib.
  */
-#define ROUTE_KEY_SLOT 1
 #define ROUTE_KEY_CONFIG 2
-#define ROUTE_KEY_HINT 3 /* len 24: value.peer_vni counts slots of longer levels under this /24 */
 
 struct route_key {
 	__u32 vni;
@@ -181,17 +210,12 @@ enum route_kind {
 };
 
 #define ROUTE_F_ADVERTISE 0x1 /* export to a routing daemon */
-#define ROUTE_SLOT_LEAF 0x1   /* pivot slot with no longer slot under its /24: the lookup stops here */
-#define ROUTE_SLOT_MARKER 0x2 /* pivot slot that holds no route, only says longer slots lie under it */
 
 struct route {
 	__u8 kind;  /* enum route_kind */
 	__u8 len;   /* prefix length of the configured route */
 	__u8 flags; /* ROUTE_F_* */
-	union { /* was padding; the old name still compiles */
-		__u8 slot_flags; /* ROUTE_SLOT_*, lookup slots only; 0 in configured routes */
-		__u8 _pad;
-	};
+	__u8 _pad;
 	__be32 prefix; /* masked prefix of the configured route */
 	__be32 via;    /* ROUTE_VIA: next-hop NIC address */
 	__u32 peer_vni;

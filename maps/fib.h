@@ -1,0 +1,52 @@
+/* maps/fib.h — a VPC's forwarding index: its routes as address ranges in a tree of cache lines, in the fib arena. */
+#ifndef VPCBPF_FIB_H
+#define VPCBPF_FIB_H
+
+#include <linux/types.h>
+#include <stddef.h>
+#include "maps/vpcbpf.h"
+
+/* A region built in memory, before it is written (line offsets relative to its first line). */
+struct fib_image {
+	struct fib_line *lines;
+	__u32 nlines;
+	struct fib_header hdr;
+};
+
+/*
+ * Builds the region of a table: routes[0..n) in any order, one per (prefix,
+ * len) (a later duplicate wins). 0, or -ENOMEM / -EINVAL (a prefix with host
+ * bits, a length over 32).
+ */
+int fib_image_build(const struct route *routes, size_t n, struct fib_image *img);
+void fib_image_free(struct fib_image *img);
+
+/*
+ * Writes routes[0..n) as the table of *v: a new region in lines that no VPC
+ * record (nor anything this process wrote since its last fib_forget()) uses,
+ * then v's fib fields and route_count point at it. Nothing reads the region
+ * until the caller stores *v in the vpcs map; the region *v had before stays
+ * reserved until fib_settle(). -ENOSPC when the arena is full even after an
+ * RCU grace period has freed what earlier tables left.
+ */
+int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, struct vpc *v);
+
+/* The configured routes of *v's region, sorted by (prefix, len): a malloc'd array (NULL when none). */
+int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n);
+
+/* The datapath's longest-prefix match in *v's region: 0 and *out (prefix filled in), or -ENOENT. */
+int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out);
+
+/* Lines in use by v's region and the arena's size, for dp show / the benchmarks. */
+int fib_arena_size(int fib_fd, __u32 *lines);
+
+/*
+ * After an RCU grace period that followed the last vpc record update: the
+ * regions replaced so far may be reused. (fib_install also waits for one by
+ * itself when the arena runs out.)
+ */
+void fib_settle(void);
+/* After a transaction ends (committed or thrown away): forget the regions written for it. */
+void fib_forget(void);
+
+#endif
