@@ -451,7 +451,7 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	/* the datapath, the user-space replica and the LPM trie must agree before anything is timed */
 	for (__u32 i = 0; i < 2000; i++) {
 		struct route r;
-		int want = route_table_lookup(env.routes_fd, env.vpcs_fd, vni, addrs[i], &r) ? 255 : r.len;
+		int want = route_table_lookup(&env.rm, vni, addrs[i], &r) ? 255 : r.len;
 		int got_levels = lookup_once(lk->progs.bench_levels, i), got_lpm = lookup_once(lk->progs.bench_lpm_trie, i);
 		if (got_levels != want || got_lpm != want) {
 			fprintf(stderr, "mismatch at %s: replica /%d, levels /%d, lpm /%d\n",
@@ -462,7 +462,7 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	/* split destinations by where their route sends them */
 	for (size_t i = 0; i < BENCH_ADDRS && (nlocal < PATH_PACKETS || nremote < PATH_PACKETS); i++) {
 		struct route r;
-		if (route_table_lookup(env.routes_fd, env.vpcs_fd, vni, addrs[i], &r))
+		if (route_table_lookup(&env.rm, vni, addrs[i], &r))
 			continue;
 		if (r.via == ip_addr("10.0.0.3") && nlocal < PATH_PACKETS)
 			local[nlocal++] = addrs[i];

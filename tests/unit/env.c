@@ -61,6 +61,8 @@ static int load(void)
 	env.nics_fd = bpf_map__fd(env.skel->maps.nics);
 	env.ifindex_nics_fd = bpf_map__fd(env.skel->maps.ifindex_nics);
 	env.routes_fd = bpf_map__fd(env.skel->maps.routes);
+	env.fib_fd = bpf_map__fd(env.skel->maps.fib);
+	env.rm = (struct route_maps){ .routes_fd = env.routes_fd, .vpcs_fd = env.vpcs_fd, .fib_fd = env.fib_fd };
 	env.drops_fd = bpf_map__fd(env.skel->maps.drops);
 	env.nic_stats_fd = bpf_map__fd(env.skel->maps.nic_stats);
 	env.events_fd = bpf_map__fd(env.skel->maps.events);

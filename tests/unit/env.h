@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "maps/vpcbpf.h"
+#include "maps/route_table.h"
 
 #define ENV_PORTS 8 /* local interfaces a fixture can bind NICs to */
 
@@ -16,7 +17,8 @@ struct env {
 	int port_ifindex[ENV_PORTS];
 	struct nic_bpf *skel;
 	int prog_fd;
-	int host_fd, vpcs_fd, subnets_fd, nics_fd, ifindex_nics_fd, routes_fd;
+	int host_fd, vpcs_fd, subnets_fd, nics_fd, ifindex_nics_fd, routes_fd, fib_fd;
+	struct route_maps rm; /* routes, vpcs and fib, for maps/route_table.h */
 	int drops_fd, nic_stats_fd, events_fd;
 	int nr_cpus;
 	unsigned int verified_insns; /* "processed N insns" from the verifier log */

@@ -12,6 +12,7 @@
 #include "pktbuild.h"
 #if __has_include("maps/route_table.h")
 #include "maps/route_table.h"
+#include "maps/fib.h"
 #define HAVE_ROUTE_TABLE 1
 #endif
 
@@ -149,7 +150,7 @@ static void edit(void)
 
 	if (nroutes && op < 25) { /* delete */
 		size_t i = rnd() % nroutes;
-		assert_int_equal(route_table_remove(env.routes_fd, env.vpcs_fd, VNI, table[i].prefix, table[i].len), 0);
+		assert_int_equal(route_table_remove(&env.rm, VNI, table[i].prefix, table[i].len), 0);
 		table[i] = table[--nroutes];
 		return;
 	}
@@ -159,13 +160,13 @@ static void edit(void)
 		r.prefix = table[i].prefix;
 		r.len = table[i].len;
 		struct route rt = to_route(&r);
-		assert_int_equal(route_table_insert(env.routes_fd, env.vpcs_fd, VNI, &rt), 0);
+		assert_int_equal(route_table_insert(&env.rm, VNI, &rt), 0);
 		table[i] = r;
 		return;
 	}
 	random_route(&r); /* add, or replace when the prefix is already there */
 	struct route rt = to_route(&r);
-	assert_int_equal(route_table_insert(env.routes_fd, env.vpcs_fd, VNI, &rt), 0);
+	assert_int_equal(route_table_insert(&env.rm, VNI, &rt), 0);
 	long at = find(r.prefix, r.len);
 	if (at >= 0)
 		table[at] = r;
@@ -189,7 +190,7 @@ static void check_replica(__be32 addr, const struct ref_route *want)
 {
 	struct route got;
 	char buf[64];
-	int err = route_table_lookup(env.routes_fd, env.vpcs_fd, VNI, addr, &got);
+	int err = route_table_lookup(&env.rm, VNI, addr, &got);
 
 	if (!want && err == -ENOENT)
 		return;
@@ -267,47 +268,43 @@ static size_t entries_of_vpc(void)
 	return n;
 }
 
-/*
- * The pivot's bookkeeping is exact: each /24 hint counts the slots longer than
- * the pivot under it, such a /24 always has a pivot slot (a marker when no
- * route of the level covers it), markers exist only there, and a route's
- * pivot slot is a leaf exactly when there are none (a missed leaf flag only
- * costs probes, so the lookups above could not see it).
- */
-static void check_pivot_flags(void)
+static int cmp_ref(const void *x, const void *y)
 {
-	struct route_key k, next;
-	void *prev = NULL;
+	const struct ref_route *a = x, *b = y;
 
-	while (bpf_map_get_next_key(env.routes_fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (k.vni != VNI || (k.type != ROUTE_KEY_HINT && !(k.type == ROUTE_KEY_SLOT && k.len == 24)))
-			continue;
-		/* count the longer slots under this /24 by probing all of them */
-		__u32 deeper = 0;
-		for (unsigned int len = 28; len <= 32; len += 4)
-			for (__u32 i = 0; i < (1U << (len - 24)); i++) {
-				struct route_key dk = { .vni = VNI, .gen = k.gen, .type = ROUTE_KEY_SLOT, .len = (__u8)len,
-							.addr = k.addr | htonl(i << (32 - len)) };
-				struct route r;
-				deeper += bpf_map_lookup_elem(env.routes_fd, &dk, &r) == 0;
-			}
-		struct route v;
-		assert_int_equal(bpf_map_lookup_elem(env.routes_fd, &k, &v), 0);
-		if (k.type == ROUTE_KEY_HINT) {
-			struct route_key pk = k;
-			pk.type = ROUTE_KEY_SLOT;
-			assert_int_equal(v.peer_vni, deeper);
-			/* a /24 with longer slots always has a pivot slot (a marker at least) */
-			assert_int_equal(bpf_map_lookup_elem(env.routes_fd, &pk, &v), 0);
-		} else if (v.slot_flags & ROUTE_SLOT_MARKER) {
-			assert_true(deeper > 0);
-			assert_int_equal(v.kind, 0);
-		} else {
-			assert_int_equal(!!(v.slot_flags & ROUTE_SLOT_LEAF), deeper == 0);
-		}
+	if (a->prefix != b->prefix)
+		return ntohl(a->prefix) < ntohl(b->prefix) ? -1 : 1;
+	return (int)a->len - (int)b->len;
+}
+
+/*
+ * The index keeps what was configured: the routes read back from the VPC's
+ * fib region are the reference table, sorted, and the record counts them; an
+ * empty table has no region at all.
+ */
+static void check_fib_routes(void)
+{
+	struct ref_route sorted[MAX_ROUTES];
+	struct route *got = NULL;
+	size_t n = 0;
+	__u32 vni = VNI;
+	struct vpc v;
+
+	assert_int_equal(bpf_map_lookup_elem(env.vpcs_fd, &vni, &v), 0);
+	assert_int_equal(fib_routes(env.fib_fd, &v, &got, &n), 0);
+	assert_int_equal(n, nroutes);
+	assert_int_equal(v.route_count, nroutes);
+	assert_int_equal(!!v.fib_base, nroutes > 0);
+	memcpy(sorted, table, nroutes * sizeof(*table));
+	qsort(sorted, nroutes, sizeof(*sorted), cmp_ref);
+	for (size_t i = 0; i < n; i++) {
+		struct route want = to_route(&sorted[i]);
+		assert_int_equal(got[i].prefix, want.prefix);
+		assert_int_equal(got[i].len, want.len);
+		assert_int_equal(got[i].kind, want.kind);
+		assert_int_equal(got[i].via, want.via);
 	}
+	free(got);
 }
 
 static void world(void)
@@ -343,21 +340,102 @@ static void random_tables_match_reference(void **state)
 			if (e % CHECK_EVERY == CHECK_EVERY - 1)
 				check();
 		}
-		check_pivot_flags();
+		check_fib_routes();
 		/* empty the table again: every slot must go with its last route */
 		while (nroutes) {
-			assert_int_equal(route_table_remove(env.routes_fd, env.vpcs_fd, VNI, table[nroutes - 1].prefix,
+			assert_int_equal(route_table_remove(&env.rm, VNI, table[nroutes - 1].prefix,
 							    table[nroutes - 1].len), 0);
 			nroutes--;
 			if (nroutes % 16 == 0)
 				check();
 		}
 		assert_int_equal(entries_of_vpc(), 0);
+		check_fib_routes();
 	}
+}
+
+/*
+ * A table too big to edit route by route in a test: 20,000 random routes
+ * built in one go (a tree four levels deep), then the replica on 20,000
+ * addresses and the datapath on 400, the ends of the address space included.
+ */
+#define BIG_ROUTES 20000
+static void big_table_matches_reference(void **state)
+{
+	static struct ref_route big[BIG_ROUTES];
+	static struct route rts[BIG_ROUTES];
+	const char *seed = getenv("VPCBPF_TEST_SEED");
+	uint64_t s = seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL);
+	__u32 vni = VNI;
+	struct vpc v;
+	size_t n = 0;
+
+	print_message("# seed %llu (VPCBPF_TEST_SEED replays it)\n", (unsigned long long)s);
+	rng = s * 0x9E3779B97F4A7C15ULL | 1;
+	assert_int_equal(env_reset(), 0);
+	world();
+	for (int i = 0; i < BASES; i++)
+		bases[i] = rnd();
+	nroutes = 0;
+	while (n < BIG_ROUTES) {
+		struct ref_route r;
+		random_route(&r);
+		if (rnd() % 2) /* spread out: the whole address space, not only near the bases */
+			r.prefix = (__be32)rnd() & mask(r.len);
+		if (reserved(r.prefix) && r.len >= 23)
+			continue; /* never a route inside the NICs' own subnets */
+		bool dup = false;
+		for (size_t j = n > 64 ? n - 64 : 0; j < n; j++)
+			dup |= big[j].prefix == r.prefix && big[j].len == r.len;
+		if (dup)
+			continue;
+		big[n++] = r;
+	}
+	/* exact duplicates further apart: keep the last, as the table would */
+	qsort(big, n, sizeof(*big), cmp_ref);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && big[m - 1].prefix == big[i].prefix && big[m - 1].len == big[i].len)
+			continue;
+		big[m++] = big[i];
+	}
+	/* the reference scan is linear: keep it in a table of its own */
+	for (size_t i = 0; i < m; i++)
+		rts[i] = to_route(&big[i]);
+	assert_int_equal(bpf_map_lookup_elem(env.vpcs_fd, &vni, &v), 0);
+	assert_int_equal(route_table_build(&env.rm, vni, v.route_gen, &v, rts, m), 0);
+	assert_int_equal(bpf_map_update_elem(env.vpcs_fd, &vni, &v, BPF_EXIST), 0);
+	print_message("# %zu routes: %u fib lines, depth %u\n", m, v.fib_lines, v.fib_depth);
+	assert_true(v.fib_depth >= 3);
+
+	memcpy(table, big, sizeof(*table) * (m < MAX_ROUTES ? m : MAX_ROUTES));
+	for (int i = 0; i < 20000; i++) {
+		__be32 addr = i == 0 ? 0 : i == 1 ? 0xffffffffU : i % 2 ? random_addr() : htonl(rnd());
+		const struct ref_route *best = NULL;
+		struct route got;
+		if (reserved(addr))
+			continue;
+		for (size_t j = 0; j < m; j++)
+			if ((addr & mask(big[j].len)) == big[j].prefix && (!best || big[j].len > best->len))
+				best = &big[j];
+		int err = route_table_lookup(&env.rm, vni, addr, &got);
+		if (!best) {
+			assert_int_equal(err, -ENOENT);
+		} else {
+			if (err || got.len != best->len || got.prefix != best->prefix || got.kind != best->kind)
+				fail_at("route_table_lookup (big)", addr, best, err ? "no route" : "another route");
+		}
+		if (i % 50 == 0) {
+			nroutes = 0; /* check_datapath reads want only */
+			check_datapath(addr, best);
+		}
+	}
+	nroutes = 0;
 }
 
 static const struct CMUnitTest route_random_tests[] = {
 	cmocka_unit_test(random_tables_match_reference),
+	cmocka_unit_test(big_table_matches_reference),
 };
 
 SUITE(route_random_suite, "route_random", route_random_tests)

@@ -91,7 +91,7 @@ static int add_route(__u32 vni, const char *cidr, struct route *r)
 {
 	topo_vpc(vni);
 	cidr_of(cidr, &r->prefix, &r->len);
-	return route_table_insert(env.routes_fd, env.vpcs_fd, vni, r);
+	return route_table_insert(&env.rm, vni, r);
 }
 
 int topo_have_routes(void)
