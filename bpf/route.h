@@ -14,9 +14,10 @@ static __always_inline __u32 fib_rank(const struct fib_line *l, __u32 a, const i
 {
 	__u32 rank = 0;
 
+	/* w <= a exactly when w - a - 1 borrows: no branch per key (BPF has no conditional move) */
 #pragma unroll
 	for (int i = 0; i < n; i++)
-		rank += l->w[i] <= a;
+		rank += ((__u64)l->w[i] - a - 1) >> 63;
 	return rank;
 }
 

@@ -1,4 +1,4 @@
-/* tests/bench/route_bench.c — datapath benchmark: route lookup (levels vs LPM trie) and per-packet cost by table size. */
+/* tests/bench/route_bench.c — datapath benchmark: route lookup (fib index vs LPM trie) and per-packet cost by table size. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -398,7 +398,6 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	int lpm_fd = bpf_map__fd(lk->maps.bench_lpm);
 	long long mem_routes0 = map_memlock(env.routes_fd), mem_lpm0 = map_memlock(lpm_fd);
 	double t0, t_levels, t_lpm;
-	bool changed;
 
 	if (!routes || !addrs || !local || !remote)
 		return -1;
@@ -412,15 +411,18 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 		return -1;
 
 	/* the table is built aside in the local vpc record and published once, as a batch would */
+	struct route *rts = calloc(n, sizeof(*rts));
+	if (!rts)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		rts[i] = (struct route){ .kind = ROUTE_VIA, .len = routes[i].len, .prefix = routes[i].prefix,
+					 .via = ip_addr(i % 2 ? "10.0.0.4" : "10.0.0.3") };
 	t0 = now();
-	for (size_t i = 0; i < n; i++) {
-		struct route r = { .kind = ROUTE_VIA, .len = routes[i].len, .prefix = routes[i].prefix,
-				   .via = ip_addr(i % 2 ? "10.0.0.4" : "10.0.0.3") };
-		int err = route_table_insert_gen(env.routes_fd, vni, 0, &v, &r, &changed);
-		if (err) {
-			fprintf(stderr, "route insert %zu: %s\n", i, strerror(-err));
-			return -1;
-		}
+	int err = route_table_build(&env.rm, vni, 0, &v, rts, n);
+	free(rts);
+	if (err) {
+		fprintf(stderr, "route table build (%zu routes): %s\n", n, strerror(-err));
+		return -1;
 	}
 	if (bpf_map_update_elem(env.vpcs_fd, &vni, &v, BPF_EXIST))
 		return -1;
@@ -454,7 +456,7 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 		int want = route_table_lookup(&env.rm, vni, addrs[i], &r) ? 255 : r.len;
 		int got_levels = lookup_once(lk->progs.bench_levels, i), got_lpm = lookup_once(lk->progs.bench_lpm_trie, i);
 		if (got_levels != want || got_lpm != want) {
-			fprintf(stderr, "mismatch at %s: replica /%d, levels /%d, lpm /%d\n",
+			fprintf(stderr, "mismatch at %s: replica /%d, fib /%d, lpm /%d\n",
 				inet_ntoa((struct in_addr){ addrs[i] }), want, got_levels, got_lpm);
 			return -1;
 		}
@@ -470,18 +472,18 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 			remote[nremote++] = addrs[i];
 	}
 
-	long long mem_routes = map_memlock(env.routes_fd) - mem_routes0, mem_lpm = map_memlock(lpm_fd) - mem_lpm0;
-	__u32 levels_used = (__u32)__builtin_popcount(v.levels);
-	fprintf(stderr, "routes %zu (vni %u, %u levels): insert %.0f/s levels, %.0f/s lpm; memory %.1f B/route levels, %.1f B/route lpm\n",
+	long long mem_routes = map_memlock(env.routes_fd) - mem_routes0 + (long long)v.fib_lines * (long long)sizeof(struct fib_line), mem_lpm = map_memlock(lpm_fd) - mem_lpm0;
+	__u32 levels_used = v.fib_depth + 2; /* lines read per lookup: the tree levels, the leaf, the result */
+	fprintf(stderr, "routes %zu (vni %u, %u lines per lookup): build %.0f/s fib, %.0f/s lpm; memory %.1f B/route fib (config + index), %.1f B/route lpm\n",
 		n, vni, levels_used, n / t_levels, n / t_lpm, (double)mem_routes / n, (double)mem_lpm / n);
 	fprintf(out, "{\"routes\": %zu, \"vni\": %u, \"levels_used\": %u, \"insert_per_s_levels\": %.0f, "
 		     "\"insert_per_s_lpm\": %.0f, \"mem_bytes_per_route_levels\": %.1f, \"mem_bytes_per_route_lpm\": %.1f, ",
 		n, vni, levels_used, n / t_levels, n / t_lpm, (double)mem_routes / n, (double)mem_lpm / n);
 
 	struct stat3 base = bench_lookup("lookup base", lk->progs.bench_base);
-	struct stat3 lev = bench_lookup("lookup levels", lk->progs.bench_levels);
+	struct stat3 lev = bench_lookup("lookup fib", lk->progs.bench_levels);
 	struct stat3 lpm = bench_lookup("lookup lpm trie", lk->progs.bench_lpm_trie);
-	struct stat3 probe = bench_lookup("one hash probe", lk->progs.bench_probe);
+	struct stat3 probe = bench_lookup("one uncached line", lk->progs.bench_probe);
 	json_stat("one_probe_ns", probe, 0);
 	json_stat("lookup_base_ns", base, 0);
 	json_stat("lookup_levels_ns", lev, 0);
