@@ -37,19 +37,18 @@ static __always_inline const struct route *route_lookup(const struct vpc *vpc, _
 
 	if (!vpc->fib_base)
 		return NULL;
-#pragma unroll
-	for (int d = 0; d < FIB_MAX_DEPTH; d++) {
+	/* a bounded loop (not unrolled): the verifier walks it once per level instead of once per path */
+#pragma clang loop unroll(disable)
+	for (__u32 d = 0; d < FIB_MAX_DEPTH && d < depth; d++) {
 		__u32 link, last;
 
-		if (d < depth) {
-			l = bpf_map_lookup_elem(&fib, &line);
-			if (!l)
-				return NULL;
-			link = l->w[FIB_FANOUT - 1];
-			last = link >> FIB_CHILD_SHIFT;
-			rank = fib_rank(l, a, FIB_FANOUT - 1);
-			line = (link & FIB_CHILD_MASK) + (rank < last ? rank : last);
-		}
+		l = bpf_map_lookup_elem(&fib, &line);
+		if (!l)
+			return NULL;
+		link = l->w[FIB_FANOUT - 1];
+		last = link >> FIB_CHILD_SHIFT;
+		rank = fib_rank(l, a, FIB_FANOUT - 1);
+		line = (link & FIB_CHILD_MASK) + (rank < last ? rank : last);
 	}
 	l = bpf_map_lookup_elem(&fib, &line);
 	if (!l)
