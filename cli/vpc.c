@@ -137,7 +137,7 @@ static int do_del(int argc, char **argv)
 	txn_plan_init(&p);
 	int err = txn_plan_del(&p, SM_VPCS, &vni, sizeof(vni));
 	if (!err)
-		err = txn_plan_purge_vpc(&p, vni);
+		err = txn_plan_purge_vpc(s, &p, vni);
 	if (!err)
 		err = txn_run(s, &p, NULL);
 	txn_plan_free(&p);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "maps/fib.h"
 #include "maps/table.h"
@@ -268,13 +269,25 @@ void fib_image_free(struct fib_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
-/* ---- the arena: mmap, and which lines are free ---- */
+/* ---- the arena: mmap windows, and which lines are free ---- */
 
 static struct {
 	int fd;
 	__u32 id, nlines;
-	struct fib_line *lines;
+	struct fib_line *quarantine; /* lines [0, FIB_FIRST_LINE), mapped for good */
+	struct fib_line *win;        /* one mapped window of whole pages */
+	__u64 win_first, win_lines;  /* in lines */
 } arena = { .fd = -1 };
+
+#define LINES_PER_PAGE(ps) ((ps) / sizeof(struct fib_line))
+
+static void unmap_window(void)
+{
+	if (arena.win)
+		munmap(arena.win, arena.win_lines * sizeof(struct fib_line));
+	arena.win = NULL;
+	arena.win_first = arena.win_lines = 0;
+}
 
 static int arena_map(int fd)
 {
@@ -285,24 +298,52 @@ static int arena_map(int fd)
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
-	if (arena.lines && arena.fd == fd && arena.id == info.id)
+	if (arena.quarantine && arena.fd == fd && arena.id == info.id)
 		return 0;
-	if (info.value_size != sizeof(struct fib_line) || info.max_entries < 2)
+	if (info.value_size != sizeof(struct fib_line) || info.max_entries <= FIB_FIRST_LINE)
 		return -EINVAL;
-	p = mmap(NULL, (size_t)info.max_entries * sizeof(struct fib_line), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (info.max_entries > FIB_CHILD_MASK) /* child links hold 28-bit line numbers */
+		return -E2BIG;
+	p = mmap(NULL, FIB_FIRST_LINE * sizeof(struct fib_line), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	if (info.max_entries > FIB_CHILD_MASK) { /* child links hold 28-bit line numbers */
-		munmap(p, (size_t)info.max_entries * sizeof(struct fib_line));
-		return -E2BIG;
-	}
-	if (arena.lines)
-		munmap(arena.lines, (size_t)arena.nlines * sizeof(struct fib_line));
+	unmap_window();
+	if (arena.quarantine)
+		munmap(arena.quarantine, FIB_FIRST_LINE * sizeof(struct fib_line));
 	arena.fd = fd;
 	arena.id = info.id;
 	arena.nlines = info.max_entries;
-	arena.lines = p;
+	arena.quarantine = p;
 	return 0;
+}
+
+/*
+ * Lines [first, first + n) of the arena, mapped (mapping the whole 128 MiB
+ * costs more than a route edit: the kernel maps every page up front). One
+ * window is kept, since a command works on one region at a time.
+ */
+static struct fib_line *lines_at(__u64 first, __u64 n)
+{
+	__u64 per_page = LINES_PER_PAGE((__u64)sysconf(_SC_PAGESIZE)), lo, hi;
+	void *p;
+
+	if (!n || first + n > arena.nlines)
+		return NULL;
+	if (arena.win && first >= arena.win_first && first + n <= arena.win_first + arena.win_lines)
+		return arena.win + (first - arena.win_first);
+	lo = first / per_page * per_page;
+	hi = (first + n + per_page - 1) / per_page * per_page;
+	if (hi > arena.nlines)
+		hi = arena.nlines; /* the map's last page may be partial: mmap rounds it */
+	unmap_window();
+	p = mmap(NULL, (hi - lo) * sizeof(struct fib_line), PROT_READ | PROT_WRITE, MAP_SHARED, arena.fd,
+		 (off_t)(lo * sizeof(struct fib_line)));
+	if (p == MAP_FAILED)
+		return NULL;
+	arena.win = p;
+	arena.win_first = lo;
+	arena.win_lines = hi - lo;
+	return arena.win + (first - lo);
 }
 
 int fib_arena_size(int fib_fd, __u32 *lines)
@@ -315,30 +356,43 @@ int fib_arena_size(int fib_fd, __u32 *lines)
 }
 
 /*
- * Lines this process must not hand out: regions it wrote for a transaction
- * not yet over (PENDING), and regions some VPC record pointed at since the
- * last RCU grace period this process waited for (GRACE: the live ones found
- * by a scan of the vpcs map, and the ones it replaced). Every journal ends
- * with a grace period after its last record update, so a new process only
- * has to scan.
+ * Which lines are free. A region is in use while a VPC record points at it;
+ * after a record stops pointing at it, a packet may still be walking it until
+ * an RCU grace period has passed. Such regions wait in the quarantine, kept
+ * in the arena's first lines so that every process (and a command finishing a
+ * killed one's journal) sees them; one grace period empties it (fib_settle,
+ * after the journal's barrier, or when the arena or the quarantine is full).
+ * Regions this process wrote for a transaction not yet over are PENDING,
+ * known to this process only: nothing else can see them, and a crash leaves
+ * them unreferenced, so free.
  */
-enum hold_kind { HOLD_PENDING, HOLD_GRACE };
-
 struct hold {
 	__u32 base, lines;
-	enum hold_kind kind;
 };
 
 static struct {
-	struct hold *h;
-	size_t n, cap;
+	struct hold *h;   /* PENDING regions, then (after a scan) the live ones */
+	size_t n, cap, pending;
 	bool scanned;
 } held;
 
-static int hold(__u32 base, __u32 lines, enum hold_kind kind)
+/* The quarantine: line 0 w[0] = count; pairs (base, lines) from line 1 on. */
+#define Q_PAIRS ((FIB_FIRST_LINE - 1) * FIB_LINE_WORDS / 2)
+
+static struct hold *quarantine_pairs(void)
 {
-	if (!base || !lines)
-		return 0;
+	return (struct hold *)arena.quarantine[1].w;
+}
+
+static __u32 quarantine_count(void)
+{
+	__u32 n = arena.quarantine[0].w[0];
+
+	return n <= Q_PAIRS ? n : Q_PAIRS;
+}
+
+static int hold(__u32 base, __u32 lines)
+{
 	if (held.n == held.cap) {
 		size_t cap = held.cap ? held.cap * 2 : 64;
 		struct hold *n = realloc(held.h, cap * sizeof(*n));
@@ -347,30 +401,55 @@ static int hold(__u32 base, __u32 lines, enum hold_kind kind)
 		held.h = n;
 		held.cap = cap;
 	}
-	held.h[held.n++] = (struct hold){ base, lines, kind };
+	held.h[held.n++] = (struct hold){ base, lines };
 	return 0;
-}
-
-static void drop_held(enum hold_kind kind)
-{
-	size_t m = 0;
-
-	for (size_t i = 0; i < held.n; i++)
-		if (held.h[i].kind != kind)
-			held.h[m++] = held.h[i];
-	held.n = m;
 }
 
 void fib_settle(void)
 {
-	drop_held(HOLD_GRACE);
+	if (arena.quarantine)
+		__atomic_store_n(&arena.quarantine[0].w[0], 0, __ATOMIC_RELEASE);
+	held.n = held.pending; /* the scan is stale: regions may have been released since */
 	held.scanned = false;
 }
 
 void fib_forget(void)
 {
-	for (size_t i = 0; i < held.n; i++)
-		held.h[i].kind = HOLD_GRACE;
+	/* committed ones are in VPC records now (the next scan sees them), the others are garbage */
+	held.n = held.pending = 0;
+	held.scanned = false;
+}
+
+/* Puts a region a record no longer points at (or soon will not) in quarantine. */
+static int quarantine(__u32 base, __u32 lines)
+{
+	__u32 n;
+	int err;
+
+	if (!base || !lines || !arena.quarantine)
+		return 0;
+	n = quarantine_count();
+	if (n == Q_PAIRS) {
+		if ((err = txn_rcu_barrier()))
+			return err;
+		fib_settle();
+		n = 0;
+	}
+	quarantine_pairs()[n] = (struct hold){ base, lines };
+	__atomic_store_n(&arena.quarantine[0].w[0], n + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int fib_release_lines(int fib_fd, __u32 base, __u32 lines)
+{
+	int err = arena_map(fib_fd);
+
+	return err ? err : quarantine(base, lines);
+}
+
+int fib_release(int fib_fd, const struct vpc *v)
+{
+	return fib_release_lines(fib_fd, v->fib_base, v->fib_lines);
 }
 
 static int scan_vpcs(int vpcs_fd)
@@ -379,10 +458,11 @@ static int scan_vpcs(int vpcs_fd)
 	struct vpc v;
 	int err;
 
+	held.n = held.pending;
 	while (!(err = bpf_map_get_next_key(vpcs_fd, prev, &next))) {
 		key = next;
 		prev = &key;
-		if (!bpf_map_lookup_elem(vpcs_fd, &key, &v) && (err = hold(v.fib_base, v.fib_lines, HOLD_GRACE)))
+		if (!bpf_map_lookup_elem(vpcs_fd, &key, &v) && v.fib_base && (err = hold(v.fib_base, v.fib_lines)))
 			return err;
 	}
 	if (errno != ENOENT)
@@ -398,21 +478,42 @@ static int cmp_hold(const void *a, const void *b)
 	return x->base < y->base ? -1 : x->base > y->base;
 }
 
-/* First fit among the lines nothing holds; line 0 is never used (fib_base 0 means no region). */
+/* First fit among the lines nothing holds. */
 static int first_fit(__u32 lines, __u32 *base)
 {
-	__u64 at = 1;
+	__u32 nq = quarantine_count(), nall = (__u32)held.n + nq;
+	struct hold *all = malloc((nall + 1) * sizeof(*all));
+	__u64 at = FIB_FIRST_LINE;
 
-	qsort(held.h, held.n, sizeof(*held.h), cmp_hold);
-	for (size_t i = 0; i < held.n; i++) {
-		if (held.h[i].base >= at + lines)
+	if (!all)
+		return -ENOMEM;
+	memcpy(all, held.h, held.n * sizeof(*all));
+	memcpy(all + held.n, quarantine_pairs(), nq * sizeof(*all));
+	qsort(all, nall, sizeof(*all), cmp_hold);
+	for (__u32 i = 0; i < nall; i++) {
+		if (all[i].base >= at + lines)
 			break;
-		if ((__u64)held.h[i].base + held.h[i].lines > at)
-			at = (__u64)held.h[i].base + held.h[i].lines;
+		if ((__u64)all[i].base + all[i].lines > at)
+			at = (__u64)all[i].base + all[i].lines;
 	}
+	free(all);
 	if (at + lines > arena.nlines)
 		return -ENOSPC;
 	*base = (__u32)at;
+	return 0;
+}
+
+static int add_pending(__u32 base, __u32 lines)
+{
+	int err;
+
+	/* pending regions stay first in held.h, ahead of the scanned ones */
+	if ((err = hold(base, lines)))
+		return err;
+	struct hold t = held.h[held.pending];
+	held.h[held.pending] = held.h[held.n - 1];
+	held.h[held.n - 1] = t;
+	held.pending++;
 	return 0;
 }
 
@@ -422,15 +523,17 @@ static int alloc_region(int vpcs_fd, __u32 lines, __u32 *base)
 
 	if (!held.scanned && (err = scan_vpcs(vpcs_fd)))
 		return err;
-	if (first_fit(lines, base) == 0)
-		return hold(*base, lines, HOLD_PENDING);
-	/* full: wait out the readers of replaced regions, then look again */
+	if ((err = first_fit(lines, base)) == 0)
+		return add_pending(*base, lines);
+	if (err != -ENOSPC)
+		return err;
+	/* full: wait out the readers of quarantined regions, then look again */
 	if ((err = txn_rcu_barrier()))
 		return err;
 	fib_settle();
 	if ((err = scan_vpcs(vpcs_fd)) || (err = first_fit(lines, base)))
 		return err;
-	return hold(*base, lines, HOLD_PENDING);
+	return add_pending(*base, lines);
 }
 
 int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, struct vpc *v)
@@ -446,13 +549,18 @@ int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, s
 		return err;
 	}
 	if (img.nlines) {
-		struct fib_line *dst = arena.lines + base;
+		struct fib_line *dst = lines_at(base, img.nlines);
+		if (!dst) {
+			fib_image_free(&img);
+			return -errno ? -errno : -EFAULT;
+		}
 		memcpy(dst, img.lines, (size_t)img.nlines * sizeof(*dst));
 		for (__u32 i = img.hdr.root_at; i < img.hdr.leaves_at; i++) /* child links become absolute */
 			dst[i].w[FIB_FANOUT - 1] += base;
 		__atomic_thread_fence(__ATOMIC_RELEASE); /* the record update that publishes it is a syscall anyway */
 	}
-	if ((err = hold(v->fib_base, v->fib_lines, HOLD_GRACE))) {
+	/* the region v pointed at is read until the record changes, then for a grace period */
+	if ((err = quarantine(v->fib_base, v->fib_lines))) {
 		fib_image_free(&img);
 		return err;
 	}
@@ -466,14 +574,17 @@ int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, s
 	return 0;
 }
 
+/* The header of v's region, mapped with the whole region, or NULL if it is not a sane one. */
 static const struct fib_header *region_header(const struct vpc *v)
 {
+	const struct fib_line *l;
 	const struct fib_header *h;
 
-	if (!v->fib_base || (__u64)v->fib_base + v->fib_lines > arena.nlines)
+	if (!v->fib_base || v->fib_base < FIB_FIRST_LINE || !(l = lines_at(v->fib_base, v->fib_lines)))
 		return NULL;
-	h = (const struct fib_header *)&arena.lines[v->fib_base];
-	if (h->magic != FIB_MAGIC || h->lines != v->fib_lines || h->routes_at + lines_for(h->routes, 4) > h->lines)
+	h = (const struct fib_header *)l;
+	if (h->magic != FIB_MAGIC || h->lines != v->fib_lines || h->routes_at + lines_for(h->routes, 4) > h->lines ||
+	    v->fib_root != v->fib_base + h->root_at || v->fib_results != v->fib_base + h->results_at)
 		return NULL;
 	return h;
 }
@@ -496,7 +607,7 @@ int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n)
 	*out = malloc(h->routes * sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
-	memcpy(*out, &arena.lines[v->fib_base + h->routes_at], h->routes * sizeof(**out));
+	memcpy(*out, (const struct fib_line *)h + h->routes_at, h->routes * sizeof(**out));
 	*n = h->routes;
 	return 0;
 }
@@ -512,33 +623,42 @@ static __u32 rank(const struct fib_line *l, __u32 a, int n)
 
 int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out)
 {
-	__u32 a = ntohl(addr), line = v->fib_root, res, r;
+	__u32 a = ntohl(addr), res, r;
+	const struct fib_line *region, *l;
 	const struct route *hit;
+	__u64 line;
 	int err;
 
 	if ((err = arena_map(fib_fd)))
 		return err;
 	if (!v->fib_base)
 		return -ENOENT;
+	if (!region_header(v))
+		return -EUCLEAN;
+	region = lines_at(v->fib_base, v->fib_lines);
+	/* the datapath's walk, with every line checked to lie inside the region */
+#define IN_REGION(x) ((x) >= v->fib_base && (x) < (__u64)v->fib_base + v->fib_lines)
+	line = v->fib_root;
 	for (__u32 d = 0; d < v->fib_depth && d < FIB_MAX_DEPTH; d++) {
-		const struct fib_line *l;
 		__u32 link, last;
-		if (line >= arena.nlines)
+		if (!IN_REGION(line))
 			return -EUCLEAN;
-		l = &arena.lines[line];
+		l = region + (line - v->fib_base);
 		link = l->w[FIB_FANOUT - 1];
 		last = link >> FIB_CHILD_SHIFT;
 		r = rank(l, a, FIB_FANOUT - 1);
-		line = (link & FIB_CHILD_MASK) + (r < last ? r : last);
+		line = (__u64)(link & FIB_CHILD_MASK) + (r < last ? r : last);
 	}
-	if (line >= arena.nlines)
+	if (!IN_REGION(line))
 		return -EUCLEAN;
-	r = rank(&arena.lines[line], a, FIB_LEAF_PAIRS);
-	res = arena.lines[line].w[FIB_LEAF_PAIRS + ((r - 1) & (FIB_LEAF_PAIRS - 1))];
-	if (v->fib_results + res / FIB_RESULTS_PER_LINE >= arena.nlines)
+	l = region + (line - v->fib_base);
+	r = rank(l, a, FIB_LEAF_PAIRS);
+	res = l->w[FIB_LEAF_PAIRS + ((r - 1) & (FIB_LEAF_PAIRS - 1))];
+	line = (__u64)v->fib_results + res / FIB_RESULTS_PER_LINE;
+	if (!IN_REGION(line))
 		return -EUCLEAN;
-	hit = (const struct route *)arena.lines[v->fib_results + res / FIB_RESULTS_PER_LINE].w +
-	      res % FIB_RESULTS_PER_LINE;
+#undef IN_REGION
+	hit = (const struct route *)region[line - v->fib_base].w + res % FIB_RESULTS_PER_LINE;
 	if (!hit->kind)
 		return -ENOENT;
 	*out = *hit;

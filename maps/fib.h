@@ -25,11 +25,18 @@ void fib_image_free(struct fib_image *img);
  * Writes routes[0..n) as the table of *v: a new region in lines that no VPC
  * record (nor anything this process wrote since its last fib_forget()) uses,
  * then v's fib fields and route_count point at it. Nothing reads the region
- * until the caller stores *v in the vpcs map; the region *v had before stays
- * reserved until fib_settle(). -ENOSPC when the arena is full even after an
+ * until the caller stores *v in the vpcs map; the region *v had before is
+ * released (fib_release). -ENOSPC when the arena is full even after an
  * RCU grace period has freed what earlier tables left.
  */
 int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, struct vpc *v);
+
+/*
+ * *v's region is about to be (or was) dropped by a record update or delete:
+ * it is kept from reuse until an RCU grace period has passed.
+ */
+int fib_release(int fib_fd, const struct vpc *v);
+int fib_release_lines(int fib_fd, __u32 base, __u32 lines);
 
 /* The configured routes of *v's region, sorted by (prefix, len): a malloc'd array (NULL when none). */
 int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n);
@@ -37,13 +44,13 @@ int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n);
 /* The datapath's longest-prefix match in *v's region: 0 and *out (prefix filled in), or -ENOENT. */
 int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out);
 
-/* Lines in use by v's region and the arena's size, for dp show / the benchmarks. */
+/* The arena's size in lines. */
 int fib_arena_size(int fib_fd, __u32 *lines);
 
 /*
  * After an RCU grace period that followed the last vpc record update: the
- * regions replaced so far may be reused. (fib_install also waits for one by
- * itself when the arena runs out.)
+ * regions released so far may be reused. (fib_install also waits for one by
+ * itself when the arena or the quarantine runs out.)
  */
 void fib_settle(void);
 /* After a transaction ends (committed or thrown away): forget the regions written for it. */

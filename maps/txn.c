@@ -471,6 +471,19 @@ int txn_plan_del(struct txn_plan *p, enum store_map m, const void *key, size_t k
 	return txn_plan_op(p, &op);
 }
 
+/* After the record that pointed at it is gone: its fib region waits for a grace period (maps/fib.c). */
+static int plan_fib_release(struct txn_plan *p, const struct vpc *v)
+{
+	struct txn_op op = mkop(TXN_OP_FIB_RELEASE);
+	__u32 region[2] = { v->fib_base, v->fib_lines };
+
+	if (!v->fib_base)
+		return 0;
+	memcpy(op.key, region, sizeof(region));
+	op.key_size = sizeof(region);
+	return txn_plan_op(p, &op);
+}
+
 static int plan_ifindex_op(struct txn_plan *p, enum txn_op_kind kind, __u32 ifindex)
 {
 	struct txn_op op = mkop(kind);
@@ -606,7 +619,6 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 {
 	struct table gcur, gwant, bound;
 	struct txn_plan *p = &cp->p;
-	bool vpc_gone = false;
 	int err = -ENOMEM;
 
 	memset(cp, 0, sizeof(*cp));
@@ -733,8 +745,8 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 		struct gen_entries old;
 		if (table_get(&want->vpcs, &cv->vni))
 			continue;
-		vpc_gone = true;
-		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) || live_entries(cur, cv->vni, cv->rec.route_gen, &old))
+		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) || plan_fib_release(p, &cv->rec) ||
+		    live_entries(cur, cv->vni, cv->rec.route_gen, &old))
 			goto out;
 		if (plan_purge(p, TXN_OP_PURGE_VPC, cv->vni, cv->rec.route_gen, &old)) {
 			entries_free(&old);
@@ -763,12 +775,6 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 			entries_free(&old);
 			goto out;
 		}
-	}
-	/* 10. a gone VPC's fib region is free once no packet can still be reading it (maps/fib.c) */
-	if (vpc_gone) {
-		struct txn_op op = mkop(TXN_OP_BARRIER);
-		if (txn_plan_op(p, &op))
-			goto out;
 	}
 	err = 0;
 out:
@@ -1070,6 +1076,11 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 		return delete_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.n);
 	case TXN_OP_SG_RULE:
 		return 0; /* read by the SG_COMMIT that follows */
+	case TXN_OP_FIB_RELEASE: {
+		__u32 region[2];
+		memcpy(region, op->key, sizeof(region));
+		return fib_release_lines(s->fd[SM_FIB], region[0], region[1]);
+	}
 	case TXN_OP_SG_COMMIT:
 		return -EINVAL; /* run by exec_ops, which has the whole journal */
 	case TXN_OP_SG_PURGE: {
@@ -1087,7 +1098,7 @@ static const char *op_name(const struct txn_op *op)
 		[TXN_OP_ATTACH] = "attach", [TXN_OP_DETACH] = "detach", [TXN_OP_BARRIER] = "wait for RCU",
 		[TXN_OP_PURGE_GEN] = "purge generation", [TXN_OP_PURGE_VPC] = "purge VPC routes",
 		[TXN_OP_SG_RULE] = "sg rule",
-		[TXN_OP_SG_COMMIT] = "sg rules swap", [TXN_OP_SG_PURGE] = "sg purge",
+		[TXN_OP_SG_COMMIT] = "sg rules swap", [TXN_OP_SG_PURGE] = "sg purge", [TXN_OP_FIB_RELEASE] = "fib release",
 	};
 	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ? names[op->kind] : "?";
 }
@@ -1302,15 +1313,13 @@ int txn_recover(struct store *s, const struct txn_hooks *h)
 
 /*
  * One route in or out of vni's live table: the new table is built aside
- * (maps/route_table.c), then the journal writes its config entry and swaps the
- * VPC record, and waits for an RCU grace period so that the region replaced
- * can be reused.
+ * (maps/route_table.c, which puts the region replaced in quarantine), then
+ * the journal writes its config entry and swaps the VPC record.
  */
 static int plan_route_edit(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r, __be32 prefix,
 			   __u8 len)
 {
 	struct route_key ck;
-	struct txn_op op;
 	struct vpc v;
 	int err;
 
@@ -1326,9 +1335,6 @@ static int plan_route_edit(struct store *s, struct txn_plan *p, __u32 vni, const
 	}
 	if (!err)
 		err = txn_plan_put(p, SM_VPCS, &vni, sizeof(vni), &v, sizeof(v));
-	op = mkop(TXN_OP_BARRIER);
-	if (!err)
-		err = txn_plan_op(p, &op);
 	return err;
 }
 
@@ -1349,10 +1355,15 @@ int txn_plan_unbind(struct txn_plan *p, __u32 ifindex)
 	return txn_plan_del(p, SM_IFINDEX_NICS, &ifindex, sizeof(ifindex));
 }
 
-int txn_plan_purge_vpc(struct txn_plan *p, __u32 vni)
+int txn_plan_purge_vpc(struct store *s, struct txn_plan *p, __u32 vni)
 {
 	struct txn_op op = mkop(TXN_OP_PURGE_VPC);
+	struct vpc v;
+	int err;
+
 	op.vni = vni;
+	if (!bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, &v) && (err = plan_fib_release(p, &v)))
+		return err;
 	return txn_plan_op(p, &op);
 }
 

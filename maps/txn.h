@@ -128,6 +128,7 @@ enum txn_op_kind {
 	TXN_OP_SG_RULE,       /* one rule (vni = sg_id, ifindex = priority, value = struct sg_rule) for ... */
 	TXN_OP_SG_COMMIT,     /* ... the rule set of group vni: the SG_RULE steps before it, swapped in whole */
 	TXN_OP_SG_PURGE,      /* every rule and compiled entry of group vni (its record is gone) */
+	TXN_OP_FIB_RELEASE,   /* fib lines (key: base, lines) no record points at any more: into quarantine */
 };
 
 enum txn_head_state {
@@ -200,7 +201,7 @@ int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32
 /* A local NIC's device unbound: our program off it, then its ifindex -> NIC entry. */
 int txn_plan_unbind(struct txn_plan *p, __u32 ifindex);
 /* Every route entry of a VPC, all generations (after its record is deleted). */
-int txn_plan_purge_vpc(struct txn_plan *p, __u32 vni);
+int txn_plan_purge_vpc(struct store *s, struct txn_plan *p, __u32 vni);
 
 /* Journaled versions of route_table_insert/remove: a kill -9 midway is finished by the next command. */
 int txn_route_insert(struct store *s, __u32 vni, const struct route *r);

@@ -107,7 +107,8 @@ _Static_assert(sizeof(struct vpc) == 44, "struct vpc layout");
  * results are struct route (4 per line; result 0 is "no route"), routes are
  * the configured routes sorted by (prefix, len), which the tool reads back to
  * edit the table. Regions are written by maps/fib.c into lines that no VPC
- * record points at, then published by the record; line 0 is never used.
+ * record points at, then published by the record; the first lines hold the
+ * tool's bookkeeping (fib_base 0 means no region).
  */
 #define FIB_LINE_WORDS 16
 #define FIB_LEAF_PAIRS 8      /* leaf: w[0..7] starts (ascending, padded by repeating the last), w[8..15] results */
@@ -118,6 +119,7 @@ _Static_assert(sizeof(struct vpc) == 44, "struct vpc layout");
 #define FIB_RESULTS_PER_LINE 4
 #define FIB_MAGIC 0x31424946U /* "FIB1" */
 #define FIB_LINES_DEFAULT (1U << 21) /* 128 MiB: a 1M-route VPC replaced while the old table still serves */
+#define FIB_FIRST_LINE 17     /* lines 0-16: the quarantine of regions released less than a grace period ago */
 
 struct fib_line {
 	__u32 w[FIB_LINE_WORDS];
