@@ -40,10 +40,11 @@ struct {
 
 __u32 bench_vni;
 __u32 cursor;
+__u32 addr_mask = BENCH_ADDRS - 1; /* smaller: a hot set of that many destinations, cycled */
 
 static __always_inline __be32 next_addr(void)
 {
-	__u32 i = cursor++ & (BENCH_ADDRS - 1);
+	__u32 i = cursor++ & addr_mask & (BENCH_ADDRS - 1);
 	__be32 *a = bpf_map_lookup_elem(&bench_addrs, &i);
 
 	return a ? *a : 0;

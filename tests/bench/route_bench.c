@@ -17,6 +17,7 @@
 #include "route_mix.h"
 
 #define BENCH_ADDRS (1U << 16)
+#define HOT_ADDRS 1024U
 #define PATH_PACKETS 8192
 #define BENCH_NICS 10000
 #define SG_RULES 1000
@@ -484,6 +485,13 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	struct stat3 lev = bench_lookup("lookup fib", lk->progs.bench_levels);
 	struct stat3 lpm = bench_lookup("lookup lpm trie", lk->progs.bench_lpm_trie);
 	struct stat3 probe = bench_lookup("one uncached line", lk->progs.bench_probe);
+	/* the same lookups over a hot set of HOT_ADDRS destinations (a host's active flows), caches warm */
+	lk->data->addr_mask = HOT_ADDRS - 1;
+	struct stat3 lev_hot = bench_lookup("lookup fib, hot set", lk->progs.bench_levels);
+	struct stat3 lpm_hot = bench_lookup("lookup lpm, hot set", lk->progs.bench_lpm_trie);
+	lk->data->addr_mask = BENCH_ADDRS - 1;
+	json_stat("lookup_levels_hot_ns", lev_hot, 0);
+	json_stat("lookup_lpm_hot_ns", lpm_hot, 0);
 	json_stat("one_probe_ns", probe, 0);
 	json_stat("lookup_base_ns", base, 0);
 	json_stat("lookup_levels_ns", lev, 0);
@@ -566,8 +574,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	fprintf(out, "{\"runs\": %d, \"lookups_per_run\": %u, \"packets_per_run\": %d, \"sizes\": [", runs,
-		BENCH_ADDRS, PATH_PACKETS);
+	fprintf(out, "{\"runs\": %d, \"lookups_per_run\": %u, \"hot_addrs\": %u, \"packets_per_run\": %d, \"sizes\": [",
+		runs, BENCH_ADDRS, HOT_ADDRS, PATH_PACKETS);
 	for (int i = 0; i < nsizes && !err; i++) {
 		fprintf(stderr, "== %zu routes\n", sizes[i]);
 		err = bench_size(sizes[i], 100 + (__u32)i, &rng);
