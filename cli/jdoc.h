@@ -1,0 +1,43 @@
+/* cli/jdoc.h — a strict JSON reader for apply: one pass over the text, values in one arena, strings decoded in place. */
+#ifndef VPCBPF_CLI_JDOC_H
+#define VPCBPF_CLI_JDOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A document of a million routes is a few million values: json-c gives each
+ * its own allocation and each object its own hash table, which cost more than
+ * everything else apply does. Here a value is 24 bytes in an arena, an
+ * object's members and an array's items are one contiguous run, and strings
+ * point into the text (decoded in place, NUL-terminated).
+ */
+enum jtype { J_NULL, J_BOOL, J_INT, J_DOUBLE, J_STRING, J_ARRAY, J_OBJECT };
+
+struct jval {
+	const char *key; /* the member's name, when this value is an object member */
+	union {
+		int64_t i;          /* J_INT (clamped to int64 like json-c), J_BOOL (0 or 1) */
+		double d;           /* J_DOUBLE */
+		const char *s;      /* J_STRING */
+		struct jval *items; /* J_ARRAY, J_OBJECT: n values (members carry their key) */
+	};
+	uint32_t n;
+	uint8_t type; /* enum jtype */
+};
+
+struct jdoc {
+	struct jval root;
+	void *arena; /* chain of blocks */
+};
+
+/*
+ * Parses text[0..len) (modified: strings are decoded in place) as one JSON
+ * value, strictly (RFC 8259, nesting at most 32 deep, nothing after it but
+ * white space). 0, or -1 with *err_off at the first byte it could not accept.
+ */
+int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off);
+void jdoc_free(struct jdoc *doc);
+
+#endif
