@@ -21,13 +21,36 @@
 
 static const char *src_name;
 
-/* Error context "FILE: section[i]: " for the object being read. */
+/*
+ * Error context "FILE: section[i]: " for the object being read. It is set for
+ * every object (a million for a large table), so the "FILE: section[" part is
+ * formatted once per section and only the index after it each time.
+ */
 static void where(const char *section, size_t i)
 {
-	if (section)
-		snprintf(err_context, sizeof(err_context), "%s: %s[%zu]: ", src_name, section, i);
-	else
+	static const char *last;
+	static size_t base;
+	char digits[24];
+	size_t n = 0;
+
+	if (!section) {
 		snprintf(err_context, sizeof(err_context), "%s: ", src_name);
+		last = NULL;
+		return;
+	}
+	if (section != last) {
+		snprintf(err_context, sizeof(err_context), "%s: %s[", src_name, section);
+		base = strlen(err_context);
+		last = section;
+	}
+	do
+		digits[n++] = (char)('0' + i % 10);
+	while ((i /= 10));
+	if (base + n + 4 > sizeof(err_context))
+		return; /* a path too long to name anything after it */
+	for (size_t k = 0; k < n; k++)
+		err_context[base + k] = digits[n - 1 - k];
+	memcpy(err_context + base + n, "]: ", 4);
 }
 
 struct field {
@@ -406,6 +429,8 @@ static int doc_state(const struct jval *doc, struct txn_state *want)
 			return fail("\"%s\" must be an array, not %s", key, type_name(val->type));
 		arr[i] = val;
 	}
+	if (arr[NSECTIONS - 1] && table_reserve(&want->routes, arr[NSECTIONS - 1]->n))
+		return fail("out of memory");
 	for (size_t i = 0; i < NSECTIONS; i++) {
 		size_t n = arr[i] ? arr[i]->n : 0;
 		for (size_t j = 0; j < n; j++) {

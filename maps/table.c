@@ -69,11 +69,12 @@ static unsigned char *find(const struct table *t, const void *key, bool insert)
 	}
 }
 
-static int grow(struct table *t)
+/* Rehashes into a bigger array: at least twice the live records, and room for want records. */
+static int grow_to(struct table *t, size_t want)
 {
 	struct table n = *t;
 	n.cap = t->cap ? t->cap * 2 : 64;
-	while (t->live * 2 >= n.cap)
+	while (t->live * 2 >= n.cap || (want + 1) * 4 >= n.cap * 3)
 		n.cap *= 2;
 	n.slots = calloc(n.cap, slot_size(t));
 	if (!n.slots)
@@ -92,6 +93,18 @@ static int grow(struct table *t)
 	free(t->slots);
 	*t = n;
 	return 0;
+}
+
+static int grow(struct table *t)
+{
+	return grow_to(t, 0);
+}
+
+int table_reserve(struct table *t, size_t n)
+{
+	if ((t->used + n + 1) * 4 < t->cap * 3)
+		return 0;
+	return grow_to(t, t->live + n);
 }
 
 void *table_get(const struct table *t, const void *key)

@@ -20,6 +20,8 @@ struct table {
 
 void table_init(struct table *t, size_t key_size, size_t rec_size);
 void table_free(struct table *t);
+/* Room for n more records without rehashing (a caller that knows its count saves the growth). */
+int table_reserve(struct table *t, size_t n);
 /* The record with this key, or NULL. */
 void *table_get(const struct table *t, const void *key);
 /* Inserts or overwrites rec; returns the stored copy, NULL when out of memory. */
