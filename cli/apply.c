@@ -38,7 +38,7 @@ static void where(const char *section, size_t i)
 		last = NULL;
 		return;
 	}
-	if (section != last) {
+	if (section != last || strncmp(err_context, src_name, strlen(src_name))) {
 		snprintf(err_context, sizeof(err_context), "%s: %s[", src_name, section);
 		base = strlen(err_context);
 		last = section;

@@ -325,6 +325,33 @@ int split_words(char *line, char **words, int max)
 	return n;
 }
 
+/*
+ * err_context = "NAME:LINE: ". Set for every line (a million for a large
+ * batch), so the name is copied once and only the number is written each time.
+ */
+static void line_context(const char *name, int line)
+{
+	static const char *last;
+	static size_t base;
+	char digits[16];
+	size_t n = 0;
+	unsigned int u = line > 0 ? (unsigned int)line : 0;
+
+	if (name != last || strncmp(err_context, name, base - 1)) { /* another file, or the context was cleared */
+		snprintf(err_context, sizeof(err_context), "%s:", name);
+		base = strlen(err_context);
+		last = name;
+	}
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (base + n + 3 > sizeof(err_context))
+		return;
+	for (size_t k = 0; k < n; k++)
+		err_context[base + k] = digits[n - 1 - k];
+	memcpy(err_context + base + n, ": ", 3);
+}
+
 /* Reads FILE: one command a line, '#' comments, '\' continues a line; edits *st line by line. */
 /* A '#' starts a comment unless it sits inside double quotes (then it belongs to a word). */
 static char *comment_start(char *s)
@@ -371,7 +398,7 @@ int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *nc
 			*hash = '\0';
 		char *words[256];
 		int nw = split_words(cmd, words, 256);
-		snprintf(err_context, sizeof(err_context), "%s:%d: ", name, start);
+		line_context(name, start);
 		if (nw < 0)
 			err = fail("bad quoting or too many words");
 		else if (nw > 0) {
