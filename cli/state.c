@@ -452,14 +452,26 @@ const struct txn_hooks cli_txn_hooks = {
 	.progress = hook_progress,
 };
 
+static int load(struct store *s, struct txn_state *st, bool routes_from_fib);
+
 int state_load(struct store *s, struct txn_state *st)
+{
+	return load(s, st, false);
+}
+
+int state_load_edit(struct store *s, struct txn_state *st)
+{
+	return load(s, st, true);
+}
+
+static int load(struct store *s, struct txn_state *st, bool routes_from_fib)
 {
 	int err = txn_recover(s, &cli_txn_hooks);
 	if (err < 0)
 		return fail_errno(err, "cannot finish the transaction a killed command left");
 	if (store_host(s, &host))
 		memset(&host, 0, sizeof(host));
-	err = txn_state_load(s, st);
+	err = txn_state_load_ex(s, st, routes_from_fib);
 	if (err)
 		return fail_errno(err, "cannot read the state under %s", s->pin_dir);
 	table_free(&sg_known);

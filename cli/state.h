@@ -35,6 +35,8 @@ int state_route_flush(struct txn_state *st, __u32 vni);
 
 /* Under the lock: finishes a transaction a killed command left, then loads the live state. */
 int state_load(struct store *s, struct txn_state *st);
+/* The same for apply and batch: the routes come from the fib regions (no walk of the routes hash). */
+int state_load_edit(struct store *s, struct txn_state *st);
 /* Makes the host equal to want (cur: what state_load returned); prints errors. */
 int state_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want);
 

@@ -49,6 +49,32 @@ void table_free(struct table *t)
 	t->cap = t->used = t->live = 0;
 }
 
+/* Keys are 4 to 16 bytes: compared as words (a memcmp call per probe showed in profiles). */
+static bool same_key(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+
+	switch (n) {
+	case 4:
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		return u == v;
+	case 8:
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		return x == y;
+	case 12:
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + 8, 4);
+		memcpy(&v, b + 8, 4);
+		return x == y && u == v;
+	default:
+		return !memcmp(a, b, n);
+	}
+}
+
 /* The slot holding key, or (when insert) the first reusable slot on its probe path. */
 static unsigned char *find(const struct table *t, const void *key, bool insert)
 {
@@ -63,7 +89,7 @@ static unsigned char *find(const struct table *t, const void *key, bool insert)
 		if (*s == SLOT_GONE) {
 			if (!reuse)
 				reuse = s;
-		} else if (!memcmp(s + REC_OFF, key, t->key_size)) {
+		} else if (same_key(s + REC_OFF, key, t->key_size)) {
 			return s;
 		}
 	}

@@ -237,10 +237,53 @@ static int load_sg(const void *key, const void *value, void *ctx)
 	return err;
 }
 
-int txn_state_load(struct store *s, struct txn_state *st)
+/*
+ * The live routes of every VPC, from the routes list of its fib region (the
+ * same routes as its live generation of config entries: both are written from
+ * one list, and one record update publishes both). Reading them is a copy out
+ * of the mmapped arena, where dumping the routes hash walks all its 4M buckets
+ * (half a second and more at a million routes). A region that is not sane:
+ * -EUCLEAN, and the caller dumps the hash instead.
+ */
+static int load_routes_from_fib(struct store *s, struct txn_state *st, struct route_load *rl)
+{
+	int err = 0;
+
+	for (const struct txn_vpc *v = NULL; !err && (v = table_next(&st->vpcs, v));) {
+		struct route *list;
+		size_t n;
+		if ((err = fib_routes(s->fd[SM_FIB], &v->rec, &list, &n)))
+			break;
+		for (size_t i = 0; i < n && !err; i++) {
+			struct route_key k;
+			memset(&k, 0, sizeof(k));
+			k.vni = v->vni;
+			k.gen = v->rec.route_gen;
+			k.type = ROUTE_KEY_CONFIG;
+			k.len = list[i].len;
+			k.addr = list[i].prefix;
+			err = load_route(&k, &list[i], rl);
+		}
+		free(list);
+	}
+	return err;
+}
+
+static void route_load_reset(struct txn_state *st, struct route_load *rl)
+{
+	for (struct txn_keys *k = NULL; (k = table_next(&st->live_keys, k));)
+		free(k->k);
+	table_free(&st->live_keys);
+	free(rl->r);
+	rl->r = NULL;
+	rl->n = rl->cap = 0;
+}
+
+int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fib)
 {
 	struct sg_load sl = { s, st };
 	struct route_load rl = { .st = st };
+	bool dump = !routes_from_fib;
 	int err;
 
 	txn_state_init(st);
@@ -250,7 +293,11 @@ int txn_state_load(struct store *s, struct txn_state *st)
 			       &st->subnets);
 	if (!err)
 		err = dump_map(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
-	if (!err)
+	if (!err && routes_from_fib && load_routes_from_fib(s, st, &rl)) {
+		route_load_reset(st, &rl); /* a region we cannot read: the hash has every route too */
+		dump = true;
+	}
+	if (!err && dump)
 		err = dump_map(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), load_route, &rl);
 	if (!err)
 		err = table_reserve(&st->routes, rl.n);
@@ -263,6 +310,11 @@ int txn_state_load(struct store *s, struct txn_state *st)
 	if (err)
 		txn_state_free(st);
 	return err;
+}
+
+int txn_state_load(struct store *s, struct txn_state *st)
+{
+	return txn_state_load_ex(s, st, false);
 }
 
 /* ---- a VPC's route table, computed in memory ---- */

@@ -110,6 +110,12 @@ void txn_state_free(struct txn_state *st);
 int txn_state_copy(struct txn_state *dst, const struct txn_state *src);
 /* Reads the live state from the maps (live generation only). */
 int txn_state_load(struct store *s, struct txn_state *st);
+/*
+ * The same, the routes read from each VPC's fib region instead of a walk of
+ * the routes hash (for apply and batch, which only edit and compare them;
+ * show and save read the hash). Falls back to the walk when a region is not sane.
+ */
+int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fib);
 
 struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len);
 
