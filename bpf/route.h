@@ -23,20 +23,36 @@ static __always_inline __u32 fib_rank(const struct fib_line *l, __u32 a, const i
 
 /*
  * Longest-prefix match in the VPC's fib region (see struct fib_line in
- * maps/vpcbpf.h): one line per tree level, then the leaf, then the result, so
- * the cost depends on the depth of a 16-way tree, not on prefix lengths or on
- * how many routes share a prefix. maps/fib.c fib_lookup() is the same walk in
- * user space. The result's prefix field is not set: callers use kind, len,
- * via and peer_vni.
+ * maps/vpcbpf.h): the direct entry of the address's chunk (big tables), one
+ * line per tree level, the leaf, the result; 3 or 4 lines whatever the size
+ * of the table, the prefix lengths or how routes nest. Links are relative to
+ * the region's first line. maps/fib.c fib_lookup() is the same walk in user
+ * space. The result's prefix field is not set: callers use kind, len, via and
+ * peer_vni.
  */
 static __always_inline const struct route *route_lookup(const struct vpc *vpc, __u32 vni, __be32 daddr)
 {
-	__u32 a = bpf_ntohl(daddr), line = vpc->fib_root, depth = vpc->fib_depth, rank, res;
+	__u32 a = bpf_ntohl(daddr), base = vpc->fib_base, line = vpc->fib_root, depth = vpc->fib_depth;
+	__u32 bits = vpc->fib_direct_bits, rank, res;
 	const struct fib_line *l;
 	const struct route *r;
 
-	if (!vpc->fib_base)
+	if (!base)
 		return NULL;
+	if (bits) {
+		__u32 c, e;
+
+		if (bits > FIB_DIRECT_MAX_BITS)
+			return NULL;
+		c = a >> (32 - bits);
+		line += c / FIB_LINE_WORDS;
+		l = bpf_map_lookup_elem(&fib, &line);
+		if (!l)
+			return NULL;
+		e = l->w[c & (FIB_LINE_WORDS - 1)];
+		line = base + (e & FIB_CHILD_MASK);
+		depth = e >> FIB_CHILD_SHIFT;
+	}
 	/* a bounded loop (not unrolled): the verifier walks it once per level instead of once per path */
 #pragma clang loop unroll(disable)
 	for (__u32 d = 0; d < FIB_MAX_DEPTH && d < depth; d++) {
@@ -48,7 +64,7 @@ static __always_inline const struct route *route_lookup(const struct vpc *vpc, _
 		link = l->w[FIB_FANOUT - 1];
 		last = link >> FIB_CHILD_SHIFT;
 		rank = fib_rank(l, a, FIB_FANOUT - 1);
-		line = (link & FIB_CHILD_MASK) + (rank < last ? rank : last);
+		line = base + (link & FIB_CHILD_MASK) + (rank < last ? rank : last);
 	}
 	l = bpf_map_lookup_elem(&fib, &line);
 	if (!l)

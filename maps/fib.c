@@ -145,76 +145,180 @@ static __u32 lines_for(size_t n, size_t per_line)
 	return (__u32)((n + per_line - 1) / per_line);
 }
 
-/* Lays out header, tree, results and routes (sorted, n > 0) into img. */
-static int layout(struct builder *b, const struct route *routes, size_t n, struct fib_image *img)
+/* The region's lines as they are appended (line numbers relative to the region). */
+struct lines {
+	struct fib_line *l;
+	__u32 n, cap;
+};
+
+static int lines_add(struct lines *ls, __u32 count, __u32 *at)
 {
-	__u32 nleaves = lines_for(b->nranges, FIB_LEAF_PAIRS), level_count[FIB_MAX_DEPTH + 1], depth = 0;
-	__u32 internal = 0, at;
-	struct fib_header *h = &img->hdr;
-	__u32 *first; /* first start under each node of the level being built */
-
-	/* levels above the leaves, counted bottom-up */
-	for (__u32 count = nleaves; count > 1; depth++) {
-		if (depth == FIB_MAX_DEPTH)
-			return -E2BIG;
-		count = lines_for(count, FIB_FANOUT);
-		level_count[depth] = count;
-		internal += count;
+	if ((__u64)ls->n + count > FIB_CHILD_MASK)
+		return -E2BIG;
+	if (ls->n + count > ls->cap) {
+		__u32 cap = ls->cap ? ls->cap : 64;
+		while (cap < ls->n + count)
+			cap *= 2;
+		struct fib_line *n = realloc(ls->l, (size_t)cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		ls->l = n;
+		ls->cap = cap;
 	}
-	memset(h, 0, sizeof(*h));
-	h->magic = FIB_MAGIC;
-	h->routes = (__u32)n;
-	h->ranges = (__u32)b->nranges;
-	h->results = (__u32)b->nresults;
-	h->depth = depth;
-	h->root_at = 1;
-	h->leaves_at = 1 + internal;
-	h->results_at = h->leaves_at + nleaves;
-	h->routes_at = h->results_at + lines_for(b->nresults, FIB_RESULTS_PER_LINE);
-	h->lines = h->routes_at + lines_for(n, FIB_RESULTS_PER_LINE);
-	img->nlines = h->lines;
-	img->lines = calloc(img->nlines, sizeof(*img->lines));
-	first = malloc((nleaves + 1) * sizeof(*first));
-	if (!img->lines || !first) {
-		free(first);
+	memset(&ls->l[ls->n], 0, (size_t)count * sizeof(*ls->l));
+	*at = ls->n;
+	ls->n += count;
+	return 0;
+}
+
+/*
+ * The search tree of ranges r[0..n) (n > 0): leaves of 8 pairs (the last
+ * padded by repeating its last pair), then internal levels of up to 16
+ * children, bottom-up. *root and *depth say where to start.
+ */
+static int add_tree(struct lines *ls, const struct range *r, size_t n, __u32 *root, __u32 *depth)
+{
+	__u32 count = lines_for(n, FIB_LEAF_PAIRS), below_at, at, d = 0;
+	__u32 *first = malloc((count + 1) * sizeof(*first));
+	int err;
+
+	if (!first)
 		return -ENOMEM;
-	}
-	memcpy(&img->lines[0], h, sizeof(*h));
-
-	/* leaves: 8 pairs each, the last padded by repeating its last pair */
-	for (__u32 i = 0; i < nleaves; i++) {
-		struct fib_line *l = &img->lines[h->leaves_at + i];
+	if ((err = lines_add(ls, count, &below_at)))
+		goto out;
+	for (__u32 i = 0; i < count; i++) {
+		struct fib_line *l = &ls->l[below_at + i];
 		for (__u32 j = 0; j < FIB_LEAF_PAIRS; j++) {
 			size_t k = (size_t)i * FIB_LEAF_PAIRS + j;
-			if (k >= b->nranges)
-				k = b->nranges - 1;
-			l->w[j] = b->ranges[k].start;
-			l->w[FIB_LEAF_PAIRS + j] = b->ranges[k].result;
+			if (k >= n)
+				k = n - 1;
+			l->w[j] = r[k].start;
+			l->w[FIB_LEAF_PAIRS + j] = r[k].result;
 		}
 		first[i] = l->w[0];
 	}
-	/* internal levels, bottom-up; the root level (one line) ends up at line 1 */
-	at = h->leaves_at;
-	for (__u32 lv = 0, below = nleaves, below_at = h->leaves_at; lv < depth; lv++) {
-		__u32 count = level_count[lv];
-		at -= count;
-		for (__u32 i = 0; i < count; i++) {
-			struct fib_line *l = &img->lines[at + i];
-			__u32 c0 = i * FIB_FANOUT, nc = below - c0 < FIB_FANOUT ? below - c0 : FIB_FANOUT;
+	while (count > 1) {
+		__u32 up = lines_for(count, FIB_FANOUT);
+		if (++d > FIB_MAX_DEPTH) {
+			err = -E2BIG;
+			goto out;
+		}
+		if ((err = lines_add(ls, up, &at)))
+			goto out;
+		for (__u32 i = 0; i < up; i++) {
+			struct fib_line *l = &ls->l[at + i];
+			__u32 c0 = i * FIB_FANOUT, nc = count - c0 < FIB_FANOUT ? count - c0 : FIB_FANOUT;
 			for (__u32 j = 0; j < FIB_FANOUT - 1; j++)
 				l->w[j] = j + 1 < nc ? first[c0 + j + 1] : ~0U;
 			l->w[FIB_FANOUT - 1] = (below_at + c0) | (nc - 1) << FIB_CHILD_SHIFT;
 			first[i] = first[c0];
 		}
-		below = count;
+		count = up;
 		below_at = at;
 	}
+	*root = below_at;
+	*depth = d;
+out:
 	free(first);
-	if (depth && at != 1)
-		return -EINVAL; /* the levels must fill [1, leaves_at) exactly */
-	memcpy(&img->lines[h->results_at], b->result_list, b->nresults * sizeof(struct route));
-	memcpy(&img->lines[h->routes_at], routes, n * sizeof(struct route));
+	return err;
+}
+
+/* Direct stage size: none for small tables, else about FIB_DIRECT_CHUNK ranges per chunk. */
+static __u32 direct_bits(size_t nranges)
+{
+	__u32 bits = FIB_DIRECT_MIN_BITS;
+
+	if (nranges <= FIB_DIRECT_THRESHOLD)
+		return 0;
+	while (bits < FIB_DIRECT_MAX_BITS && (nranges >> bits) > FIB_DIRECT_CHUNK)
+		bits++;
+	return bits;
+}
+
+/*
+ * The direct stage: one entry per 2^(32-bits) addresses, pointing at the
+ * tree of the ranges that meet that chunk (the range covering its first
+ * address included: its start is below the chunk, which the rank allows). A
+ * chunk inside one range gets a shared one-result leaf.
+ */
+static int add_direct(struct lines *ls, struct builder *b, __u32 bits, __u32 direct_at)
+{
+	struct table single; /* result -> its one-result leaf */
+	__u64 chunk = 1ULL << (32 - bits);
+	size_t lo = 0;
+	int err = 0;
+
+	table_init(&single, sizeof(__u32), 2 * sizeof(__u32));
+	for (__u64 c = 0; c < (1ULL << bits) && !err; c++) {
+		__u64 end = (c + 1) * chunk; /* first address of the next chunk */
+		size_t hi = lo;
+		__u32 root, depth = 0, entry;
+
+		while (hi < b->nranges && b->ranges[hi].start < end)
+			hi++;
+		/* [lo, hi) meet the chunk; lo is the range covering its first address */
+		if (hi - lo == 1) {
+			__u32 rec[2] = { b->ranges[lo].result, 0 }, *hit = table_get(&single, rec);
+			if (hit) {
+				root = hit[1];
+			} else if (!(err = lines_add(ls, 1, &root))) {
+				for (__u32 j = 0; j < FIB_LEAF_PAIRS; j++)
+					ls->l[root].w[FIB_LEAF_PAIRS + j] = rec[0]; /* starts 0: every address ranks last */
+				rec[1] = root;
+				if (!table_put(&single, rec))
+					err = -ENOMEM;
+			}
+		} else {
+			err = add_tree(ls, &b->ranges[lo], hi - lo, &root, &depth);
+		}
+		entry = root | depth << FIB_CHILD_SHIFT;
+		if (!err)
+			ls->l[direct_at + c / FIB_LINE_WORDS].w[c % FIB_LINE_WORDS] = entry;
+		lo = hi ? hi - 1 : 0; /* the last range may go on into the next chunk */
+		if (hi < b->nranges && b->ranges[hi].start == end)
+			lo = hi;
+	}
+	table_free(&single);
+	return err;
+}
+
+/* Lays out header, lookup structure, results and routes (sorted, n > 0) into img. */
+static int layout(struct builder *b, const struct route *routes, size_t n, struct fib_image *img)
+{
+	struct lines ls = { 0 };
+	struct fib_header h;
+	__u32 at, bits = direct_bits(b->nranges);
+	int err;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = FIB_MAGIC;
+	h.routes = (__u32)n;
+	h.ranges = (__u32)b->nranges;
+	h.results = (__u32)b->nresults;
+	h.direct_bits = bits;
+	if ((err = lines_add(&ls, 1, &at))) /* the header */
+		goto fail;
+	if (bits) {
+		if ((err = lines_add(&ls, (1U << bits) / FIB_LINE_WORDS, &h.root_at)) ||
+		    (err = add_direct(&ls, b, bits, h.root_at)))
+			goto fail;
+	} else if ((err = add_tree(&ls, b->ranges, b->nranges, &h.root_at, &h.depth))) {
+		goto fail;
+	}
+	if ((err = lines_add(&ls, lines_for(b->nresults, FIB_RESULTS_PER_LINE), &h.results_at)) ||
+	    (err = lines_add(&ls, lines_for(n, FIB_RESULTS_PER_LINE), &h.routes_at)))
+		goto fail;
+	memcpy(&ls.l[h.results_at], b->result_list, b->nresults * sizeof(struct route));
+	memcpy(&ls.l[h.routes_at], routes, n * sizeof(struct route));
+	h.lines = ls.n;
+	memcpy(&ls.l[0], &h, sizeof(h));
+	img->lines = ls.l;
+	img->nlines = ls.n;
+	img->hdr = h;
 	return 0;
+fail:
+	free(ls.l);
+	return err;
 }
 
 int fib_image_build(const struct route *routes, size_t n, struct fib_image *img)
@@ -554,9 +658,7 @@ int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, s
 			fib_image_free(&img);
 			return -errno ? -errno : -EFAULT;
 		}
-		memcpy(dst, img.lines, (size_t)img.nlines * sizeof(*dst));
-		for (__u32 i = img.hdr.root_at; i < img.hdr.leaves_at; i++) /* child links become absolute */
-			dst[i].w[FIB_FANOUT - 1] += base;
+		memcpy(dst, img.lines, (size_t)img.nlines * sizeof(*dst)); /* links are relative to the region */
 		__atomic_thread_fence(__ATOMIC_RELEASE); /* the record update that publishes it is a syscall anyway */
 	}
 	/* the region v pointed at is read until the record changes, then for a grace period */
@@ -569,6 +671,7 @@ int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, s
 	v->fib_root = img.nlines ? base + img.hdr.root_at : 0;
 	v->fib_results = img.nlines ? base + img.hdr.results_at : 0;
 	v->fib_depth = (__u8)img.hdr.depth;
+	v->fib_direct_bits = (__u8)img.hdr.direct_bits;
 	v->route_count = img.hdr.routes;
 	fib_image_free(&img);
 	return 0;
@@ -584,7 +687,8 @@ static const struct fib_header *region_header(const struct vpc *v)
 		return NULL;
 	h = (const struct fib_header *)l;
 	if (h->magic != FIB_MAGIC || h->lines != v->fib_lines || h->routes_at + lines_for(h->routes, 4) > h->lines ||
-	    v->fib_root != v->fib_base + h->root_at || v->fib_results != v->fib_base + h->results_at)
+	    v->fib_root != v->fib_base + h->root_at || v->fib_results != v->fib_base + h->results_at ||
+	    v->fib_direct_bits != h->direct_bits || v->fib_depth != h->depth)
 		return NULL;
 	return h;
 }
@@ -638,8 +742,18 @@ int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out)
 	region = lines_at(v->fib_base, v->fib_lines);
 	/* the datapath's walk, with every line checked to lie inside the region */
 #define IN_REGION(x) ((x) >= v->fib_base && (x) < (__u64)v->fib_base + v->fib_lines)
+	__u32 depth = v->fib_depth;
 	line = v->fib_root;
-	for (__u32 d = 0; d < v->fib_depth && d < FIB_MAX_DEPTH; d++) {
+	if (v->fib_direct_bits) {
+		__u32 c = v->fib_direct_bits > FIB_DIRECT_MAX_BITS ? 0 : a >> (32 - v->fib_direct_bits), e;
+		line = (__u64)v->fib_root + c / FIB_LINE_WORDS;
+		if (v->fib_direct_bits > FIB_DIRECT_MAX_BITS || !IN_REGION(line))
+			return -EUCLEAN;
+		e = region[line - v->fib_base].w[c % FIB_LINE_WORDS];
+		line = (__u64)v->fib_base + (e & FIB_CHILD_MASK);
+		depth = e >> FIB_CHILD_SHIFT;
+	}
+	for (__u32 d = 0; d < depth && d < FIB_MAX_DEPTH; d++) {
 		__u32 link, last;
 		if (!IN_REGION(line))
 			return -EUCLEAN;
@@ -647,7 +761,7 @@ int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out)
 		link = l->w[FIB_FANOUT - 1];
 		last = link >> FIB_CHILD_SHIFT;
 		r = rank(l, a, FIB_FANOUT - 1);
-		line = (__u64)(link & FIB_CHILD_MASK) + (r < last ? r : last);
+		line = (__u64)v->fib_base + (link & FIB_CHILD_MASK) + (r < last ? r : last);
 	}
 	if (!IN_REGION(line))
 		return -EUCLEAN;

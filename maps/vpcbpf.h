@@ -83,10 +83,11 @@ struct vpc {
 	__u16 flags;
 	__u32 fib_base;    /* first line of the VPC's fib region; 0: no routes, no region */
 	__u32 fib_lines;   /* lines in the region (what the allocator keeps) */
-	__u32 fib_root;    /* line of the search tree's root (absolute) */
+	__u32 fib_root;    /* the search tree's root, or the direct table when fib_direct_bits (absolute line) */
 	__u32 fib_results; /* first line of the region's results (absolute) */
-	__u8 fib_depth;    /* internal levels above the leaves: 0..FIB_MAX_DEPTH */
-	__u8 _pad[3];
+	__u8 fib_depth;    /* internal levels above the leaves: 0..FIB_MAX_DEPTH (no direct stage) */
+	__u8 fib_direct_bits; /* 0, or FIB_DIRECT_MIN_BITS..FIB_DIRECT_MAX_BITS: the direct stage's index width */
+	__u8 _pad[2];
 	__u32 route_count; /* configured routes, connected ones included */
 	char name[NAME_LEN];
 };
@@ -99,11 +100,15 @@ _Static_assert(sizeof(struct vpc) == 44, "struct vpc layout");
  * after merging neighbours with the same result). The starts are searched as
  * a tree of 64-byte lines, one line per level: an internal line holds up to 15
  * separator keys and points at its (contiguous) children; a leaf line holds
- * 8 (start, result) pairs. A lookup reads depth + 2 lines (the last one a
- * result), whatever the prefix lengths, and a 16-way tree stays shallow: 1M
- * routes are 5 internal levels. Keys are addresses in host byte order.
+ * 8 (start, result) pairs. Keys are addresses in host byte order. A big
+ * table starts with a direct stage: the top bits of the address index a
+ * table of 2^bits entries (16 per line), each the root and depth of the tree
+ * of the ranges in that chunk, so that a chunk holds about 8 ranges. A
+ * lookup reads the direct entry (if any), one line per tree level, the leaf
+ * and the result: 3 lines for a small table, 3 or 4 for 1M routes.
  *
- * A region is [header][internal lines, root first][leaves][results][routes]:
+ * A region is [header][direct table or tree][trees...][results][routes], its
+ * links (child links, direct entries) relative to its first line:
  * results are struct route (4 per line; result 0 is "no route"), routes are
  * the configured routes sorted by (prefix, len), which the tool reads back to
  * edit the table. Regions are written by maps/fib.c into lines that no VPC
@@ -116,6 +121,10 @@ _Static_assert(sizeof(struct vpc) == 44, "struct vpc layout");
 #define FIB_CHILD_SHIFT 28    /* child link: first child line | (children - 1) << 28 */
 #define FIB_CHILD_MASK 0x0fffffffU
 #define FIB_MAX_DEPTH 6       /* 16^6 leaves of 8: far beyond any arena */
+#define FIB_DIRECT_THRESHOLD 128 /* ranges: above, a direct stage (below, a tree of depth 1 at most) */
+#define FIB_DIRECT_MIN_BITS 4
+#define FIB_DIRECT_MAX_BITS 18  /* 256K entries, 1 MiB */
+#define FIB_DIRECT_CHUNK 8      /* ranges per chunk the direct stage aims at: one leaf */
 #define FIB_RESULTS_PER_LINE 4
 #define FIB_MAGIC 0x31424946U /* "FIB1" */
 #define FIB_LINES_DEFAULT (1U << 21) /* 128 MiB: a 1M-route VPC replaced while the old table still serves */
@@ -133,9 +142,9 @@ struct fib_header {
 	__u32 routes;   /* configured routes, at line `routes_at` */
 	__u32 ranges;
 	__u32 results;
-	__u32 depth;
-	__u32 root_at;
-	__u32 leaves_at;
+	__u32 depth;       /* no direct stage: the tree's internal levels */
+	__u32 root_at;     /* the tree's root, or the direct table */
+	__u32 direct_bits;
 	__u32 results_at;
 	__u32 routes_at;
 	__u32 _pad[6];

@@ -474,12 +474,13 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	}
 
 	long long mem_routes = map_memlock(env.routes_fd) - mem_routes0 + (long long)v.fib_lines * (long long)sizeof(struct fib_line), mem_lpm = map_memlock(lpm_fd) - mem_lpm0;
-	__u32 levels_used = v.fib_depth + 2; /* lines read per lookup: the tree levels, the leaf, the result */
-	fprintf(stderr, "routes %zu (vni %u, %u lines per lookup): build %.0f/s fib, %.0f/s lpm; memory %.1f B/route fib (config + index), %.1f B/route lpm\n",
-		n, vni, levels_used, n / t_levels, n / t_lpm, (double)mem_routes / n, (double)mem_lpm / n);
-	fprintf(out, "{\"routes\": %zu, \"vni\": %u, \"levels_used\": %u, \"insert_per_s_levels\": %.0f, "
+	/* lines read per lookup: [direct entry], tree levels, leaf, result (with a direct stage: 3, or 4 in a chunk of more than 8 ranges) */
+	__u32 levels_used = v.fib_direct_bits ? 3 : v.fib_depth + 2U;
+	fprintf(stderr, "routes %zu (vni %u, %u lines per lookup, direct stage %u bits): build %.0f/s fib, %.0f/s lpm; memory %.1f B/route fib (config + index), %.1f B/route lpm\n",
+		n, vni, levels_used, v.fib_direct_bits, n / t_levels, n / t_lpm, (double)mem_routes / n, (double)mem_lpm / n);
+	fprintf(out, "{\"routes\": %zu, \"vni\": %u, \"direct_bits\": %u, \"levels_used\": %u, \"insert_per_s_levels\": %.0f, "
 		     "\"insert_per_s_lpm\": %.0f, \"mem_bytes_per_route_levels\": %.1f, \"mem_bytes_per_route_lpm\": %.1f, ",
-		n, vni, levels_used, n / t_levels, n / t_lpm, (double)mem_routes / n, (double)mem_lpm / n);
+		n, vni, v.fib_direct_bits, levels_used, n / t_levels, n / t_lpm, (double)mem_routes / n, (double)mem_lpm / n);
 
 	struct stat3 base = bench_lookup("lookup base", lk->progs.bench_base);
 	struct stat3 lev = bench_lookup("lookup fib", lk->progs.bench_levels);
