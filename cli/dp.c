@@ -18,6 +18,7 @@
 #include "cli/attach.h"
 #include "cli/underlay.h"
 #include "cli/upgrade.h"
+#include "maps/fib.h"
 #include "nic.skel.h"
 
 /* The virtual router's MAC, the same on every host so a VM moved between hosts keeps its gateway's MAC. */
@@ -342,6 +343,15 @@ static int do_show(int argc, char **argv)
 		pr_str("xdp", " xdp %s", xdp_mode_name(mode));
 		if (mode != XDP_MODE_CFG_OFF)
 			pr_str("xdp_via", " (%s)", dispatcher ? "libxdp dispatcher" : "alone");
+	}
+	struct fib_usage fu;
+	if (fib_usage(s->fd[SM_FIB], s->fd[SM_VPCS], &fu) == 0) {
+		pr_begin_nested("route_index");
+		pr_u64("lines_used", "\n  route index %llu", fu.live);
+		pr_u64("lines_total", " of %llu lines", fu.total);
+		pr_u64("regions", " in %llu VPC table(s)", fu.regions);
+		pr_u64("lines_quarantined", ", %llu awaiting reuse", fu.quarantined);
+		pr_end_nested();
 	}
 	pr_text("\n");
 	pr_begin_array("programs");

@@ -495,6 +495,30 @@ static __u32 quarantine_count(void)
 	return n <= Q_PAIRS ? n : Q_PAIRS;
 }
 
+int fib_usage(int fib_fd, int vpcs_fd, struct fib_usage *u)
+{
+	__u32 key, next, *prev = NULL, nq;
+	struct vpc v;
+	int err;
+
+	memset(u, 0, sizeof(*u));
+	if ((err = arena_map(fib_fd)))
+		return err;
+	u->total = arena.nlines;
+	while (!bpf_map_get_next_key(vpcs_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(vpcs_fd, &key, &v) && v.fib_base) {
+			u->live += v.fib_lines;
+			u->regions++;
+		}
+	}
+	nq = quarantine_count();
+	for (__u32 i = 0; i < nq; i++)
+		u->quarantined += quarantine_pairs()[i].lines;
+	return 0;
+}
+
 static int hold(__u32 base, __u32 lines)
 {
 	if (held.n == held.cap) {

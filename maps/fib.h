@@ -47,6 +47,13 @@ int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out);
 /* The arena's size in lines. */
 int fib_arena_size(int fib_fd, __u32 *lines);
 
+/* How full the arena is: lines of live regions, lines in quarantine, and the total (dp show). */
+struct fib_usage {
+	__u64 live, quarantined, total;
+	__u32 regions;
+};
+int fib_usage(int fib_fd, int vpcs_fd, struct fib_usage *u);
+
 /*
  * After an RCU grace period that followed the last vpc record update: the
  * regions released so far may be reused. (fib_install also waits for one by
