@@ -37,6 +37,7 @@ struct range {
 
 struct builder {
 	struct table results;
+	struct result_rec last; /* the result found last */
 	struct route *result_list;
 	size_t nresults, results_cap;
 	struct range *ranges;
@@ -53,7 +54,12 @@ static int result_of(struct builder *b, const struct route *r, __u32 *index)
 	rec.r.flags = r->flags;
 	rec.r.via = r->via;
 	rec.r.peer_vni = r->peer_vni;
+	if (b->nresults && !memcmp(&b->last.r, &rec.r, sizeof(rec.r))) { /* neighbours often share a next hop */
+		*index = b->last.index;
+		return 0;
+	}
 	if ((hit = table_get(&b->results, &rec))) {
+		b->last = *hit;
 		*index = hit->index;
 		return 0;
 	}
@@ -67,6 +73,7 @@ static int result_of(struct builder *b, const struct route *r, __u32 *index)
 	}
 	rec.index = (__u32)b->nresults;
 	b->result_list[b->nresults++] = rec.r;
+	b->last = rec;
 	if (!table_put(&b->results, &rec))
 		return -ENOMEM;
 	*index = rec.index;
@@ -342,7 +349,11 @@ int fib_image_build(const struct route *routes, size_t n, struct fib_image *img)
 	/* callers pass one route per (prefix, len); of duplicates, one is kept */
 	for (size_t i = 0; i < n; i++)
 		sorted[i]._pad = 0;
-	qsort(sorted, n, sizeof(*sorted), cmp_route);
+	for (size_t i = 1; i < n; i++) /* edits pass a sorted list: sort only when needed */
+		if (cmp_route(&sorted[i - 1], &sorted[i]) > 0) {
+			qsort(sorted, n, sizeof(*sorted), cmp_route);
+			break;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (m && !cmp_route(&sorted[m - 1], &sorted[i])) {
 			sorted[m - 1] = sorted[i];
