@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# tests/cli/route_pivot.bats — tables built by a batch and tables edited one route at a time keep the /24 pivot's bookkeeping exact.
+# tests/cli/route_edits.bats — a table built by a batch and then edited one route at a time (and the other way round) looks up like the routes it holds.
 load common
 
 # The route that `route get ADDR vpc 10` resolves to, as "PREFIX KIND".
@@ -7,7 +7,7 @@ route_of() {
 	v -j route get "$1" vpc 10 | jq -r '.[0] | "\(.route.prefix // "-") \(.result)"'
 }
 
-@test "route pivot: a batch-built table, then single edits under the same /24, still look up right" {
+@test "route edits: a batch-built table, then single edits under the same /24, still look up right" {
 	base_world
 	cat >"$LIB_STATE/pivot.batch" <<-'EOT'
 	route add 10.5.1.0/24 vpc 10 via 10.0.1.10
@@ -41,7 +41,7 @@ route_of() {
 	v route del 10.6.1.64/26 vpc 10
 	run route_of 10.6.1.70
 	assert_output "10.6.1.0/24 deliver"
-	# a /24 that only holds longer routes (a marker in the batch-built table), then a /24 route added and removed
+	# a /24 that only holds longer routes, then a /24 route added and removed
 	cat >"$LIB_STATE/pivot3.batch" <<-'EOT'
 	route add 10.7.0.0/16 vpc 10 via 10.0.1.10
 	route add 10.7.1.16/28 vpc 10 blackhole
