@@ -27,7 +27,7 @@ static double now_ms(void)
 }
 
 /* Time spent in exec_ops by kind of step, for txn_timing. */
-static double t_swap, t_barrier, t_purge, t_other;
+static double t_swap, t_barrier, t_purge, t_sync, t_other;
 
 /* ---- the model ---- */
 
@@ -535,8 +535,9 @@ static int live_entries(const struct txn_state *cur, __u32 vni, __u16 gen, struc
 /* ---- plans ---- */
 
 struct txn_purge_hint {
-	size_t op; /* index of the PURGE op */
-	struct gen_entries e;
+	size_t op; /* index of the PURGE or ROUTE_SYNC op */
+	struct gen_entries e;   /* PURGE: the keys to delete; ROUTE_SYNC: the entries to write */
+	struct gen_entries del; /* ROUTE_SYNC: the keys to delete */
 };
 
 void txn_plan_init(struct txn_plan *p)
@@ -546,8 +547,10 @@ void txn_plan_init(struct txn_plan *p)
 
 void txn_plan_free(struct txn_plan *p)
 {
-	for (size_t i = 0; i < p->nhints; i++)
+	for (size_t i = 0; i < p->nhints; i++) {
 		entries_free(&p->hints[i].e);
+		entries_free(&p->hints[i].del);
+	}
 	free(p->hints);
 	free(p->ops);
 	memset(p, 0, sizeof(*p));
@@ -636,6 +639,7 @@ static int plan_purge(struct txn_plan *p, enum txn_op_kind kind, __u32 vni, __u1
 	}
 	p->hints[p->nhints].op = p->n - 1;
 	p->hints[p->nhints].e = *hint;
+	memset(&p->hints[p->nhints].del, 0, sizeof(p->hints[p->nhints].del));
 	p->nhints++;
 	memset(hint, 0, sizeof(*hint));
 	return 0;
@@ -647,6 +651,8 @@ struct build {
 	struct vpc rec;
 	bool is_new;    /* the VPC itself is new */
 	bool swap;      /* the record changes (table or name) */
+	bool in_place;  /* an existing VPC's table: its config entries change in place after the commit */
+	struct gen_entries put, del; /* in_place: what differs */
 };
 
 struct commit_plan {
@@ -658,8 +664,11 @@ struct commit_plan {
 
 static void commit_plan_free(struct commit_plan *cp)
 {
-	for (size_t i = 0; i < cp->nbuilds; i++)
+	for (size_t i = 0; i < cp->nbuilds; i++) {
 		entries_free(&cp->builds[i].e);
+		entries_free(&cp->builds[i].put);
+		entries_free(&cp->builds[i].del);
+	}
 	free(cp->builds);
 	txn_plan_free(&cp->p);
 }
@@ -741,6 +750,66 @@ static int plan_sg_rules(struct txn_plan *p, const struct txn_state *want, __u32
 	return err;
 }
 
+/*
+ * What turns table a into table b (both sorted by cmp_route's order) as
+ * config entries of (vni, gen): the routes new or changed in b (put), and the
+ * routes of a that b lacks (del). Only these are written: replacing a route
+ * costs one update, an unchanged one nothing.
+ */
+static int route_diff(const struct vgroup *a, const struct vgroup *b, __u32 vni, __u16 gen, struct gen_entries *put,
+		      struct gen_entries *del)
+{
+	size_t na = a ? a->n : 0, nb = b ? b->n : 0, i = 0, j = 0;
+
+	memset(put, 0, sizeof(*put));
+	memset(del, 0, sizeof(*del));
+	put->vni = del->vni = vni;
+	put->gen = del->gen = gen;
+	put->keys = malloc((nb + 1) * sizeof(*put->keys));
+	put->vals = malloc((nb + 1) * sizeof(*put->vals));
+	del->keys = malloc((na + 1) * sizeof(*del->keys));
+	if (!put->keys || !put->vals || !del->keys) {
+		entries_free(put);
+		entries_free(del);
+		return -ENOMEM;
+	}
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : cmp_route(&a->r[i], &b->r[j]);
+		if (c < 0) {
+			del->keys[del->n++] = rkey(vni, gen, ROUTE_KEY_CONFIG, a->r[i].len, a->r[i].prefix);
+			i++;
+			continue;
+		}
+		if (c > 0 || !same_route(&a->r[i], &b->r[j])) {
+			put->keys[put->n] = rkey(vni, gen, ROUTE_KEY_CONFIG, b->r[j].len, b->r[j].prefix);
+			put->vals[put->n] = b->r[j];
+			put->vals[put->n++]._pad = 0;
+		}
+		if (c == 0)
+			i++;
+		j++;
+	}
+	return 0;
+}
+
+/* The ROUTE_SYNC step of an in-place table, its exact writes kept as the step's hint. */
+static int plan_sync(struct txn_plan *p, struct build *b)
+{
+	struct txn_op op = mkop(TXN_OP_ROUTE_SYNC);
+	struct gen_entries none;
+
+	op.vni = b->e.vni;
+	op.gen = b->rec.route_gen;
+	memset(&none, 0, sizeof(none));
+	if (plan_purge(p, TXN_OP_ROUTE_SYNC, op.vni, op.gen, &none))
+		return -ENOMEM;
+	p->hints[p->nhints - 1].e = b->put;
+	p->hints[p->nhints - 1].del = b->del;
+	memset(&b->put, 0, sizeof(b->put));
+	memset(&b->del, 0, sizeof(b->del));
+	return 0;
+}
+
 /* The order (see txn.h): additions, swaps, barrier, removals, purges. */
 static int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
 		       struct commit_plan *cp)
@@ -772,6 +841,7 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 		bool table_changed = !cv || !same_routes(cg, wg);
 
 		memset(b, 0, sizeof(*b));
+		b->e.vni = wv->vni; /* a rename alone builds nothing, but its record goes under this key */
 		if (cv)
 			b->rec = cv->rec;
 		memcpy(b->rec.name, wv->rec.name, NAME_LEN);
@@ -780,15 +850,46 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 		if (!b->is_new && !b->swap)
 			continue;
 		if (table_changed) {
-			b->rec.route_gen = cv ? (__u16)(cv->rec.route_gen + 1) : 0;
+			/*
+			 * A new VPC's config entries are written before the commit (nothing
+			 * reaches them before its record). An existing VPC keeps its
+			 * generation: the datapath reads only the fib region, built aside
+			 * here and swapped in by the record; the config entries that differ
+			 * are written after the commit point by a journaled ROUTE_SYNC step
+			 * (show and save wait for the lock, a replay finishes it).
+			 */
+			b->rec.route_gen = cv ? cv->rec.route_gen : 0;
 			int e = expand(s, wg, wv->vni, b->rec.route_gen, &b->e, &b->rec);
 			if (e) {
 				err = e; /* -ENOSPC: the fib arena is full */
 				goto out;
 			}
+			if (cv) {
+				b->in_place = true;
+				entries_free(&b->e);
+				b->e.vni = wv->vni;
+				b->e.gen = b->rec.route_gen;
+				if (route_diff(cg, wg, wv->vni, b->rec.route_gen, &b->put, &b->del)) {
+					cp->nbuilds++; /* freed with the plan */
+					goto out;
+				}
+			}
 			cp->build_entries += b->e.n;
 		}
 		cp->nbuilds++;
+	}
+	/* The routes map holds every VPC's config entries once (twice only for the VPCs that go, until their purge). */
+	{
+		size_t need = 0;
+		for (const struct vgroup *g = NULL; (g = table_next(&gwant, g));)
+			need += g->n;
+		for (const struct vgroup *g = NULL; (g = table_next(&gcur, g));)
+			if (!table_get(&want->vpcs, &g->vni))
+				need += g->n;
+		if (need > MAX_ROUTE_ENTRIES) {
+			err = -E2BIG;
+			goto out;
+		}
 	}
 
 	/* 1. new VPCs: their tables are complete before the record makes them reachable */
@@ -843,11 +944,14 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 		if (cl && !(wl && cn->v.ifindex == wn->v.ifindex) && plan_unbind(p, want, &bound, cn->v.ifindex))
 			goto out;
 	}
-	/* 4. one record update per VPC swaps its table (or renames it) */
-	for (size_t i = 0; i < cp->nbuilds; i++)
+	/* 4. one record update per VPC swaps its table (or renames it); then its config entries follow */
+	for (size_t i = 0; i < cp->nbuilds; i++) {
 		if (cp->builds[i].swap &&
 		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
 			goto out;
+		if (cp->builds[i].in_place && plan_sync(p, &cp->builds[i]))
+			goto out;
+	}
 	/* 5. no packet still uses an old table or record past this point */
 	{
 		struct txn_op op = mkop(TXN_OP_BARRIER);
@@ -1216,6 +1320,101 @@ int txn_route_census(struct store *s, size_t *total, size_t *garbage)
 	return err;
 }
 
+struct sync_scan {
+	__u32 vni;
+	__u16 gen;
+	struct table keep; /* (prefix, len) of the region's routes */
+	struct route_key *dead;
+	size_t n, cap;
+};
+
+struct sync_key {
+	__be32 prefix;
+	__u8 len;
+	__u8 _pad[3];
+};
+
+static int sync_collect(const void *key, const void *value, void *ctx)
+{
+	const struct route_key *k = key;
+	struct sync_scan *sc = ctx;
+	struct sync_key sk;
+
+	if (k->vni != sc->vni || k->gen != sc->gen || k->type != ROUTE_KEY_CONFIG)
+		return 0;
+	memset(&sk, 0, sizeof(sk));
+	sk.prefix = k->addr;
+	sk.len = k->len;
+	if (table_get(&sc->keep, &sk))
+		return 0;
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 1024;
+		struct route_key *n = realloc(sc->dead, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		sc->dead = n;
+		sc->cap = cap;
+	}
+	sc->dead[sc->n++] = *k;
+	return 0;
+}
+
+/*
+ * ROUTE_SYNC replayed after a crash (its exact writes died with the process):
+ * every route of the VPC's fib region is written, and every config entry of
+ * its generation that the region lacks is deleted (one walk of the map).
+ */
+static int route_sync_replay(struct store *s, __u32 vni)
+{
+	struct sync_scan sc;
+	struct route_key *keys = NULL;
+	struct route *list = NULL;
+	size_t n = 0, done = 0;
+	struct vpc v;
+	int err;
+
+	if (bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, &v))
+		return errno == ENOENT ? 0 : -errno; /* the VPC went later in the same journal */
+	if ((err = fib_routes(s->fd[SM_FIB], &v, &list, &n)))
+		return err;
+	memset(&sc, 0, sizeof(sc));
+	sc.vni = vni;
+	sc.gen = v.route_gen;
+	table_init(&sc.keep, sizeof(struct sync_key), sizeof(struct sync_key));
+	keys = malloc((n + 1) * sizeof(*keys));
+	err = keys && !table_reserve(&sc.keep, n) ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct sync_key sk;
+		memset(&sk, 0, sizeof(sk));
+		sk.prefix = list[i].prefix;
+		sk.len = list[i].len;
+		keys[i] = rkey(vni, v.route_gen, ROUTE_KEY_CONFIG, list[i].len, list[i].prefix);
+		list[i]._pad = 0;
+		if (!table_put(&sc.keep, &sk))
+			err = -ENOMEM;
+	}
+	if (!err)
+		err = write_entries(s->fd[SM_ROUTES], keys, sizeof(*keys), list, sizeof(*list), n, NULL, NULL, &done, n);
+	if (!err)
+		err = dump_map(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), sync_collect, &sc);
+	if (!err)
+		err = delete_entries(s->fd[SM_ROUTES], sc.dead, sizeof(*sc.dead), sc.n);
+	table_free(&sc.keep);
+	free(sc.dead);
+	free(keys);
+	free(list);
+	return err;
+}
+
+/* ROUTE_SYNC with its exact writes: the entries new or changed, then the ones gone. */
+static int route_sync(struct store *s, const struct txn_purge_hint *hint, const struct txn_hooks *h)
+{
+	size_t done = 0;
+	int err = write_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.vals,
+				sizeof(struct route), hint->e.n, h, "writing route tables", &done, hint->e.n);
+	return err ? err : delete_entries(s->fd[SM_ROUTES], hint->del.keys, sizeof(struct route_key), hint->del.n);
+}
+
 static const struct txn_purge_hint *hint_for(const struct txn_plan *p, size_t op)
 {
 	for (size_t i = 0; p && i < p->nhints; i++)
@@ -1288,6 +1487,8 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 		return delete_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.n);
 	case TXN_OP_SG_RULE:
 		return 0; /* read by the SG_COMMIT that follows */
+	case TXN_OP_ROUTE_SYNC:
+		return hint ? route_sync(s, hint, h) : route_sync_replay(s, op->vni);
 	case TXN_OP_FIB_RELEASE: {
 		__u32 region[2];
 		memcpy(region, op->key, sizeof(region));
@@ -1311,6 +1512,7 @@ static const char *op_name(const struct txn_op *op)
 		[TXN_OP_PURGE_GEN] = "purge generation", [TXN_OP_PURGE_VPC] = "purge VPC routes",
 		[TXN_OP_SG_RULE] = "sg rule",
 		[TXN_OP_SG_COMMIT] = "sg rules swap", [TXN_OP_SG_PURGE] = "sg purge", [TXN_OP_FIB_RELEASE] = "fib release",
+		[TXN_OP_ROUTE_SYNC] = "route config sync",
 	};
 	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ? names[op->kind] : "?";
 }
@@ -1334,6 +1536,8 @@ static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const s
 				t_barrier += dt;
 			else if (ops[i].kind == TXN_OP_PURGE_GEN || ops[i].kind == TXN_OP_PURGE_VPC)
 				t_purge += dt;
+			else if (ops[i].kind == TXN_OP_ROUTE_SYNC)
+				t_sync += dt;
 			else if (ops[i].kind == TXN_OP_PUT && ops[i].map == SM_VPCS)
 				t_swap += dt;
 			else
@@ -1414,6 +1618,9 @@ static int commit(struct store *s, const struct txn_state *cur, const struct txn
 		if (err == -ENOSPC && fib_arena_size(s->fd[SM_FIB], &lines) == 0)
 			snprintf(msg, msglen, "the route index is full (fib arena of %u lines of 64 bytes, for all VPCs and "
 				 "both tables of a VPC being replaced): nothing changed", lines);
+		else if (err == -E2BIG)
+			snprintf(msg, msglen, "the routes map is full (%u entries for the routes of all VPCs): nothing changed",
+				 MAX_ROUTE_ENTRIES);
 		else
 			snprintf(msg, msglen, "cannot plan the transaction: %s", strerror(-err));
 		return err;
@@ -1460,15 +1667,16 @@ static int commit(struct store *s, const struct txn_state *cur, const struct txn
 		return err;
 	}
 	t_build = now_ms() - t0 - t_plan;
-	t_swap = t_barrier = t_purge = t_other = 0;
+	t_swap = t_barrier = t_purge = t_sync = t_other = 0;
 	t_commit = now_ms();
 	err = journal_run(s, jfd, &cp.p, h);
 	if (txn_timing)
 		fprintf(stderr, "vpcbpf: txn: plan %.1f ms, build %.1f ms (%zu entries in %zu VPC(s)), journal+commit %.1f ms, "
-			"steps: %zu, vpc record updates (the swap) %.3f ms, other steps %.1f ms, RCU wait %.1f ms, "
-			"old generations deleted %.1f ms\n",
-			t_plan, t_build, cp.build_entries, cp.nbuilds, now_ms() - t_commit - t_swap - t_barrier - t_purge - t_other,
-			cp.p.n, t_swap, t_other, t_barrier, t_purge);
+			"steps: %zu, vpc record updates (the swap) %.3f ms, config entries changed in place %.1f ms, "
+			"other steps %.1f ms, RCU wait %.1f ms, old generations deleted %.1f ms\n",
+			t_plan, t_build, cp.build_entries, cp.nbuilds,
+			now_ms() - t_commit - t_swap - t_barrier - t_purge - t_sync - t_other, cp.p.n, t_swap, t_sync, t_other,
+			t_barrier, t_purge);
 	if (err == -EIO)
 		snprintf(msg, msglen, "the transaction is committed, but some steps failed (see warnings)");
 	else if (err)

@@ -135,6 +135,7 @@ enum txn_op_kind {
 	TXN_OP_SG_COMMIT,     /* ... the rule set of group vni: the SG_RULE steps before it, swapped in whole */
 	TXN_OP_SG_PURGE,      /* every rule and compiled entry of group vni (its record is gone) */
 	TXN_OP_FIB_RELEASE,   /* fib lines (key: base, lines) no record points at any more: into quarantine */
+	TXN_OP_ROUTE_SYNC,    /* vni's config entries (generation gen) made equal to the routes of its fib region, in place */
 };
 
 enum txn_head_state {
