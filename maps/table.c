@@ -133,6 +133,12 @@ int table_reserve(struct table *t, size_t n)
 	return grow_to(t, t->live + n);
 }
 
+void table_prefetch(const struct table *t, const void *key)
+{
+	if (t->cap)
+		__builtin_prefetch(slot(t, hash_bytes(key, t->key_size) & (t->cap - 1)), 1);
+}
+
 void *table_get(const struct table *t, const void *key)
 {
 	unsigned char *s = find(t, key, false);

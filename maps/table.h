@@ -22,6 +22,8 @@ void table_init(struct table *t, size_t key_size, size_t rec_size);
 void table_free(struct table *t);
 /* Room for n more records without rehashing (a caller that knows its count saves the growth). */
 int table_reserve(struct table *t, size_t n);
+/* A hint: the slot where key would be is read into the cache (for a loop that knows its next keys). */
+void table_prefetch(const struct table *t, const void *key);
 /* The record with this key, or NULL. */
 void *table_get(const struct table *t, const void *key);
 /* Inserts or overwrites rec; returns the stored copy, NULL when out of memory. */
