@@ -300,11 +300,11 @@ CAPTURE_DIR=""
 capture_start() {
 	[ "$HOSTS" = 2 ] && [ "${WHERE[vm03]}" != "${WHERE[vcpe01]}" ] && command -v tshark >/dev/null 2>&1 || return 0
 	CAPTURE_DIR=$(mktemp -d)
-	inns hv1 timeout 15 tshark -l -n -i ul0 -c 6 -f "udp port 4789" -T fields \
+	inns hv1 timeout 60 tshark -l -n -i ul0 -c 6 -f "udp port 4789" -T fields \
 		-e vxlan.vni -e ip.src -e ip.dst -e icmp.type -E separator=' ' \
 		>"$CAPTURE_DIR/out" 2>"$CAPTURE_DIR/err" &
 	CAPTURE_PID=$!
-	for _ in $(seq 50); do # tshark takes a second or two to start capturing
+	for _ in $(seq 300); do # tshark takes a second or two to start capturing, much longer on a loaded machine
 		grep -q "Capturing on" "$CAPTURE_DIR/err" 2>/dev/null && return 0
 		sleep 0.1
 	done
