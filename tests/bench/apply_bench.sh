@@ -58,7 +58,8 @@ for n in "${sizes[@]}"; do
 		"$(awk -v n="$n" -v t="$rep_wall" -v c="$rep_cpu" 'BEGIN { printf "%d (%d)", n / t, n / c }')" \
 		"$(awk -v m="$swap_ms" 'BEGIN { printf "%.1f", m * 1000 }')" "$rcu_ms" \
 		"$(awk -v u="$add_ms" 'BEGIN { printf "%.2f", u / 1000 }')"
-	echo "#   phases of a replace: $(sed 's/^vpcbpf: txn: //' "$WORK/phases")"
+	echo "#   phases of a replace: $(sed -n 's/^vpcbpf: txn: //p' "$WORK/phases")"
+	echo "#   and around it: $(sed -n 's/^vpcbpf: apply: //p' "$WORK/phases")"
 done
 # a batch of one route replace in the largest table: the whole table is copied aside and swapped
 printf 'route replace 11.0.1.0/24 vpc 100 via 10.0.0.6\n' >"$WORK/one.batch"
