@@ -19,7 +19,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation -std=gnu11 \
            -I$(BUILD) -I. -D_GNU_SOURCE
-LDLIBS  := -Wl,-Bstatic -lxdp -lbpf -ljson-c -lelf -lz -lzstd -Wl,-Bdynamic
+LDLIBS  := -Wl,-Bstatic -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd -Wl,-Bdynamic
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I. -Wall -Wno-unused-function
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -36,7 +36,7 @@ all: $(BUILD)/vpcbpf
 
 # Debian packages the build, the tests and the demo need; installed only when missing.
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzstd-dev \
-            libjson-c-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
+            libjson-c-dev libyajl-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
             iperf3 tshark netcat-openbsd gcc make libclang-rt-14-dev gnuplot-nox sockperf bc
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -67,7 +67,7 @@ $(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
 
 $(BUILD)/vpcbpf: $(CLI_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd
 
 # ---- tests ----
 UNIT_SRCS := $(wildcard tests/unit/*.c)

@@ -1,6 +1,7 @@
-/* cli/jdoc.c — a strict JSON reader for apply: one pass over the text, values in one arena, strings decoded in place. */
+/* cli/jdoc.c — apply's JSON reader: yajl's event parser checks the text, the values go into one arena. */
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 #include "cli/jdoc.h"
 
 #define JDOC_MAX_DEPTH 32 /* json-c's default: deeper documents are refused the same way */
@@ -12,328 +13,213 @@ struct ablock {
 	unsigned char data[];
 };
 
-struct parser {
-	char *p, *end;
+/* An object or array still open: where its members start on the stack, and its own name in its parent. */
+struct frame {
+	size_t base;
+	const char *key;
+	uint8_t type;
+};
+
+struct builder {
+	struct jval *root;
 	struct jval *stack; /* the members/items of the open objects and arrays, innermost last */
 	size_t sp, scap;
+	struct frame open[JDOC_MAX_DEPTH];
+	int depth;
+	const char *key; /* the name yajl just gave, for the next value */
 	struct ablock *blocks;
 	size_t left; /* bytes free at the end of blocks->data */
 	size_t used;
-	int depth;
 };
 
-/* n values, contiguous, from the arena. */
-static struct jval *arena_vals(struct parser *ps, size_t n)
+/* bytes from the arena, 8-byte aligned (values and strings share it). */
+static void *arena_alloc(struct builder *b, size_t bytes)
 {
-	size_t bytes = n * sizeof(struct jval);
-
-	if (bytes > ps->left) {
+	bytes = (bytes + 7) & ~(size_t)7;
+	if (bytes > b->left) {
 		size_t sz = bytes > ARENA_BLOCK ? bytes : ARENA_BLOCK;
-		struct ablock *b = malloc(sizeof(*b) + sz);
-		if (!b)
+		struct ablock *blk = malloc(sizeof(*blk) + sz);
+		if (!blk)
 			return NULL;
-		b->next = ps->blocks;
-		ps->blocks = b;
-		ps->left = sz;
-		ps->used = 0;
+		blk->next = b->blocks;
+		b->blocks = blk;
+		b->left = sz;
+		b->used = 0;
 	}
-	struct jval *v = (struct jval *)(ps->blocks->data + ps->used);
-	ps->used += bytes;
-	ps->left -= bytes;
-	return v;
+	void *p = b->blocks->data + b->used;
+	b->used += bytes;
+	b->left -= bytes;
+	return p;
 }
 
-static int push(struct parser *ps, const struct jval *v)
+/* yajl's text is not NUL-terminated and may be its own decode buffer: the arena keeps a terminated copy. */
+static const char *arena_str(struct builder *b, const unsigned char *s, size_t len)
 {
-	if (ps->sp == ps->scap) {
-		size_t cap = ps->scap ? ps->scap * 2 : 1024;
-		struct jval *n = realloc(ps->stack, cap * sizeof(*n));
-		if (!n)
-			return -1;
-		ps->stack = n;
-		ps->scap = cap;
-	}
-	ps->stack[ps->sp++] = *v;
-	return 0;
-}
-
-static void skip_ws(struct parser *ps)
-{
-	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
-		ps->p++;
-}
-
-static int hex4(const char *p, unsigned int *out)
-{
-	unsigned int v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned int)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned int)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned int)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static char *put_utf8(char *d, unsigned int cp)
-{
-	if (cp < 0x80) {
-		*d++ = (char)cp;
-	} else if (cp < 0x800) {
-		*d++ = (char)(0xc0 | (cp >> 6));
-		*d++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*d++ = (char)(0xe0 | (cp >> 12));
-		*d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*d++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*d++ = (char)(0xf0 | (cp >> 18));
-		*d++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-		*d++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-		*d++ = (char)(0x80 | (cp & 0x3f));
-	}
+	char *d = arena_alloc(b, len + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, len);
+	d[len] = '\0';
 	return d;
 }
 
-/* At the opening quote: decodes the string in place and NUL-terminates it (the decoded text is never longer). */
-static const char *parse_string(struct parser *ps)
+/* A finished value goes into the innermost open container, or is the document. */
+static int add(struct builder *b, struct jval *v, const char *key)
 {
-	char *s = ++ps->p, *d;
-
-	/* most strings have no escape: find the closing quote and terminate there */
-	while (ps->p < ps->end && *ps->p != '"' && *ps->p != '\\' && (unsigned char)*ps->p >= 0x20)
-		ps->p++;
-	d = ps->p;
-	while (ps->p < ps->end) {
-		unsigned char c = (unsigned char)*ps->p;
-		if (c == '"') {
-			*d = '\0';
-			ps->p++;
-			return s;
-		}
-		if (c < 0x20)
-			return NULL;
-		if (c != '\\') {
-			*d++ = *ps->p++;
-			continue;
-		}
-		if (ps->end - ps->p < 2)
-			return NULL;
-		switch (ps->p[1]) {
-		case '"': *d++ = '"'; break;
-		case '\\': *d++ = '\\'; break;
-		case '/': *d++ = '/'; break;
-		case 'b': *d++ = '\b'; break;
-		case 'f': *d++ = '\f'; break;
-		case 'n': *d++ = '\n'; break;
-		case 'r': *d++ = '\r'; break;
-		case 't': *d++ = '\t'; break;
-		case 'u': {
-			unsigned int cp, lo;
-			if (ps->end - ps->p < 6 || hex4(ps->p + 2, &cp))
-				return NULL;
-			ps->p += 6;
-			if (cp >= 0xd800 && cp < 0xdc00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' && ps->p[1] == 'u' &&
-			    !hex4(ps->p + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				ps->p += 6;
-			}
-			d = put_utf8(d, cp);
-			continue;
-		}
-		default:
-			return NULL;
-		}
-		ps->p += 2;
+	v->key = key;
+	if (!b->depth) {
+		*b->root = *v;
+		return 1;
 	}
-	return NULL;
+	if (b->sp == b->scap) {
+		size_t cap = b->scap ? b->scap * 2 : 1024;
+		struct jval *n = realloc(b->stack, cap * sizeof(*n));
+		if (!n)
+			return 0;
+		b->stack = n;
+		b->scap = cap;
+	}
+	b->stack[b->sp++] = *v;
+	return 1;
 }
 
-static bool is_digit(char c)
+static int add_scalar(struct builder *b, struct jval *v)
 {
-	return c >= '0' && c <= '9';
+	const char *key = b->key;
+	b->key = NULL;
+	return add(b, v, key);
 }
 
-/* RFC 8259 numbers: an integer unless it has a fraction or an exponent. */
-static int parse_number(struct parser *ps, struct jval *v)
+static int on_null(void *ctx)
 {
-	char *s = ps->p;
-	bool neg = false, dbl = false, over = false;
-	uint64_t x = 0;
+	struct jval v = { .type = J_NULL };
+	return add_scalar(ctx, &v);
+}
 
-	if (*ps->p == '-') {
-		neg = true;
-		ps->p++;
-	}
-	if (ps->p >= ps->end || !is_digit(*ps->p))
-		return -1;
-	if (*ps->p == '0') {
-		ps->p++;
-	} else {
-		while (ps->p < ps->end && is_digit(*ps->p)) {
-			unsigned int dgt = (unsigned int)(*ps->p++ - '0');
-			if (x > (UINT64_MAX - dgt) / 10)
-				over = true;
-			else
-				x = x * 10 + dgt;
-		}
-	}
-	if (ps->p < ps->end && *ps->p == '.') {
-		dbl = true;
-		ps->p++;
-		if (ps->p >= ps->end || !is_digit(*ps->p))
-			return -1;
-		while (ps->p < ps->end && is_digit(*ps->p))
-			ps->p++;
-	}
-	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
-		dbl = true;
-		ps->p++;
-		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
-			ps->p++;
-		if (ps->p >= ps->end || !is_digit(*ps->p))
-			return -1;
-		while (ps->p < ps->end && is_digit(*ps->p))
-			ps->p++;
-	}
-	if (dbl) {
+static int on_boolean(void *ctx, int val)
+{
+	struct jval v = { .type = J_BOOL, .i = !!val };
+	return add_scalar(ctx, &v);
+}
+
+/* yajl checked the grammar; an integer unless it has a fraction or an exponent, clamped to int64 like json-c. */
+static int on_number(void *ctx, const char *s, size_t len)
+{
+	struct jval v = { .type = J_INT };
+
+	if (memchr(s, '.', len) || memchr(s, 'e', len) || memchr(s, 'E', len)) {
 		char tmp[64];
-		size_t n = (size_t)(ps->p - s);
-		if (n >= sizeof(tmp))
-			n = sizeof(tmp) - 1; /* precision beyond this does not matter to any field */
+		size_t n = len < sizeof(tmp) ? len : sizeof(tmp) - 1; /* precision beyond this does not matter to any field */
 		memcpy(tmp, s, n);
 		tmp[n] = '\0';
-		v->type = J_DOUBLE;
-		v->d = strtod(tmp, NULL);
-		return 0;
+		v.type = J_DOUBLE;
+		v.d = strtod(tmp, NULL);
+		return add_scalar(ctx, &v);
 	}
-	v->type = J_INT;
+	bool neg = *s == '-', over = false;
+	uint64_t x = 0;
+	for (size_t i = neg; i < len; i++) {
+		unsigned int dgt = (unsigned int)(s[i] - '0');
+		if (x > (UINT64_MAX - dgt) / 10)
+			over = true;
+		else
+			x = x * 10 + dgt;
+	}
 	if (neg)
-		v->i = over || x > (uint64_t)INT64_MAX + 1 ? INT64_MIN : (int64_t)(0 - x);
+		v.i = over || x > (uint64_t)INT64_MAX + 1 ? INT64_MIN : (int64_t)(0 - x);
 	else
-		v->i = over || x > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)x;
-	return 0;
+		v.i = over || x > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)x;
+	return add_scalar(ctx, &v);
 }
 
-static int literal(struct parser *ps, const char *word, size_t n)
+static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n))
-		return -1;
-	ps->p += n;
-	return 0;
+	struct jval v = { .type = J_STRING };
+	return (v.s = arena_str(ctx, s, len)) && add_scalar(ctx, &v);
 }
 
-static int parse_value(struct parser *ps, struct jval *v);
-
-/* At '{' or '[': the members or items, gathered on the stack, then moved to the arena as one run. */
-static int parse_container(struct parser *ps, struct jval *v, bool object)
+static int on_key(void *ctx, const unsigned char *s, size_t len)
 {
-	char close = object ? '}' : ']';
-	size_t base = ps->sp;
-
-	if (++ps->depth > JDOC_MAX_DEPTH)
-		return -1;
-	ps->p++;
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == close) {
-		ps->p++;
-	} else {
-		for (;;) {
-			struct jval item;
-			const char *key = NULL;
-			skip_ws(ps);
-			if (object) {
-				if (ps->p >= ps->end || *ps->p != '"' || !(key = parse_string(ps)))
-					return -1;
-				skip_ws(ps);
-				if (ps->p >= ps->end || *ps->p != ':')
-					return -1;
-				ps->p++;
-			}
-			if (parse_value(ps, &item))
-				return -1;
-			item.key = key;
-			if (push(ps, &item))
-				return -1;
-			skip_ws(ps);
-			if (ps->p < ps->end && *ps->p == ',') {
-				ps->p++;
-				continue;
-			}
-			if (ps->p < ps->end && *ps->p == close) {
-				ps->p++;
-				break;
-			}
-			return -1;
-		}
-	}
-	v->type = object ? J_OBJECT : J_ARRAY;
-	v->n = (uint32_t)(ps->sp - base);
-	v->items = NULL;
-	if (v->n) {
-		if (!(v->items = arena_vals(ps, v->n)))
-			return -1;
-		memcpy(v->items, ps->stack + base, v->n * sizeof(*v->items));
-	}
-	ps->sp = base;
-	ps->depth--;
-	return 0;
+	struct builder *b = ctx;
+	return (b->key = arena_str(b, s, len)) != NULL;
 }
 
-static int parse_value(struct parser *ps, struct jval *v)
+static int open_container(struct builder *b, uint8_t type)
 {
-	memset(v, 0, sizeof(*v));
-	skip_ws(ps);
-	if (ps->p >= ps->end)
-		return -1;
-	switch (*ps->p) {
-	case '{':
-		return parse_container(ps, v, true);
-	case '[':
-		return parse_container(ps, v, false);
-	case '"':
-		v->type = J_STRING;
-		return (v->s = parse_string(ps)) ? 0 : -1;
-	case 't':
-		v->type = J_BOOL;
-		v->i = 1;
-		return literal(ps, "true", 4);
-	case 'f':
-		v->type = J_BOOL;
-		return literal(ps, "false", 5);
-	case 'n':
-		v->type = J_NULL;
-		return literal(ps, "null", 4);
-	default:
-		return parse_number(ps, v);
-	}
+	if (b->depth == JDOC_MAX_DEPTH)
+		return 0;
+	b->open[b->depth++] = (struct frame){ .base = b->sp, .key = b->key, .type = type };
+	b->key = NULL;
+	return 1;
 }
+
+/* The members or items, gathered on the stack, move to the arena as one run. */
+static int close_container(void *ctx)
+{
+	struct builder *b = ctx;
+	struct frame *f = &b->open[--b->depth];
+	struct jval v = { .type = f->type, .n = (uint32_t)(b->sp - f->base) };
+
+	if (v.n) {
+		if (!(v.items = arena_alloc(b, v.n * sizeof(*v.items))))
+			return 0;
+		memcpy(v.items, b->stack + f->base, v.n * sizeof(*v.items));
+	}
+	b->sp = f->base;
+	return add(b, &v, f->key);
+}
+
+static int on_start_map(void *ctx)
+{
+	return open_container(ctx, J_OBJECT);
+}
+
+static int on_start_array(void *ctx)
+{
+	return open_container(ctx, J_ARRAY);
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = on_null,
+	.yajl_boolean = on_boolean,
+	.yajl_number = on_number, /* the raw text: yajl's own integers fail above int64 */
+	.yajl_string = on_string,
+	.yajl_start_map = on_start_map,
+	.yajl_map_key = on_key,
+	.yajl_end_map = close_container,
+	.yajl_start_array = on_start_array,
+	.yajl_end_array = close_container,
+};
 
 int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 {
-	struct parser ps;
-	int err;
+	struct builder b;
+	yajl_handle h;
+	int err = -1;
 
-	memset(&ps, 0, sizeof(ps));
+	memset(&b, 0, sizeof(b));
 	memset(doc, 0, sizeof(*doc));
-	ps.p = text;
-	ps.end = text + len;
-	err = parse_value(&ps, &doc->root);
-	if (!err) {
-		skip_ws(&ps);
-		err = ps.p < ps.end ? -1 : 0;
-	}
-	free(ps.stack);
-	doc->arena = ps.blocks;
+	b.root = &doc->root;
+	*err_off = 0;
+	h = yajl_alloc(&callbacks, NULL, &b);
+	if (!h)
+		return -1;
+	/* RFC 8259 and nothing else: these are yajl's defaults, said out loud */
+	yajl_config(h, yajl_allow_comments, 0);
+	yajl_config(h, yajl_dont_validate_strings, 0);
+	yajl_config(h, yajl_allow_trailing_garbage, 0);
+	yajl_config(h, yajl_allow_multiple_values, 0);
+	yajl_config(h, yajl_allow_partial_values, 0);
+	if (yajl_parse(h, (const unsigned char *)text, len) != yajl_status_ok)
+		*err_off = yajl_get_bytes_consumed(h);
+	else if (yajl_complete_parse(h) != yajl_status_ok)
+		*err_off = len; /* it ended too early: the error is at the end */
+	else
+		err = 0;
+	yajl_free(h);
+	free(b.stack);
+	doc->arena = b.blocks;
 	if (err) {
-		*err_off = (size_t)(ps.p - text);
 		jdoc_free(doc);
 		return -1;
 	}
@@ -342,9 +228,9 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 
 void jdoc_free(struct jdoc *doc)
 {
-	for (struct ablock *b = doc->arena, *next; b; b = next) {
-		next = b->next;
-		free(b);
+	for (struct ablock *blk = doc->arena, *next; blk; blk = next) {
+		next = blk->next;
+		free(blk);
 	}
 	memset(doc, 0, sizeof(*doc));
 }

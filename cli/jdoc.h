@@ -1,4 +1,4 @@
-/* cli/jdoc.h — a strict JSON reader for apply: one pass over the text, values in one arena, strings decoded in place. */
+/* cli/jdoc.h — a strict JSON reader for apply: yajl's event parser, values and strings in one arena. */
 #ifndef VPCBPF_CLI_JDOC_H
 #define VPCBPF_CLI_JDOC_H
 
@@ -9,9 +9,10 @@
 /*
  * A document of a million routes is a few million values: json-c gives each
  * its own allocation and each object its own hash table, which cost more than
- * everything else apply does. Here a value is 24 bytes in an arena, an
- * object's members and an array's items are one contiguous run, and strings
- * point into the text (decoded in place, NUL-terminated).
+ * everything else apply does. Here yajl (an event parser: no tree of its
+ * own) checks the text, and a value is 24 bytes in an arena, an object's
+ * members and an array's items are one contiguous run, and strings are
+ * decoded, NUL-terminated copies in the same arena.
  */
 enum jtype { J_NULL, J_BOOL, J_INT, J_DOUBLE, J_STRING, J_ARRAY, J_OBJECT };
 
@@ -33,9 +34,10 @@ struct jdoc {
 };
 
 /*
- * Parses text[0..len) (modified: strings are decoded in place) as one JSON
- * value, strictly (RFC 8259, nesting at most 32 deep, nothing after it but
- * white space). 0, or -1 with *err_off at the first byte it could not accept.
+ * Parses text[0..len) (left as it is) as one JSON value, strictly (RFC 8259,
+ * UTF-8 checked, nesting at most 32 deep, nothing after it but white space).
+ * 0, or -1 with *err_off at (or just past) the first byte it could not accept:
+ * at len when the text ends too early.
  */
 int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off);
 void jdoc_free(struct jdoc *doc);
