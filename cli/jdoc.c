@@ -21,6 +21,7 @@ struct frame {
 };
 
 struct builder {
+	char *text, *end; /* the document */
 	struct jval *root;
 	struct jval *stack; /* the members/items of the open objects and arrays, innermost last */
 	size_t sp, scap;
@@ -52,9 +53,19 @@ static void *arena_alloc(struct builder *b, size_t bytes)
 	return p;
 }
 
-/* yajl's text is not NUL-terminated and may be its own decode buffer: the arena keeps a terminated copy. */
-static const char *arena_str(struct builder *b, const unsigned char *s, size_t len)
+/*
+ * A string without escapes comes as a pointer into the text: its closing
+ * quote, which yajl has read already, becomes its NUL. One yajl decoded
+ * (escapes) is in yajl's own buffer: the arena keeps a terminated copy.
+ */
+static const char *take_str(struct builder *b, const unsigned char *s, size_t len)
 {
+	const char *p = (const char *)s;
+
+	if (p >= b->text && p < b->end && (size_t)(b->end - p) > len && p[len] == '"') {
+		b->text[p + len - b->text] = '\0';
+		return p;
+	}
 	char *d = arena_alloc(b, len + 1);
 	if (!d)
 		return NULL;
@@ -64,7 +75,7 @@ static const char *arena_str(struct builder *b, const unsigned char *s, size_t l
 }
 
 /* A finished value goes into the innermost open container, or is the document. */
-static int add(struct builder *b, struct jval *v, const char *key)
+static inline int add(struct builder *b, struct jval *v, const char *key)
 {
 	v->key = key;
 	if (!b->depth) {
@@ -106,20 +117,20 @@ static int on_boolean(void *ctx, int val)
 static int on_number(void *ctx, const char *s, size_t len)
 {
 	struct jval v = { .type = J_INT };
-
-	if (memchr(s, '.', len) || memchr(s, 'e', len) || memchr(s, 'E', len)) {
-		char tmp[64];
-		size_t n = len < sizeof(tmp) ? len : sizeof(tmp) - 1; /* precision beyond this does not matter to any field */
-		memcpy(tmp, s, n);
-		tmp[n] = '\0';
-		v.type = J_DOUBLE;
-		v.d = strtod(tmp, NULL);
-		return add_scalar(ctx, &v);
-	}
 	bool neg = *s == '-', over = false;
 	uint64_t x = 0;
+
 	for (size_t i = neg; i < len; i++) {
 		unsigned int dgt = (unsigned int)(s[i] - '0');
+		if (dgt > 9) { /* '.', 'e' or 'E' */
+			char tmp[64];
+			size_t n = len < sizeof(tmp) ? len : sizeof(tmp) - 1; /* precision beyond this does not matter to any field */
+			memcpy(tmp, s, n);
+			tmp[n] = '\0';
+			v.type = J_DOUBLE;
+			v.d = strtod(tmp, NULL);
+			return add_scalar(ctx, &v);
+		}
 		if (x > (UINT64_MAX - dgt) / 10)
 			over = true;
 		else
@@ -135,13 +146,13 @@ static int on_number(void *ctx, const char *s, size_t len)
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
 	struct jval v = { .type = J_STRING };
-	return (v.s = arena_str(ctx, s, len)) && add_scalar(ctx, &v);
+	return (v.s = take_str(ctx, s, len)) && add_scalar(ctx, &v);
 }
 
 static int on_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct builder *b = ctx;
-	return (b->key = arena_str(b, s, len)) != NULL;
+	return (b->key = take_str(b, s, len)) != NULL;
 }
 
 static int open_container(struct builder *b, uint8_t type)
@@ -199,6 +210,8 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 
 	memset(&b, 0, sizeof(b));
 	memset(doc, 0, sizeof(*doc));
+	b.text = text;
+	b.end = text + len;
 	b.root = &doc->root;
 	*err_off = 0;
 	h = yajl_alloc(&callbacks, NULL, &b);
@@ -210,8 +223,11 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 	yajl_config(h, yajl_allow_trailing_garbage, 0);
 	yajl_config(h, yajl_allow_multiple_values, 0);
 	yajl_config(h, yajl_allow_partial_values, 0);
-	if (yajl_parse(h, (const unsigned char *)text, len) != yajl_status_ok)
-		*err_off = yajl_get_bytes_consumed(h);
+	if (yajl_parse(h, (const unsigned char *)text, len) != yajl_status_ok) {
+		/* yajl stops just past the byte or token it refused: step back onto it */
+		size_t used = yajl_get_bytes_consumed(h);
+		*err_off = used ? used - 1 : 0;
+	}
 	else if (yajl_complete_parse(h) != yajl_status_ok)
 		*err_off = len; /* it ended too early: the error is at the end */
 	else

@@ -11,8 +11,9 @@
  * its own allocation and each object its own hash table, which cost more than
  * everything else apply does. Here yajl (an event parser: no tree of its
  * own) checks the text, and a value is 24 bytes in an arena, an object's
- * members and an array's items are one contiguous run, and strings are
- * decoded, NUL-terminated copies in the same arena.
+ * members and an array's items are one contiguous run, and strings point
+ * into the text (NUL-terminated in place; one with escapes is yajl's decoded
+ * copy, kept in the arena).
  */
 enum jtype { J_NULL, J_BOOL, J_INT, J_DOUBLE, J_STRING, J_ARRAY, J_OBJECT };
 
@@ -34,8 +35,9 @@ struct jdoc {
 };
 
 /*
- * Parses text[0..len) (left as it is) as one JSON value, strictly (RFC 8259,
- * UTF-8 checked, nesting at most 32 deep, nothing after it but white space).
+ * Parses text[0..len) (modified: closing quotes become NULs) as one JSON
+ * value, strictly (RFC 8259, UTF-8 checked, nesting at most 32 deep, nothing
+ * after it but white space).
  * 0, or -1 with *err_off at (or just past) the first byte it could not accept:
  * at len when the text ends too early.
  */
