@@ -22,6 +22,10 @@ struct frame {
 
 struct builder {
 	char *text, *end; /* the document */
+	yajl_handle h;
+	bool finishing;  /* in yajl_complete_parse: its offsets are not into the text */
+	bool done;       /* the document's value is complete */
+	size_t root_end; /* just past it */
 	struct jval *root;
 	struct jval *stack; /* the members/items of the open objects and arrays, innermost last */
 	size_t sp, scap;
@@ -80,6 +84,8 @@ static inline int add(struct builder *b, struct jval *v, const char *key)
 	v->key = key;
 	if (!b->depth) {
 		*b->root = *v;
+		b->root_end = b->finishing ? (size_t)(b->end - b->text) : yajl_get_bytes_consumed(b->h);
+		b->done = true;
 		return 1;
 	}
 	if (b->sp == b->scap) {
@@ -97,6 +103,9 @@ static inline int add(struct builder *b, struct jval *v, const char *key)
 static int add_scalar(struct builder *b, struct jval *v)
 {
 	const char *key = b->key;
+
+	if (b->depth == JDOC_MAX_DEPTH) /* json-c counts the value inside the deepest container too */
+		return 0;
 	b->key = NULL;
 	return add(b, v, key);
 }
@@ -214,7 +223,7 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 	b.end = text + len;
 	b.root = &doc->root;
 	*err_off = 0;
-	h = yajl_alloc(&callbacks, NULL, &b);
+	h = b.h = yajl_alloc(&callbacks, NULL, &b);
 	if (!h)
 		return -1;
 	/* RFC 8259 and nothing else: these are yajl's defaults, said out loud */
@@ -227,11 +236,27 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 		/* yajl stops just past the byte or token it refused: step back onto it */
 		size_t used = yajl_get_bytes_consumed(h);
 		*err_off = used ? used - 1 : 0;
+	} else {
+		b.finishing = true;
+		if (yajl_complete_parse(h) == yajl_status_ok)
+			err = 0;
+		else
+			*err_off = len; /* it ended too early: the error is at the end */
+		/*
+		 * yajl takes an unfinished token after the value ("{} tru", "{} 1") for
+		 * one the next call would finish, even in its last call: what follows
+		 * the value must be white space.
+		 */
+		if (b.done) {
+			size_t i = b.root_end;
+			while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
+				i++;
+			if (i < len) {
+				*err_off = i;
+				err = -1;
+			}
+		}
 	}
-	else if (yajl_complete_parse(h) != yajl_status_ok)
-		*err_off = len; /* it ended too early: the error is at the end */
-	else
-		err = 0;
 	yajl_free(h);
 	free(b.stack);
 	doc->arena = b.blocks;

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <sanitizer/common_interface_defs.h>
 #include "cli/cli.h"
+#include "cli/jdoc.h"
 #include "cli/state.h"
 
 /*
@@ -27,6 +28,11 @@
  *    and the domain rules) read into an empty in-memory state either
  *    succeeds silently or fails with one line naming "file:line: ", and
  *    leaks nothing;
+ *  - apply's JSON reader (jdoc on yajl, byte 0 'J': outside the modulo, so
+ *    the corpus keeps its targets) refuses inside the text, or gives a tree
+ *    at most 32 deep that json-c's strict reading agrees with, and json-c
+ *    refuses it too unless it has bytes only yajl refuses (not UTF-8,
+ *    control bytes in strings);
  *  - a command of an object that only edits maps, run without a datapath,
  *    fails with exactly one line on stderr and, under -j, prints one JSON
  *    object {"error": "..."} on stdout; one that succeeds (help) prints
@@ -368,6 +374,83 @@ static void fuzz_batch(const uint8_t *text, size_t size)
 	CHECK(err_context[0] == '\0', "read_batch left an error context behind");
 }
 
+/* jdoc's value v against json-c's: same type, ints, strings, members (json-c keeps a duplicate key's last value). */
+static void json_same(const struct jval *v, json_object *jc, int depth)
+{
+	static const enum json_type want[] = { [J_NULL] = json_type_null, [J_BOOL] = json_type_boolean,
+		[J_INT] = json_type_int, [J_DOUBLE] = json_type_double, [J_STRING] = json_type_string,
+		[J_ARRAY] = json_type_array, [J_OBJECT] = json_type_object };
+
+	CHECK(v->type <= J_OBJECT && depth <= 32, "jdoc gave type %u at depth %d", v->type, depth);
+	CHECK(json_object_get_type(jc) == want[v->type], "jdoc read a %u where json-c read a %d", v->type, json_object_get_type(jc));
+	if (v->type == J_BOOL || v->type == J_INT)
+		CHECK(v->i == json_object_get_int64(jc), "jdoc read %lld, json-c %lld", (long long)v->i, (long long)json_object_get_int64(jc));
+	if (v->type == J_STRING && !strchr(v->s, '?')) /* a lone UTF-16 surrogate: '?' in yajl, U+FFFD in json-c */
+		CHECK(!strcmp(v->s, json_object_get_string(jc)), "jdoc read \"%s\", json-c \"%s\"", v->s, json_object_get_string(jc));
+	for (uint32_t i = 0; v->type == J_ARRAY && i < v->n; i++)
+		json_same(&v->items[i], json_object_array_get_idx(jc, i), depth + 1);
+	CHECK(v->type != J_ARRAY || v->n == json_object_array_length(jc), "array lengths differ");
+	for (uint32_t i = 0, last = 1; v->type == J_OBJECT && i < v->n; i++, last = 1) {
+		json_object *m;
+		for (uint32_t j = i + 1; j < v->n; j++)
+			last = last && strcmp(v->items[i].key, v->items[j].key);
+		CHECK(json_object_object_get_ex(jc, v->items[i].key, &m), "json-c has no member \"%s\"", v->items[i].key);
+		if (last)
+			json_same(&v->items[i], m, depth + 1);
+	}
+}
+
+/* What json-c's strict mode takes and RFC 8259 (yajl) does not: bytes that are not ASCII (yajl checks UTF-8), control bytes in strings. */
+static bool json_c_laxer(const char *s, size_t n)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80 || (in_string && c < 0x20))
+			return true;
+		if (in_string && c == '\\')
+			i++;
+		else if (c == '"')
+			in_string = !in_string;
+	}
+	return false;
+}
+
+/* apply's JSON reader: refuses inside the text, or reads what json-c's strict reading reads. */
+static void fuzz_json(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1), *copy = malloc(size + 1);
+	struct jdoc doc;
+	size_t off;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	memcpy(copy, text, size + 1);
+	json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_object *jc = json_tokener_parse_ex(tok, copy, (int)size + 1); /* the NUL ends a number at the end */
+	size_t end = json_tokener_get_parse_end(tok);
+	while (end < size && strchr(" \t\n\r", copy[end]) && copy[end])
+		end++;
+	if (end < size) { /* apply refuses text after the document too */
+		json_object_put(jc);
+		jc = NULL;
+	}
+	if (jdoc_parse(text, size, &doc, &off)) {
+		CHECK(off <= size, "jdoc refused at %zu of %zu bytes", off, size);
+		CHECK(!jc || json_c_laxer(copy, size), "jdoc refused \"%.200s\" at %zu, json-c took it", copy, off);
+	} else {
+		CHECK(jc, "jdoc took \"%.200s\", json-c refused it: %s", copy, json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_same(&doc.root, jc, 1);
+		jdoc_free(&doc);
+	}
+	json_object_put(jc);
+	json_tokener_free(tok);
+	free(text);
+	free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -375,6 +458,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
+	if (data[0] == 'J') {
+		fuzz_json(data + 2, size - 2);
+		return 0;
+	}
 	if (data[0] % T__COUNT == T_BATCH) {
 		/* the whole rest, NULs and newlines included: it is a file */
 		fuzz_batch(data + 2, size - 2);
