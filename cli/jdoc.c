@@ -232,10 +232,20 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 	yajl_config(h, yajl_allow_trailing_garbage, 0);
 	yajl_config(h, yajl_allow_multiple_values, 0);
 	yajl_config(h, yajl_allow_partial_values, 0);
-	if (yajl_parse(h, (const unsigned char *)text, len) != yajl_status_ok) {
+	/*
+	 * yajl takes \v and \f for white space; JSON has them nowhere (inside a
+	 * string they must be escaped): yajl reads up to the first, which is
+	 * refused if yajl found nothing wrong before it.
+	 */
+	const char *ff = memchr(text, '\f', len), *vt = memchr(text, '\v', ff ? (size_t)(ff - text) : len);
+	size_t upto = vt ? (size_t)(vt - text) : ff ? (size_t)(ff - text) : len;
+
+	if (yajl_parse(h, (const unsigned char *)text, upto) != yajl_status_ok) {
 		/* yajl stops just past the byte or token it refused: step back onto it */
 		size_t used = yajl_get_bytes_consumed(h);
 		*err_off = used ? used - 1 : 0;
+	} else if (upto < len) {
+		*err_off = upto;
 	} else {
 		b.finishing = true;
 		if (yajl_complete_parse(h) == yajl_status_ok)
