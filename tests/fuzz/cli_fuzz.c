@@ -417,14 +417,11 @@ static void fuzz_json(const uint8_t *data, size_t size)
 	size_t end = json_tokener_get_parse_end(tok);
 	while (end < size && strchr(" \t\n\r", copy[end]) && copy[end])
 		end++;
-	if (end < size) { /* apply refuses text after the document too */
-		json_object_put(jc);
-		jc = NULL;
-	}
+	bool took = json_tokener_get_error(tok) == json_tokener_success && end >= size; /* jc is NULL for null */
 	if (jdoc_parse(text, size, &doc, &off)) {
 		CHECK(off <= size, "jdoc refused at %zu of %zu bytes", off, size);
 	} else {
-		CHECK(jc, "jdoc took \"%.200s\", json-c refused it: %s", copy, json_tokener_error_desc(json_tokener_get_error(tok)));
+		CHECK(took, "jdoc took \"%.200s\", json-c refused it: %s", copy, json_tokener_error_desc(json_tokener_get_error(tok)));
 		json_same(&doc.root, jc, 1);
 		jdoc_free(&doc);
 	}
