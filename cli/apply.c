@@ -395,10 +395,11 @@ static int read_doc(char *buf, size_t len, struct jdoc *doc)
 		return 0;
 	}
 	json_object *jc = parse_doc(copy, len);
-	if (jc) { /* json-c took what jdoc refused (should not happen): jdoc's word stands */
+	if (jc) { /* json-c is laxer (bytes that are not UTF-8, raw control characters, "-01"): jdoc's word stands */
 		json_object_put(jc);
 		line_col(copy, off, &line, &col);
-		fail("%d:%d: invalid JSON", line, col);
+		fail("%d:%d: invalid JSON (%s)", line, col,
+		     off < len && (unsigned char)copy[off] >= 0x80 ? "not UTF-8" : "not strict JSON, RFC 8259");
 	}
 	free(copy);
 	return 1;

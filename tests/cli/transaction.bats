@@ -142,6 +142,8 @@ refused_doc() {
 	refused_doc 'ends too early' '{"vpcs": [ {"vni": 1}'
 	refused_doc 'empty' ''
 	refused_doc '1:2: invalid JSON' '[}'
+	refused_doc '1:24: invalid JSON (not UTF-8)' $'{"vpcs": [{"vni": 1, "n\xffame": "a"}]}'
+	refused_doc '1:27: invalid JSON (not strict JSON, RFC 8259)' $'{"vpcs": [{"vni": 1, "a": "\x01"}]}'
 }
 
 @test "apply refuses wrong types, unknown keys, duplicates and missing references" {
