@@ -142,33 +142,6 @@ static int add_nic(__u32 vni, const char *addr, const __u8 *mac, int port, const
 	return 0;
 }
 
-/* A 64-byte UDP frame from the bench VM (10.0.0.2) to dst. */
-static size_t make_frame(__u8 *f, __be32 dst)
-{
-	__u8 *iph = f + 14;
-	__u32 sum = 0;
-
-	memset(f, 0, 64);
-	memcpy(f, router_mac, 6);
-	memcpy(f + 6, src_mac, 6);
-	f[12] = 0x08;
-	iph[0] = 0x45;
-	iph[3] = 50; /* total length: 20 + 8 + 22 */
-	iph[8] = 64;
-	iph[9] = 17;
-	memcpy(iph + 12, (__be32[]){ ip_addr("10.0.0.2") }, 4);
-	memcpy(iph + 16, &dst, 4);
-	for (int i = 0; i < 20; i += 2)
-		sum += (__u32)(iph[i] << 8 | iph[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	iph[10] = (__u8)(~sum >> 8);
-	iph[11] = (__u8)~sum;
-	f[34] = 0x30, f[35] = 0x39, f[36] = 0x30, f[37] = 0x39; /* ports 12345 */
-	f[39] = 30;
-	return 64;
-}
-
 static void ipv4_csum(__u8 *iph)
 {
 	__u32 sum = 0;
@@ -180,6 +153,27 @@ static void ipv4_csum(__u8 *iph)
 		sum = (sum & 0xffff) + (sum >> 16);
 	iph[10] = (__u8)(~sum >> 8);
 	iph[11] = (__u8)~sum;
+}
+
+/* A 64-byte UDP frame from the bench VM (10.0.0.2) to dst. */
+static size_t make_frame(__u8 *f, __be32 dst)
+{
+	__u8 *iph = f + 14;
+
+	memset(f, 0, 64);
+	memcpy(f, router_mac, 6);
+	memcpy(f + 6, src_mac, 6);
+	f[12] = 0x08;
+	iph[0] = 0x45;
+	iph[3] = 50; /* total length: 20 + 8 + 22 */
+	iph[8] = 64;
+	iph[9] = 17;
+	memcpy(iph + 12, (__be32[]){ ip_addr("10.0.0.2") }, 4);
+	memcpy(iph + 16, &dst, 4);
+	ipv4_csum(iph);
+	f[34] = 0x30, f[35] = 0x39, f[36] = 0x30, f[37] = 0x39; /* ports 12345 */
+	f[39] = 30;
+	return 64;
 }
 
 /* VXLAN from the remote host (its NIC 10.0.0.4) to dst in VNI vni: outer 50 bytes + a 64-byte inner frame. */
