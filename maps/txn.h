@@ -39,7 +39,7 @@
 /* ---- the model ---- */
 struct txn_vpc {
 	__u32 vni;
-	struct vpc rec; /* the live record (route_gen, levels) when loaded; the name when wanted */
+	struct vpc rec; /* the live record (route_gen, fib region) when loaded; the name when wanted */
 };
 
 struct txn_subnet {

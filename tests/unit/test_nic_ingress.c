@@ -80,7 +80,7 @@ static void world(void)
 	assert_int_equal(topo_route_connected(VPC_X, "10.0.1.0/24"), 0);
 }
 
-/* Longest prefix wins across levels; /0 and /32 are levels too. */
+/* Longest prefix wins across nested prefixes; /0 and /32 included. */
 static void world_lpm(void)
 {
 	world();

@@ -13,12 +13,11 @@
 #include "maps/fib.h"
 
 /*
- * Two code paths write a VPC's lookup slots: maps/route_table.c edits the
- * live table one route at a time (route add/del), maps/txn.c computes a
- * whole table in memory and writes it aside (batch, apply). The datapath
- * must not be able to tell them apart: for the same routes, the same
- * entries (config, slots, their flags and bookkeeping) and the same level
- * bitmap and counts in the VPC record.
+ * Two code paths write a VPC's route table: maps/route_table.c rebuilds it
+ * one route at a time (route add/del), maps/txn.c builds a whole table aside
+ * (batch, apply). The datapath must not be able to tell them apart: for the
+ * same routes, the same config entries, a fib index of the same shape holding
+ * the same routes, and the same answers.
  */
 #define VNI_ONE_BY_ONE 100
 #define VNI_BUILT 200
