@@ -38,6 +38,7 @@ all: $(BUILD)/vpcbpf
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzstd-dev \
             libjson-c-dev libyajl-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
             iperf3 tshark netcat-openbsd gcc make libclang-rt-14-dev gnuplot-nox sockperf bc
+DEB_PKGS += graphviz   # dot draws `vpcbpf topology` (make demo writes build/demo/topology.svg)
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -12,6 +12,7 @@
 struct link_info {
 	char kind[16];
 	int peer_elsewhere; /* IFLA_LINK_NETNSID: the other end of the pair is in another netns */
+	int peer_netnsid;   /* ... and its id as this netns numbers it */
 };
 
 static void parse_linkinfo(struct rtattr *nest, struct link_info *li)
@@ -65,8 +66,10 @@ static int link_get(unsigned int ifindex, struct link_info *li)
 		for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 			if (a->rta_type == IFLA_LINKINFO)
 				parse_linkinfo(a, li);
-			else if (a->rta_type == IFLA_LINK_NETNSID)
+			else if (a->rta_type == IFLA_LINK_NETNSID && RTA_PAYLOAD(a) >= sizeof(int)) {
 				li->peer_elsewhere = 1;
+				memcpy(&li->peer_netnsid, RTA_DATA(a), sizeof(int));
+			}
 		}
 		err = 0;
 		break;
@@ -88,4 +91,13 @@ unsigned char link_nic_flags(unsigned int ifindex)
 	if (link_get(ifindex, &li) || !li.peer_elsewhere)
 		return 0;
 	return !strcmp(li.kind, "veth") || !strcmp(li.kind, "netkit") ? NIC_F_PEER : 0;
+}
+
+int link_peer_netns(unsigned int ifindex)
+{
+	struct link_info li;
+
+	if (link_get(ifindex, &li) || !li.peer_elsewhere || li.peer_netnsid < 0)
+		return -1;
+	return li.peer_netnsid;
 }

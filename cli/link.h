@@ -10,4 +10,7 @@
  */
 unsigned char link_nic_flags(unsigned int ifindex);
 
+/* The netns id (as this netns numbers it) where a veth's other end lives, or -1: local NICs sharing one are one VM's. */
+int link_peer_netns(unsigned int ifindex);
+
 #endif

@@ -142,7 +142,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die "needs $1 (make deps installs it
 preflight() {
 	[ "$(id -u)" = 0 ] || die "run as root: it creates network namespaces and loads eBPF programs"
 	[ -x "$VPCBPF" ] || die "$VPCBPF not found: run make first (make demo builds it)"
-	need ip; need jq; need ping
+	need ip; need jq; need ping; need dot
 	if [ -n "$(demo_namespaces)" ] || compgen -G "$PIN_BASE-hv*" >/dev/null; then
 		say "${YELLOW}A previous demo run left namespaces or pin dirs behind; removing them first.${N}"
 		down || true
@@ -534,6 +534,30 @@ verify() {
 	done
 }
 
+# The network as a picture: each hypervisor's view (its NICs and the remote ones it knows), drawn by Graphviz.
+picture() {
+	local h out="$ROOT/build/demo" n
+	heading "The picture: vpcbpf topology"
+	mkdir -p "$out"
+	for ((n = 1; n <= HOSTS; n++)); do
+		h=hv$n
+		if ! vpcbpf_on "$h" topology >"$out/topology-$h.dot"; then
+			check_fail "vpcbpf topology on $h"
+			continue
+		fi
+		if dot -Tsvg "$out/topology-$h.dot" -o "$out/topology-$h.svg" 2>"$out/dot-$h.err" && ! [ -s "$out/dot-$h.err" ]; then
+			check_ok "$h's view drawn: build/demo/topology-$h.svg (from build/demo/topology-$h.dot)"
+		else
+			check_fail "dot could not draw $h's view: $(head -n 3 "$out/dot-$h.err")"
+		fi
+	done
+	# The host of vCPE 01 sees the appliance join VPC 01 and VPC 03, and the routes through both vCPEs.
+	h=${WHERE[vcpe01]}
+	cp "$out/topology-$h.svg" "$out/topology.svg" 2>/dev/null &&
+		say "  the picture of the scenario: ${B}build/demo/topology.svg${N} (the view of $h, where vCPE 01 lives)"
+	rm -f "$out"/dot-hv*.err
+}
+
 summary() {
 	heading "Summary"
 	if [ "$CHECKS_FAILED" -eq 0 ] && [ "${KEY_OK:-0}" = 1 ]; then
@@ -557,6 +581,7 @@ main() {
 	step3_routes
 	step4_announce
 	verify
+	picture
 	summary
 }
 
