@@ -16,6 +16,14 @@ static __always_inline struct nic_stats *nic_stats_of(const struct nic_key *key)
 	return bpf_map_lookup_elem(&nic_stats, key);
 }
 
+/* A drop charged to a NIC: its total and its reason (maps/vpcbpf.h, struct nic_stats). */
+static __always_inline void nic_stats_drop(struct nic_stats *s, __u32 reason)
+{
+	s->drops++;
+	if (reason < NIC_DROP_REASONS)
+		s->drop_reason[reason]++;
+}
+
 /* A frame the VM sent into the datapath. */
 static __always_inline void stats_tx(const struct nic_key *src, __u32 bytes)
 {
@@ -75,7 +83,7 @@ static __always_inline void drop_count_at(const struct pkt *p, const struct nic_
 		struct nic_stats *s = nic_stats_of(nic);
 
 		if (s)
-			s->drops++;
+			nic_stats_drop(s, reason);
 	}
 	if ((n & DROP_EVENT_SAMPLE_MASK) == 1)
 		drop_event(p, ifindex, nic ? nic->vni : 0, reason, rule);

@@ -165,7 +165,7 @@ static __always_inline void vxlan_drop_count(__u32 ifindex, const struct vxlan_r
 		struct nic_stats *s = nic_stats_of(&rx->dst_key);
 
 		if (s)
-			s->drops++;
+			nic_stats_drop(s, reason);
 	}
 	if ((n & DROP_EVENT_SAMPLE_MASK) == 1) {
 		struct drop_event ev = {

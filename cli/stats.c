@@ -7,15 +7,13 @@
 #include <bpf/bpf.h>
 #include "cli/cli.h"
 
-#define NIC_COUNTERS (sizeof(struct nic_stats) / sizeof(__u64))
-
 static void nic_counters_print(struct store *s, const struct nic_key *k)
 {
-	__u64 c[NIC_COUNTERS];
+	__u64 c[NIC_STATS_WORDS];
 	struct nic_stats st;
 	char b1[16];
 
-	if (store_percpu_sum(s->fd[SM_NIC_STATS], k, c, NIC_COUNTERS))
+	if (store_percpu_sum(s->fd[SM_NIC_STATS], k, c, NIC_STATS_WORDS))
 		memset(c, 0, sizeof(c));
 	memcpy(&st, c, sizeof(st));
 	pr_begin_obj();
@@ -26,6 +24,15 @@ static void nic_counters_print(struct store *s, const struct nic_key *k)
 	pr_u64("rx_packets", " rx %llu packets", st.rx_packets);
 	pr_u64("rx_bytes", " %llu bytes", st.rx_bytes);
 	pr_u64("drops", " drops %llu", st.drops);
+	/* by reason, as the host-wide counters: JSON names every reason, text the ones that happened */
+	pr_begin_nested("drop_reasons");
+	for (__u32 r = 1; r < DROP__MAX; r++)
+		if (opts.json || st.drop_reason[r]) {
+			char fmt[64];
+			snprintf(fmt, sizeof(fmt), " %s %%llu", drop_reason_name(r));
+			pr_u64(drop_reason_name(r), fmt, st.drop_reason[r]);
+		}
+	pr_end_nested();
 	pr_end_obj();
 }
 
@@ -106,7 +113,8 @@ static int do_show(int argc, char **argv)
 	pr_end_nested();
 	pr_u64("drops_total", total ? NULL : " none", total);
 	pr_text("\n");
-	if (store_foreach(s->fd[SM_NIC_STATS], sizeof(struct nic_key), sizeof(struct nic_stats), collect, &l))
+	/* the NICs are the nics map's keys (a per-CPU value is too big to walk in batches) */
+	if (store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), collect, &l))
 		return fail("out of memory");
 	qsort(l.keys, l.n, sizeof(*l.keys), cmp_keys);
 	pr_begin_array("nics");

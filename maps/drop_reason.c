@@ -25,6 +25,8 @@ static const char *const names[DROP__MAX] = {
 	[DROP_UNDERLAY_UNREACHABLE] = "underlay-unreachable",
 	[DROP_NO_HOST] = "no-host",
 	[DROP_NOT_LOCAL] = "not-local",
+	[DROP_CT_NIC_QUOTA] = "conntrack-nic-quota",
+	[DROP_IP_CHECKSUM] = "ip-checksum",
 };
 
 const char *drop_reason_name(unsigned int reason)

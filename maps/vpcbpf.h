@@ -388,22 +388,39 @@ enum drop_reason {
 	DROP_UNDERLAY_UNREACHABLE = 20, /* no route/neighbour to the remote host */
 	DROP_NO_HOST = 21,          /* datapath not configured (dp up missing) */
 	DROP_NOT_LOCAL = 22,        /* decapsulated packet for a NIC that is not local */
+	DROP_CT_NIC_QUOTA = 23,     /* the NIC holds its conntrack quota of flows: a new one is refused */
+	DROP_IP_CHECKSUM = 24,      /* IPv4 header checksum from a VM does not verify */
 	DROP__MAX
 };
 
 /* ---- counters ---- */
 /* drops: per-CPU array indexed by enum drop_reason, value __u64 packets */
 
-/* nic_stats: per-CPU hash keyed by struct nic_key, created by the tool with the NIC */
+/*
+ * nic_stats: per-CPU hash keyed by struct nic_key, created by the tool with the NIC (zeroed) and
+ * deleted with it. One lookup per NIC per packet finds every counter of the NIC, so the drop
+ * reasons per NIC cost one more store on a drop and nothing on a forwarded packet.
+ *
+ * Drops by reason PER NIC (for `stats nic`, monitor, metrics): drop_reason[r] counts the drops of
+ * enum drop_reason r charged to this NIC (the sender's NIC for what a VM sends, the receiving NIC
+ * for what is delivered to it: security group ingress, underlay drops once the destination is
+ * known); `drops` is their sum. Drops before a NIC is known (unknown port, unknown VNI...) count
+ * only in the per-host `drops` map. Sum the per-CPU values: store_percpu_sum(fd, key, out,
+ * NIC_STATS_WORDS) gives the struct as __u64 words. Reasons >= NIC_DROP_REASONS cannot exist:
+ * add a reason, and the assert below tells you when this array must grow.
+ */
+#define NIC_DROP_REASONS 48
 struct nic_stats {
 	__u64 tx_packets; /* sent by the VM into the datapath */
 	__u64 tx_bytes;
 	__u64 rx_packets; /* delivered to the VM */
 	__u64 rx_bytes;
-	__u64 drops;      /* packets from or to this NIC that were dropped */
+	__u64 drops;      /* packets from or to this NIC that were dropped: the sum of drop_reason[] */
 	__u64 _pad;
+	__u64 drop_reason[NIC_DROP_REASONS]; /* by enum drop_reason; [0] unused */
 };
-_Static_assert(sizeof(struct nic_stats) == 48, "struct nic_stats layout");
+_Static_assert(sizeof(struct nic_stats) == 48 + 8 * NIC_DROP_REASONS, "struct nic_stats layout");
+#define NIC_STATS_WORDS (sizeof(struct nic_stats) / sizeof(__u64))
 
 /* ---- sampled drop events (ring buffer "events") ---- */
 struct drop_event {
@@ -421,5 +438,7 @@ struct drop_event {
 	__u32 _pad2;
 };
 _Static_assert(sizeof(struct drop_event) == 40, "struct drop_event layout");
+
+_Static_assert(DROP__MAX <= NIC_DROP_REASONS, "struct nic_stats counts every drop reason per NIC");
 
 #endif /* VPCBPF_MAPS_H */

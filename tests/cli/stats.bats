@@ -28,6 +28,16 @@ load common
 	assert_output --regexp "^nic 10.0.1.10 vpc 10 tx [0-9]+ packets"
 }
 
+@test "stats nic: drops by reason per NIC, summing to its drops" {
+	base_world
+	run in_vm vm1 ping -c 2 -W 1 -i 0.2 10.9.9.9 # no route in VPC 10
+	ok_json stats nic 10.0.1.10 vpc 10
+	jq -e '.[0].drop_reasons["no-route"] >= 2 and .[0].drops == ([.[0].drop_reasons[]] | add)' <<<"$output"
+	jq -e '.[0].drop_reasons | has("conntrack-nic-quota") and has("spoofed-ip")' <<<"$output"
+	run v stats nic 10.0.1.10 vpc 10
+	assert_output --regexp "drops [0-9]+ no-route [0-9]+"
+}
+
 @test "stats: bad input is refused" {
 	base_world
 	refuses '"vpc VNI"' stats nic 10.0.1.10

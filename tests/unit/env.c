@@ -214,6 +214,8 @@ int env_nic_stats(__u32 vni, const char *ip, struct nic_stats *sum)
 		sum->rx_packets += v[i].rx_packets;
 		sum->rx_bytes += v[i].rx_bytes;
 		sum->drops += v[i].drops;
+		for (int r = 0; r < NIC_DROP_REASONS; r++)
+			sum->drop_reason[r] += v[i].drop_reason[r];
 	}
 	return 0;
 }

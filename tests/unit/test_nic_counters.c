@@ -80,6 +80,10 @@ static void a_drop_counts_against_the_source_nic_and_its_reason(void **state)
 	assert_int_equal(env_nic_stats(VPC, A_IP, &a), 0);
 	assert_int_equal(a.tx_packets, 1);
 	assert_int_equal(a.drops, 1);
+	assert_int_equal(a.drop_reason[DROP_SPOOF_IP], 1);
+	for (int r = 0; r < NIC_DROP_REASONS; r++)
+		if (r != DROP_SPOOF_IP)
+			assert_int_equal(a.drop_reason[r], 0);
 	assert_int_equal(env_drops(DROP_SPOOF_IP), 1);
 	assert_int_equal(env_drops_total(), 1);
 }
