@@ -30,6 +30,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } subnets SEC(".maps");
 
+/* The DHCP options of the subnets that have some (bpf/dhcp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_SUBNETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct subnet_key);
+	__type(value, struct subnet_dhcp);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} subnet_dhcp SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_NICS);

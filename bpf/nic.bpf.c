@@ -11,6 +11,7 @@
 #include "bpf/redirect.h"
 #include "bpf/arp.h"
 #include "bpf/icmp.h"
+#include "bpf/dhcp.h"
 #include "bpf/route.h"
 #include "bpf/vxlan.h"
 #include "bpf/encap.h"
@@ -22,7 +23,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /*
  * The story of a frame from a VM: parse it, find the NIC it came from,
- * answer what the virtual router answers itself (ARP, ping to the gateway),
+ * answer what the virtual router answers itself (ARP, DHCP, ping to the gateway),
  * enforce port security, look the destination up in the NIC's VPC, apply
  * the NIC's security group (egress), and deliver it (the receiving NIC's
  * group applies there: ingress). Nothing a VM sends reaches the host stack: every path ends in
@@ -62,6 +63,8 @@ int nic_ingress(struct __sk_buff *skb)
 	reason = parse_ipv4(skb, &p);
 	if (reason)
 		return drop(skb, &p, &port.key, reason);
+	if (dhcp_for_server(&p, &port))
+		return dhcp_respond(skb, &p, &port);
 	reason = port_check_ip(&port, p.saddr);
 	if (reason)
 		return drop(skb, &p, &port.key, reason);

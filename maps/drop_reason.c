@@ -27,6 +27,7 @@ static const char *const names[DROP__MAX] = {
 	[DROP_NOT_LOCAL] = "not-local",
 	[DROP_CT_NIC_QUOTA] = "conntrack-nic-quota",
 	[DROP_IP_CHECKSUM] = "ip-checksum",
+	[DROP_DHCP_MALFORMED] = "dhcp-malformed",
 };
 
 const char *drop_reason_name(unsigned int reason)

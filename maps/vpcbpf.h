@@ -38,6 +38,7 @@
 #define MAP_SG_PORTS "sg_ports"
 #define MAP_SG_ADDRS "sg_addrs"
 #define MAP_CONNTRACK "conntrack"
+#define MAP_SUBNET_DHCP "subnet_dhcp"
 
 /* ---- capacities (max_entries); hash maps are allocated on demand ---- */
 #define MAX_VPCS 16384
@@ -167,6 +168,30 @@ struct subnet {
 };
 _Static_assert(sizeof(struct subnet) == 24, "struct subnet layout");
 
+/* ---- DHCP options of a subnet (bpf/dhcp.h, docs/dhcp.md): subnet_dhcp, keyed by struct subnet_key ---- */
+/*
+ * A separate map, not fields of struct subnet: a journal operation carries
+ * 64 bytes of value, and this is exactly that. A subnet without an entry
+ * hands out address, mask, router, MTU and lease only. Option 121 routes
+ * all go through the subnet's gateway (the datapath routes, not the VM).
+ */
+#define DHCP_MAX_DNS 2
+#define DHCP_MAX_ROUTES 4
+#define DHCP_DOMAIN_LEN 32 /* bytes of the domain name, no NUL needed */
+#define DHCP_LEASE_SECONDS 3600
+
+struct subnet_dhcp {
+	__be32 dns[DHCP_MAX_DNS];
+	__be32 route_prefix[DHCP_MAX_ROUTES]; /* masked */
+	__u8 route_len[DHCP_MAX_ROUTES];
+	__u8 dns_count;
+	__u8 route_count;
+	__u8 domain_len;
+	__u8 _pad;
+	char domain[DHCP_DOMAIN_LEN];
+};
+_Static_assert(sizeof(struct subnet_dhcp) == 64, "struct subnet_dhcp layout");
+
 /* ---- NIC: keyed by (VPC, IP) ---- */
 struct nic_key {
 	__u32 vni;
@@ -178,6 +203,7 @@ _Static_assert(sizeof(struct nic_key) == 8, "struct nic_key layout");
 #define NIC_F_REMOTE 0x2       /* lives on another host at remote (underlay IP) */
 #define NIC_F_SOURCE_CHECK 0x4 /* drop frames whose source IP is not the NIC's own */
 #define NIC_F_PEER 0x8         /* NIC_F_LOCAL on a veth/netkit whose peer is in another netns: bpf_redirect_peer */
+#define NIC_F_NO_DHCP 0x10     /* `dhcp off`: the datapath does not answer this NIC's DHCP (on is the default) */
 
 struct nic {
 	__u8 mac[ETH_ALEN_];
@@ -390,6 +416,7 @@ enum drop_reason {
 	DROP_NOT_LOCAL = 22,        /* decapsulated packet for a NIC that is not local */
 	DROP_CT_NIC_QUOTA = 23,     /* the NIC holds its conntrack quota of flows: a new one is refused */
 	DROP_IP_CHECKSUM = 24,      /* IPv4 header checksum from a VM does not verify */
+	DROP_DHCP_MALFORMED = 25,   /* DHCP to the datapath's server that is not a well-formed request */
 	DROP__MAX
 };
 
