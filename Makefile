@@ -70,6 +70,23 @@ $(BUILD)/vpcbpf: $(CLI_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd
 
+# ---- the CNI plugin (cni/, docs/cni.md): a second static binary from the same cli/ and maps/ objects ----
+CNI_SRCS := $(wildcard cni/*.c)
+CNI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(CNI_SRCS))
+HDRS     += $(wildcard cni/*.h)
+DEB_PKGS += libnl-route-3-dev   # vpcbpf-cni: veth, addresses and routes over rtnetlink (static libnl)
+DEB_PKGS += podman runc containernetworking-plugins busybox-static   # CNI tests: the real runtime, host-local IPAM, the image
+all: $(BUILD)/vpcbpf-cni
+$(CNI_OBJS): CFLAGS += -I/usr/include/libnl3
+# cli/main.c's options, store and object table without its main()
+$(BUILD)/obj/cni/vpcbpf_main.o: cli/main.c $(HDRS) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -Dmain=vpcbpf_main -c $< -o $@
+$(BUILD)/vpcbpf-cni: $(CNI_OBJS) $(BUILD)/obj/cni/vpcbpf_main.o $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJS)) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lnl-route-3 -lnl-3 -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd -lpthread -lm
+
 # ---- tests ----
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 $(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/unit/*.h)

@@ -53,6 +53,8 @@ int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Context prefixed to error messages in batch mode ("file:line: "). */
 extern char err_context[PATH_MAX + 32];
+/* The last message fail() printed, without context (the CNI plugin returns it in its error JSON). */
+extern char fail_last[1024];
 
 /* ---- parsing: keywords before values, unambiguous prefixes ---- */
 bool matches(const char *word, const char *keyword); /* word is a non-empty prefix of keyword */

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 
 char err_context[PATH_MAX + 32];
+char fail_last[1024];
 
 /* Control characters of a bad word become \xNN, so that an error stays one line and no terminal escape. */
 static void escape_controls(const char *in, char *out, size_t cap)
@@ -32,6 +33,7 @@ static int vfail(const char *suffix, const char *fmt, va_list ap)
 	if (suffix && n >= 0 && (size_t)n < sizeof(raw))
 		snprintf(raw + n, sizeof(raw) - n, ": %s", suffix);
 	escape_controls(raw, msg, sizeof(msg));
+	snprintf(fail_last, sizeof(fail_last), "%s", msg);
 	fprintf(stderr, "vpcbpf: %s%s\n", err_context, msg);
 	if (opts.json) {
 		char full[sizeof(msg) + sizeof(err_context)];

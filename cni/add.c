@@ -1,0 +1,143 @@
+/* cni/add.c — ADD: checks, the IPAM's address, the veth, the NIC in the datapath, the result; undone on any failure. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include "cni/cni.h"
+
+#define MAX_RANGES 16
+
+static json_object *mac_json(const __u8 m[6])
+{
+	char buf[18];
+	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return json_object_new_string(buf);
+}
+
+static int host_mac(const char *name, __u8 mac[6])
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+		err = 0;
+	}
+	close(fd);
+	return err;
+}
+
+/* The spec's result: the two ends of the veth, the address on the container's end, its default route. */
+static void print_result(const struct cni_call *c, const struct cni_addr *a, __be32 gateway, json_object *ipam)
+{
+	json_object *r = json_object_new_object(), *ifs = json_object_new_array(), *ips = json_object_new_array();
+	json_object *routes = json_object_new_array(), *o, *dns;
+	char b1[16], buf[24];
+	__u8 hmac[6];
+
+	json_object_object_add(r, "cniVersion", json_object_new_string(CNI_VERSION));
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(c->host_if));
+	if (!host_mac(c->host_if, hmac))
+		json_object_object_add(o, "mac", mac_json(hmac));
+	json_object_array_add(ifs, o);
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(c->ifname));
+	json_object_object_add(o, "mac", mac_json(c->mac));
+	json_object_object_add(o, "sandbox", json_object_new_string(c->netns));
+	json_object_array_add(ifs, o);
+	json_object_object_add(r, "interfaces", ifs);
+	o = json_object_new_object();
+	snprintf(buf, sizeof(buf), "%s/%u", cni_ip_str(a->ip, b1), a->len);
+	json_object_object_add(o, "address", json_object_new_string(buf));
+	json_object_object_add(o, "gateway", json_object_new_string(cni_ip_str(gateway, b1)));
+	json_object_object_add(o, "interface", json_object_new_int(1));
+	json_object_array_add(ips, o);
+	json_object_object_add(r, "ips", ips);
+	o = json_object_new_object();
+	json_object_object_add(o, "dst", json_object_new_string("0.0.0.0/0"));
+	json_object_object_add(o, "gw", json_object_new_string(cni_ip_str(gateway, b1)));
+	json_object_array_add(routes, o);
+	json_object_object_add(r, "routes", routes);
+	/* DNS is the IPAM's to give (host-local reads it from resolvConf) */
+	if (json_object_object_get_ex(ipam, "dns", &dns))
+		json_object_object_add(r, "dns", json_object_get(dns));
+	printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
+	json_object_put(r);
+}
+
+/* host-local's ranges, checked against the VPC before any address is taken. */
+static int check_ranges(const struct netconf *nc)
+{
+	struct cni_addr ranges[MAX_RANGES];
+	struct dp_subnet sn;
+	char b1[16], b2[16];
+	int n;
+
+	if (netconf_ipam_subnets(nc, ranges, MAX_RANGES, &n))
+		return cni_error_code();
+	for (int i = 0; i < n; i++) {
+		if (dp_subnet_of(nc, ranges[i].ip, &sn) || ranges[i].len < sn.len)
+			return cni_fail(CNI_ERR_CONFIG, "network %s: ipam subnet %s/%u is not a subnet of VPC %u", nc->name,
+					cni_ip_str(ranges[i].ip, b1), ranges[i].len, nc->vpc);
+		if (ranges[i].gateway && ranges[i].gateway != sn.gateway)
+			return cni_fail(CNI_ERR_CONFIG, "network %s: ipam gateway %s is not the gateway %s of the subnet in VPC %u",
+					nc->name, cni_ip_str(ranges[i].gateway, b1), cni_ip_str(sn.gateway, b2), nc->vpc);
+	}
+	return 0;
+}
+
+int cmd_add(struct cni_call *c, struct netconf *nc)
+{
+	json_object *ipam = NULL;
+	struct cni_addr a;
+	struct dp_subnet sn;
+	char b1[16];
+	int mtu = nc->mtu, err;
+
+	if ((err = dp_prepare(nc, &mtu)) || (err = check_ranges(nc)))
+		return err;
+	/* before the IPAM: its DEL would release the address the first ADD holds */
+	if (veth_exists(c->host_if))
+		return cni_fail(CNI_ERR_EXISTS, "container %s already has interface %s on network %s (host side %s)",
+				c->container_id, c->ifname, nc->name, c->host_if);
+	if ((err = ipam_exec(c, nc, "ADD", &ipam)))
+		return err;
+	if (result_addr(ipam, &a)) {
+		err = cni_fail(CNI_ERR_CONFIG, "ipam %s gave no IPv4 address: vpcbpf NICs are IPv4", nc->ipam_type);
+		goto release;
+	}
+	if (dp_subnet_of(nc, a.ip, &sn)) {
+		err = cni_fail(CNI_ERR_CONFIG, "network %s: ipam gave %s/%u, which is in no subnet of VPC %u", nc->name,
+			       cni_ip_str(a.ip, b1), a.len, nc->vpc);
+		goto release;
+	}
+	/* the container sees the VPC's subnet, whatever range the IPAM drew from */
+	a.len = sn.len;
+	if ((err = veth_create(c, mtu, &a, sn.gateway))) {
+		/* a veth of that name that is not ours (EXISTS) stays */
+		if (err != CNI_ERR_EXISTS)
+			veth_delete(c->host_if);
+		goto release;
+	}
+	if ((err = dp_nic_add(nc, c, &a))) {
+		veth_delete(c->host_if);
+		goto release;
+	}
+	print_result(c, &a, sn.gateway, ipam);
+	json_object_put(ipam);
+	return 0;
+release:
+	ipam_exec(c, nc, "DEL", NULL);
+	if (ipam)
+		json_object_put(ipam);
+	return err;
+}

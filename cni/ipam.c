@@ -1,0 +1,186 @@
+/* cni/ipam.c — the chained IPAM plugin, executed as the CNI spec says: found in CNI_PATH, same env, same stdin. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "cni/cni.h"
+
+/* The first dir of CNI_PATH holding an executable named type. */
+static int find_plugin(const char *path, const char *type, char *out, size_t len)
+{
+	const char *p = path;
+
+	while (p && *p) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n && snprintf(out, len, "%.*s/%s", (int)n, p, type) < (int)len && access(out, X_OK) == 0)
+			return 0;
+		p = end ? end + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static char *read_all(int fd)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+
+	while (buf) {
+		if (n + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+/* The IPAM failed: its error JSON becomes ours (code and message as it said them). */
+static int ipam_error(const char *type, const char *command, const char *out, int status)
+{
+	json_object *o = out && *out ? json_tokener_parse(out) : NULL, *v;
+	char msg[1024];
+	int code = CNI_ERR_IO;
+
+	if (o && json_object_object_get_ex(o, "code", &v) && json_object_get_int(v) > 0)
+		code = json_object_get_int(v);
+	snprintf(msg, sizeof(msg), "ipam %s %s: %s", type, command,
+		 o && json_object_object_get_ex(o, "msg", &v) ? json_object_get_string(v)
+		 : WIFEXITED(status)                          ? "failed without an error message"
+							      : "killed by a signal");
+	const char *details = o && json_object_object_get_ex(o, "details", &v) ? json_object_get_string(v) : NULL;
+	cni_fail_json(code, msg, details);
+	if (o)
+		json_object_put(o);
+	return code;
+}
+
+int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *command, json_object **result)
+{
+	char exe[PATH_MAX], *out;
+	int in[2], outp[2], status, err;
+	pid_t pid;
+
+	if (result)
+		*result = NULL;
+	if (find_plugin(c->path, nc->ipam_type, exe, sizeof(exe)))
+		return cni_fail(CNI_ERR_CONFIG, "ipam plugin \"%s\" not found in CNI_PATH (%s)", nc->ipam_type, c->path);
+	if (pipe2(in, O_CLOEXEC))
+		return cni_fail(CNI_ERR_IO, "pipe: %s", strerror(errno));
+	if (pipe2(outp, O_CLOEXEC)) {
+		close(in[0]);
+		close(in[1]);
+		return cni_fail(CNI_ERR_IO, "pipe: %s", strerror(errno));
+	}
+	pid = fork();
+	if (pid < 0) {
+		err = errno;
+		close(in[0]);
+		close(in[1]);
+		close(outp[0]);
+		close(outp[1]);
+		return cni_fail(CNI_ERR_IO, "fork: %s", strerror(err));
+	}
+	if (pid == 0) {
+		/* stdin: the config; stdout: the result; stderr stays ours (the runtime's log) */
+		if (dup2(in[0], 0) < 0 || dup2(outp[1], 1) < 0)
+			_exit(127);
+		setenv("CNI_COMMAND", command, 1);
+		execl(exe, nc->ipam_type, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(outp[1]);
+	/* a plugin that exits without reading its stdin must not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	err = write_all(in[1], nc->raw, nc->raw_len);
+	close(in[1]);
+	out = read_all(outp[0]);
+	close(outp[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!out) {
+		return cni_fail(CNI_ERR_IO, "out of memory");
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		int code = ipam_error(nc->ipam_type, command, out, status);
+		free(out);
+		return code;
+	}
+	if (err) {
+		free(out);
+		return cni_fail(CNI_ERR_IO, "cannot write the config to ipam %s: %s", nc->ipam_type, strerror(-err));
+	}
+	if (result && !strcmp(command, "ADD")) {
+		*result = json_tokener_parse(out);
+		if (!*result || !json_object_is_type(*result, json_type_object)) {
+			if (*result)
+				json_object_put(*result);
+			*result = NULL;
+			free(out);
+			return cni_fail(CNI_ERR_DECODE, "ipam %s returned no JSON result", nc->ipam_type);
+		}
+	}
+	free(out);
+	return 0;
+}
+
+int result_addr(json_object *result, struct cni_addr *a)
+{
+	json_object *ips, *ip, *v;
+
+	memset(a, 0, sizeof(*a));
+	if (!json_object_object_get_ex(result, "ips", &ips) || !json_object_is_type(ips, json_type_array))
+		return -ENOENT;
+	for (size_t i = 0; i < json_object_array_length(ips); i++) {
+		char buf[64], *slash, *end;
+		ip = json_object_array_get_idx(ips, i);
+		if (!json_object_object_get_ex(ip, "address", &v) || !json_object_is_type(v, json_type_string))
+			continue;
+		snprintf(buf, sizeof(buf), "%s", json_object_get_string(v));
+		if (!(slash = strchr(buf, '/')))
+			continue;
+		*slash = '\0';
+		if (inet_pton(AF_INET, buf, &a->ip) != 1)
+			continue;
+		long len = strtol(slash + 1, &end, 10);
+		if (*end || len < 1 || len > 32)
+			continue;
+		a->len = (__u8)len;
+		if (json_object_object_get_ex(ip, "gateway", &v) && json_object_is_type(v, json_type_string))
+			inet_pton(AF_INET, json_object_get_string(v), &a->gateway);
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,224 @@
+/* cni/main.c — vpcbpf-cni's entry: the CNI_* variables and stdin in, a result or a CNI error JSON out. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include "cni/cni.h"
+
+static int err_code;
+static char err_msg[1024];
+static char err_details[1024];
+
+int cni_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err_code) /* the first error is the cause; later ones are cleanup */
+		return err_code;
+	va_start(ap, fmt);
+	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	va_end(ap);
+	err_code = code;
+	return code;
+}
+
+int cni_fail_json(int code, const char *msg, const char *details)
+{
+	if (err_code)
+		return err_code;
+	snprintf(err_msg, sizeof(err_msg), "%s", msg ? msg : "");
+	snprintf(err_details, sizeof(err_details), "%s", details ? details : "");
+	err_code = code;
+	return code;
+}
+
+int cni_error_code(void)
+{
+	return err_code;
+}
+
+const char *cni_ip_str(__be32 ip, char buf[16])
+{
+	return inet_ntop(AF_INET, &ip, buf, 16);
+}
+
+static void print_error(const char *version)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "cniVersion", json_object_new_string(version ? version : CNI_VERSION));
+	json_object_object_add(o, "code", json_object_new_int(err_code));
+	json_object_object_add(o, "msg", json_object_new_string(err_msg));
+	if (err_details[0])
+		json_object_object_add(o, "details", json_object_new_string(err_details));
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+static char *read_stdin(size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+
+	while (buf) {
+		if (n + 1 >= cap) {
+			char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(0, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* Open fds other than maps: the map layer keeps a few map fds (journal, security-group tables) for the process. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[64], target[64];
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		ssize_t len;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		n += strcmp(target, "anon_inode:bpf-map") != 0;
+	}
+	closedir(d);
+	return n;
+}
+
+static int version(const struct netconf *nc)
+{
+	json_object *o = json_object_new_object(), *v = json_object_new_array();
+
+	json_object_object_add(o, "cniVersion", json_object_new_string(CNI_VERSION));
+	json_object_array_add(v, json_object_new_string(CNI_VERSION));
+	json_object_object_add(o, "supportedVersions", v);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	(void)nc;
+	return 0;
+}
+
+/* A required CNI_* variable, or NULL after recording code 4 naming it. */
+static const char *need_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v) {
+		cni_fail(CNI_ERR_ENV, "%s is not set", name);
+		return NULL;
+	}
+	return v;
+}
+
+/* libbpf speaks only when asked: stdout belongs to the result. */
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return getenv("VPCBPF_CNI_DEBUG") ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cni_call c;
+	struct netconf nc;
+	char *raw = NULL;
+	size_t len = 0;
+	int fds_at_start = count_fds(), err = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(&nc, 0, sizeof(nc));
+	libbpf_set_print(libbpf_quiet);
+	if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+		printf("vpcbpf-cni " VPCBPF_VERSION " (CNI " CNI_VERSION ")\n");
+		return 0;
+	}
+	c.command = getenv("CNI_COMMAND");
+	if (!c.command || !*c.command) {
+		fprintf(stderr, "vpcbpf-cni: a CNI plugin (spec " CNI_VERSION "): run by a container runtime with "
+				"CNI_COMMAND and the network configuration on stdin (docs/cni.md)\n");
+		cni_fail(CNI_ERR_ENV, "CNI_COMMAND is not set");
+		goto out;
+	}
+	raw = read_stdin(&len);
+	if (!raw) {
+		cni_fail(CNI_ERR_IO, "cannot read the network configuration from stdin");
+		goto out;
+	}
+	if (!strcmp(c.command, "VERSION")) {
+		/* the config may be empty or only {"cniVersion": ...} */
+		err = version(&nc);
+		goto out;
+	}
+	if (strcmp(c.command, "ADD") && strcmp(c.command, "DEL") && strcmp(c.command, "CHECK")) {
+		cni_fail(CNI_ERR_ENV, "CNI_COMMAND \"%s\" is not ADD, DEL, CHECK or VERSION", c.command);
+		goto out;
+	}
+	if (!(c.container_id = need_env("CNI_CONTAINERID")) || !(c.ifname = need_env("CNI_IFNAME")))
+		goto out;
+	c.netns = getenv("CNI_NETNS");
+	c.path = getenv("CNI_PATH");
+	/* DEL may come without a netns (it is gone); ADD and CHECK need one, and every command the IPAM's path */
+	if (strcmp(c.command, "DEL") && !need_env("CNI_NETNS"))
+		goto out;
+	if (!need_env("CNI_PATH"))
+		goto out;
+	if (strlen(c.ifname) >= IF_NAMESIZE || strchr(c.ifname, '/') || !strcmp(c.ifname, ".") ||
+	    !strcmp(c.ifname, "..")) {
+		cni_fail(CNI_ERR_ENV, "CNI_IFNAME \"%s\" is not a valid interface name", c.ifname);
+		goto out;
+	}
+	cni_names(&c);
+	if (netconf_parse(&nc, raw, len, c.command))
+		goto out;
+	if (!strcmp(c.command, "ADD"))
+		err = cmd_add(&c, &nc);
+	else if (!strcmp(c.command, "DEL"))
+		err = cmd_del(&c, &nc);
+	else
+		err = cmd_check(&c, &nc);
+out:
+	dp_close();
+	if (nc.root)
+		json_object_put(nc.root);
+	free(raw);
+	if (!err)
+		err = cni_error_code();
+	if (err) {
+		if (!cni_error_code())
+			cni_fail(CNI_ERR_IO, "failed without a message (a bug: please report)");
+		print_error(nc.cni_version);
+	}
+	/* Every fd the plugin opened itself is closed by now: the leak test looks for this line. */
+	int fds_now = count_fds();
+	if (fds_at_start >= 0 && fds_now > fds_at_start) {
+		fprintf(stderr, "vpcbpf-cni: %d file descriptor(s) left open\n", fds_now - fds_at_start);
+	}
+	fflush(stdout);
+	return err ? 1 : 0;
+}
