@@ -122,8 +122,10 @@ int netconf_parse(struct netconf *nc, const char *raw, size_t len, const char *c
 	if (!nc->ipam || !json_object_is_type(nc->ipam, json_type_object))
 		return cni_fail(CNI_ERR_CONFIG, "network config: missing \"ipam\" (e.g. {\"type\": \"host-local\", ...}): "
 						"vpcbpf takes the container's address from an IPAM plugin");
-	if (str_field(nc->ipam, "type", &nc->ipam_type, true))
+	if (!field(nc->ipam, "type"))
 		return cni_fail(CNI_ERR_CONFIG, "network config: \"ipam\" has no \"type\" (the IPAM plugin to run)");
+	if (str_field(nc->ipam, "type", &nc->ipam_type, true))
+		return cni_error_code();
 	if (strchr(nc->ipam_type, '/') || !strcmp(nc->ipam_type, ".") || !strcmp(nc->ipam_type, ".."))
 		return cni_fail(CNI_ERR_CONFIG, "network config: ipam type \"%s\" is not a plugin name", nc->ipam_type);
 	nc->prev_result = field(nc->root, "prevResult");

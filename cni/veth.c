@@ -147,7 +147,13 @@ static int configure_container(const struct cni_call *c, const struct cni_addr *
 	rtnl_route_nh_set_ifindex(nh, ifindex);
 	rtnl_route_nh_set_gateway(nh, gw);
 	rtnl_route_add_nexthop(rt, nh);
-	if ((err = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_EXCL)))
+	/* A container on several networks gets one default route per NIC; the first NIC's (metric 0) wins. */
+	for (unsigned int metric = 0; metric < 64; metric++) {
+		rtnl_route_set_priority(rt, metric);
+		if ((err = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_EXCL)) != -NLE_EXIST)
+			break;
+	}
+	if (err)
 		cni_fail(CNI_ERR_IO, "cannot add the default route via %s in the container: %s", cni_ip_str(gateway, b1),
 			 nl_geterror(err));
 out:
