@@ -83,6 +83,14 @@ $(BUILD)/obj/cni/vpcbpf_main.o: cli/main.c $(HDRS) $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -Dmain=vpcbpf_main -c $< -o $@
+# Installed as the CNI plugin "vpcbpf": $(PREFIX)/lib/cni is on podman's default cni_plugin_dirs;
+# Kubernetes runtimes look in /opt/cni/bin (make install-cni CNI_BIN_DIR=/opt/cni/bin).
+PREFIX      ?= /usr/local
+CNI_BIN_DIR ?= $(PREFIX)/lib/cni
+.PHONY: install install-cni
+install: install-cni
+install-cni: $(BUILD)/vpcbpf-cni
+	install -D -m 0755 $(BUILD)/vpcbpf-cni $(DESTDIR)$(CNI_BIN_DIR)/vpcbpf
 $(BUILD)/vpcbpf-cni: $(CNI_OBJS) $(BUILD)/obj/cni/vpcbpf_main.o $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJS)) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lnl-route-3 -lnl-3 -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd -lpthread -lm
