@@ -35,7 +35,7 @@ struct dp_args {
 static int parse_dp_up(int argc, char **argv, struct dp_args *a)
 {
 	memset(a, 0, sizeof(*a));
-	a->xdp = XDP_MODE_CFG_NATIVE;
+	a->xdp = XDP_MODE_CFG_AUTO;
 	for (; argc > 0; argc--, argv++) {
 		const char *val;
 		if (matches(*argv, "dev")) {
@@ -62,8 +62,10 @@ static int parse_dp_up(int argc, char **argv, struct dp_args *a)
 				a->xdp = XDP_MODE_CFG_GENERIC;
 			else if (!strcmp(val, "off"))
 				a->xdp = XDP_MODE_CFG_OFF;
+			else if (!strcmp(val, "auto"))
+				a->xdp = XDP_MODE_CFG_AUTO;
 			else
-				return fail("invalid xdp mode \"%s\" (expected native, generic or off)", val);
+				return fail("invalid xdp mode \"%s\" (expected auto, native, generic or off)", val);
 			a->have_xdp = true;
 		} else {
 			return unknown_word(*argv);
@@ -144,7 +146,7 @@ static int do_up(int argc, char **argv)
 	enum xdp_mode_cfg want_xdp, got_xdp;
 	__u32 zero = 0, old_underlay;
 	int lock_fd, err = 1;
-	char b1[16], b2[18];
+	char b1[16], b2[18], why[128] = "";
 
 	if (parse_dp_up(argc, argv, &a))
 		return 1;
@@ -192,8 +194,15 @@ static int do_up(int argc, char **argv)
 		memcpy(h.router_mac, default_router_mac, 6);
 	if (!h.vxlan_port)
 		h.vxlan_port = VXLAN_PORT;
-	/* dev or xdp given: as asked (native by default); neither: the mode the host had */
+	/* dev or xdp given: as asked (auto by default: the fastest for the driver); neither: the mode the host had */
 	want_xdp = a.have_xdp || a.have_dev ? a.xdp : (enum xdp_mode_cfg)h.xdp_mode;
+	if (want_xdp == XDP_MODE_CFG_AUTO) {
+		char dev[IF_NAMESIZE];
+
+		if (!if_indextoname(a.have_dev ? ul.underlay_ifindex : h.underlay_ifindex, dev))
+			snprintf(dev, sizeof(dev), "%s", a.dev);
+		want_xdp = underlay_xdp_auto(dev, why, sizeof(why));
+	}
 	h.flags |= HOST_F_UP;
 	if (bpf_map_update_elem(s->fd[SM_HOST], &zero, &h, BPF_ANY)) {
 		fail_errno(errno, "cannot write the host record");
@@ -223,6 +232,9 @@ static int do_up(int argc, char **argv)
 			printf("datapath up at %s: underlay %s %s mtu %u xdp %s, router mac %s, %d NIC(s) attached\n",
 			       opts.pin_dir, a.have_dev ? a.dev : "(kept)", ip_str(h.underlay_ip, b1), h.underlay_mtu,
 			       xdp_mode_name((enum xdp_mode_cfg)h.xdp_mode), mac_str(h.router_mac, b2), ra.count);
+		if (h.underlay_ifindex && why[0])
+			printf("xdp %s chosen: %s (\"xdp native|generic|off\" forces a mode)\n",
+			       xdp_mode_name((enum xdp_mode_cfg)h.xdp_mode), why);
 		else
 			printf("datapath up at %s (no underlay: local NICs only), router mac %s, %d NIC(s) attached\n",
 			       opts.pin_dir, mac_str(h.router_mac, b2), ra.count);
@@ -370,7 +382,7 @@ static const struct cmd cmds[] = {
 const struct object obj_dp = {
 	.name = "dp",
 	.cmds = cmds,
-	.usage = "dp up [dev UNDERLAY_DEV [local UNDERLAY_IP] [xdp native|generic|off]] [router-mac MAC]\n"
+	.usage = "dp up [dev UNDERLAY_DEV [local UNDERLAY_IP] [xdp auto|native|generic|off]] [router-mac MAC]\n"
 		 "       dp down [keep-maps]\n"
 		 "       dp show\n"
 		 "dp up on a running host upgrades the programs in place and keeps the maps;\n"

@@ -8,6 +8,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include "cli/cli.h"
 #include "cli/attach.h"
 #include "cli/underlay.h"
@@ -45,6 +50,59 @@ static void libxdp_setup(void)
 const char *xdp_mode_name(enum xdp_mode_cfg mode)
 {
 	return mode == XDP_MODE_CFG_NATIVE ? "native" : mode == XDP_MODE_CFG_GENERIC ? "generic" : "off";
+}
+
+/*
+ * Drivers whose native XDP keeps the fast path of the kernel: the program
+ * runs on the receive ring before an skb exists and XDP_PASS goes on to GRO
+ * as before, with TSO untouched on the sending side. Everything else gets
+ * tc only, measured or known to lose more than XDP saves:
+ *  - veth: a native program makes veth take GSO away from its peer unless
+ *    the program is frags-aware, and every packet then goes through veth's
+ *    NAPI and an xdp_buff; generic XDP copies every packet short of 256
+ *    bytes of headroom or non-linear. Measured on one world (docs/overlay.md):
+ *    off beats generic by 15% TCP, native by 3-5x.
+ *  - virtio_net: XDP needs the guest offloads (GRO_HW/LRO, guest TSO)
+ *    switched off.
+ *  - tun/tap, bridges, bonds, vxlan, dummy and the like: generic only, the
+ *    same copies as veth's generic path.
+ * tc alone does every check XDP would (bpf/underlay.bpf.c), so off loses no
+ * function, only the early drop of a flood of bad VXLAN.
+ */
+static const char *const xdp_native_drivers[] = {
+	"mlx5_core", "mlx4_en", "i40e", "ice", "ixgbe", "ixgbevf", "igb", "igc", "bnxt_en", "nfp",
+	"qede", "ena", "sfc", "mvneta", "mvpp2", "octeontx2-nicpf", "cpsw", "stmmac", "tsnep", "fec",
+};
+
+enum xdp_mode_cfg underlay_xdp_auto(const char *dev, char *why, size_t why_len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	int fd;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&info;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr)) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(why, why_len, "driver of %s unknown: tc only", dev);
+		return XDP_MODE_CFG_OFF;
+	}
+	close(fd);
+	for (size_t i = 0; i < sizeof(xdp_native_drivers) / sizeof(*xdp_native_drivers); i++)
+		if (!strcmp(info.driver, xdp_native_drivers[i])) {
+			snprintf(why, why_len, "%s runs XDP in the driver and keeps GRO/TSO", info.driver);
+			return XDP_MODE_CFG_NATIVE;
+		}
+	if (!strcmp(info.driver, "veth"))
+		snprintf(why, why_len, "veth: native XDP costs the sender's GSO, generic copies every packet; tc is faster");
+	else if (!strcmp(info.driver, "virtio_net"))
+		snprintf(why, why_len, "virtio_net: XDP would switch off the guest's GRO/TSO offloads; tc is faster");
+	else
+		snprintf(why, why_len, "%s has no XDP that keeps GRO/TSO: tc only", info.driver[0] ? info.driver : "the driver");
+	return XDP_MODE_CFG_OFF;
 }
 
 /* Ids of our XDP programs on ifindex, the mode they run in, and whether libxdp runs them alone (no dispatcher). */

@@ -23,5 +23,10 @@ void underlay_down(int ifindex);
  */
 enum xdp_mode_cfg underlay_xdp_mode(int ifindex, bool *dispatcher);
 const char *xdp_mode_name(enum xdp_mode_cfg mode);
+/*
+ * The fastest XDP mode for device `dev` (what `dp up` does without `xdp MODE`), from its driver:
+ * native where the driver runs XDP without giving up GRO/TSO, off elsewhere. why: one line saying so.
+ */
+enum xdp_mode_cfg underlay_xdp_auto(const char *dev, char *why, size_t why_len);
 
 #endif

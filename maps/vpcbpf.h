@@ -69,6 +69,7 @@ enum xdp_mode_cfg {
 	XDP_MODE_CFG_OFF = 0,
 	XDP_MODE_CFG_NATIVE = 1,
 	XDP_MODE_CFG_GENERIC = 2,
+	XDP_MODE_CFG_AUTO = 3, /* dp up's default: chosen from the device's driver; never stored */
 };
 
 /* ---- VPC: keyed by VNI (__u32 in host order) ---- */

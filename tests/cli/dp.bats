@@ -30,6 +30,29 @@ load common
 	jq -e '.underlay_ip == "192.168.100.22"' <<<"$output"
 }
 
+@test "dp up picks the XDP mode for the driver and says why; xdp MODE forces one" {
+	underlay_create ua ub
+	host_create ua
+	run vpcbpf_on ua dp up dev ul0
+	assert_success
+	assert_output --partial "xdp off"
+	assert_output --regexp "xdp off chosen: veth: .*tc is faster"
+	run vpcbpf_on ua -j dp show
+	jq -e '.xdp == "off"' <<<"$output"
+	run vpcbpf_on ua dp up dev ul0 xdp native
+	assert_success
+	refute_output --partial "chosen"
+	run vpcbpf_on ua -j dp show
+	jq -e '.xdp == "native"' <<<"$output"
+	run vpcbpf_on ua dp up # neither dev nor xdp: the mode the host had
+	run vpcbpf_on ua -j dp show
+	jq -e '.xdp == "native"' <<<"$output"
+	run vpcbpf_on ua dp up xdp auto
+	assert_output --partial "xdp off chosen: veth"
+	run vpcbpf_on ua -j dp show
+	jq -e '.xdp == "off"' <<<"$output"
+}
+
 @test "dp up again upgrades in place: maps, NICs and the tc filter are kept" {
 	base_world
 	before=$(json_snapshot h)

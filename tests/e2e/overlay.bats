@@ -2,7 +2,7 @@
 # tests/e2e/overlay.bats — two hosts joined by VXLAN: forwarding, isolation, moving a NIC, MTU, XDP attach/detach, throughput, an appliance hairpin (hairpin_world).
 #
 # The world (setup_file): hosts hA and hB on underlay 192.168.100.0/24 (ul0), both `dp up dev ul0`
-# (XDP native), both configured with VPC 100 and VPC 200, each with 10.0.1.0/24 and 10.0.2.0/24:
+# (xdp native forced: the default on veth is off), both configured with VPC 100 and VPC 200, each with 10.0.1.0/24 and 10.0.2.0/24:
 #   a1 10.0.1.10 VPC 100 on hA      a2 10.0.1.11 VPC 100 on hB      a3 10.0.2.10 VPC 100 on hB
 #   b1 10.0.1.10 VPC 200 on hA      b2 10.0.1.11 VPC 200 on hB
 #   f1 10.0.1.30 VPC 100 on hA with MTU 1500 (more than the overlay carries)
@@ -29,8 +29,8 @@ nic_everywhere() {
 setup_file() {
 	lib_init
 	underlay_create hA hB
-	host_create hA dev ul0
-	host_create hB dev ul0
+	host_create hA dev ul0 xdp native
+	host_create hB dev ul0 xdp native
 	for h in hA hB; do
 		for vni in 100 200; do
 			vpcbpf_on "$h" vpc add $vni
@@ -176,7 +176,7 @@ ping_ok() {
 
 @test "overlay: dp down detaches XDP and tc from the underlay, dp up xdp off attaches tc only" {
 	underlay_create hC hD 192.168.101
-	host_create hC dev ul0
+	host_create hC dev ul0 xdp native
 	run ip -n "$(host_ns hC)" link show ul0
 	assert_output --partial "underlay_xdp"
 	run tc -n "$(host_ns hC)" filter show dev ul0 ingress
