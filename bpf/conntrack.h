@@ -11,6 +11,7 @@
 #define ICMP_PARAMETERPROB_ 12
 
 #define NSEC_PER_SEC_ 1000000000ULL
+#define EEXIST_ 17
 /* last_seen is refreshed at most this often: a busy flow does not write its entry on every packet. */
 #define CT_REFRESH_NS (NSEC_PER_SEC_ / 4)
 /* A full table is swept for dead entries at most this often (a sweep walks the whole map). */
@@ -232,25 +233,76 @@ struct ct_sweep_ctx {
 	__u64 now;
 };
 
+/* The live-entry count of a zone (the NIC whose group tracks the flow); created at 0 when missing. */
+static __always_inline __u64 *ct_count_of(__u32 vni, __be32 zone)
+{
+	struct nic_key k = { .vni = vni, .ip = zone };
+	__u64 *cnt = bpf_map_lookup_elem(&ct_counts, &k);
+	__u64 zero = 0;
+
+	if (cnt)
+		return cnt;
+	bpf_map_update_elem(&ct_counts, &k, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&ct_counts, &k);
+}
+
 static long ct_sweep_one(struct bpf_map *map, const struct ct_key *key, struct ct_entry *e,
 			 struct ct_sweep_ctx *ctx)
 {
-	if (ct_expired(e, key->proto, ctx->now))
-		bpf_map_delete_elem(&conntrack, key);
+	if (ct_expired(e, key->proto, ctx->now) && bpf_map_delete_elem(&conntrack, key) == 0) {
+		struct nic_key k = { .vni = key->vni, .ip = key->nic };
+		__u64 *cnt = bpf_map_lookup_elem(&ct_counts, &k);
+
+		if (cnt && *cnt)
+			__sync_fetch_and_add(cnt, -1);
+	}
 	return 0;
+}
+
+/* Delete the dead entries of every zone, at most once per CT_SWEEP_INTERVAL_NS. Returns 1 when it ran. */
+static __always_inline int ct_sweep(__u64 now)
+{
+	struct ct_sweep_ctx sweep = { .now = now };
+
+	if (now - ct_last_sweep < CT_SWEEP_INTERVAL_NS)
+		return 0;
+	ct_last_sweep = now;
+	bpf_for_each_map_elem(&conntrack, ct_sweep_one, &sweep, 0);
+	return 1;
+}
+
+#define CT_CREATE_FULL (-1)
+#define CT_CREATE_QUOTA (-2)
+
+/* Insert a new entry (counted in its zone) or reuse a dead one in place (not counted again). */
+static __always_inline int ct_insert(const struct flow *f, const struct ct_entry *e, __u64 *cnt)
+{
+	long err = bpf_map_update_elem(&conntrack, &f->key, e, BPF_NOEXIST);
+
+	if (err == 0) {
+		if (cnt)
+			__sync_fetch_and_add(cnt, 1);
+		return 0;
+	}
+	if (err == -EEXIST_)
+		return bpf_map_update_elem(&conntrack, &f->key, e, BPF_EXIST) ? CT_CREATE_FULL : 0;
+	return CT_CREATE_FULL;
 }
 
 /*
  * Records a flow the rules allowed. A TCP RST or an ICMP message other than
  * an echo request opens nothing. A TCP packet without SYN is picked up (the
  * flow began before the group, or before a reload) and becomes established
- * when the other side answers.
- * Returns 0, or -1 when the table is full even after a sweep of dead entries.
+ * when the other side answers. quota: the most entries the flow's zone may
+ * hold (maps/vpcbpf.h, CT_NIC_QUOTA_DEFAULT).
+ * Returns 0, CT_CREATE_QUOTA when the zone holds its quota of live entries,
+ * or CT_CREATE_FULL when the table is full; both after a sweep of dead entries.
  */
-static __always_inline int ct_create(const struct flow *f, __u32 rule, __u64 now)
+static __always_inline int ct_create(const struct flow *f, __u32 rule, __u64 now, __u32 quota)
 {
 	struct ct_entry e = { .last_seen = now, .origin = f->dir, .rule = rule, .state = CT_NEW };
-	struct ct_sweep_ctx sweep = { .now = now };
+	__u64 *cnt;
+	int rc;
 
 	if (f->related)
 		return 0;
@@ -267,13 +319,18 @@ static __always_inline int ct_create(const struct flow *f, __u32 rule, __u64 now
 	} else if (f->proto == IPPROTO_ICMP && f->icmp_type != ICMP_ECHO_) {
 		return 0;
 	}
-	if (bpf_map_update_elem(&conntrack, &f->key, &e, BPF_ANY) == 0)
-		return 0;
-	if (now - ct_last_sweep < CT_SWEEP_INTERVAL_NS)
-		return -1;
-	ct_last_sweep = now;
-	bpf_for_each_map_elem(&conntrack, ct_sweep_one, &sweep, 0);
-	return bpf_map_update_elem(&conntrack, &f->key, &e, BPF_ANY) ? -1 : 0;
+	cnt = ct_count_of(f->key.vni, f->key.nic);
+	if (cnt && *cnt >= quota && (!ct_sweep(now) || *cnt >= quota)) {
+		/* at quota: only a dead entry of this very flow may be reused */
+		if (bpf_map_lookup_elem(&conntrack, &f->key) &&
+		    bpf_map_update_elem(&conntrack, &f->key, &e, BPF_EXIST) == 0)
+			return 0;
+		return CT_CREATE_QUOTA;
+	}
+	rc = ct_insert(f, &e, cnt);
+	if (rc == 0 || !ct_sweep(now))
+		return rc;
+	return ct_insert(f, &e, cnt);
 }
 
 #endif

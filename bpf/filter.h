@@ -48,11 +48,23 @@ nomatch:
 	return f->dir == SG_INGRESS ? SG_DENY : SG_ALLOW;
 }
 
+/* The conntrack quota of a NIC's zone: its own, else the host's, else the default. */
+static __always_inline __u32 ct_quota_of(const struct nic *nic)
+{
+	const struct host *h;
+	__u32 zero = 0;
+
+	if (nic->ct_quota)
+		return nic->ct_quota;
+	h = bpf_map_lookup_elem(&host, &zero);
+	return h && h->ct_quota ? h->ct_quota : CT_NIC_QUOTA_DEFAULT;
+}
+
 /*
  * The security group of NIC `nic` (key `nk`) decides a packet travelling in
  * direction dir (SG_EGRESS: sent by the NIC; SG_INGRESS: delivered to it).
  * Returns DROP_NONE, DROP_SG_INGRESS / DROP_SG_EGRESS (*rule = the priority
- * of the deny rule, 0 for the default), DROP_CT_FULL, or DROP_MALFORMED.
+ * of the deny rule, 0 for the default), DROP_CT_FULL, DROP_CT_NIC_QUOTA, or DROP_MALFORMED.
  *
  * A NIC without a group is open. Later fragments pass: they carry no ports,
  * and the first fragment, which does, was judged. Replies and ICMP errors
@@ -85,9 +97,10 @@ static __always_inline int sg_filter(const struct pkt *p, const struct nic_key *
 		action = dir == SG_INGRESS ? SG_DENY : SG_ALLOW;
 	if (action != SG_ALLOW)
 		return dir == SG_INGRESS ? DROP_SG_INGRESS : DROP_SG_EGRESS;
-	if (ct_create(&f, *rule, now))
-		return DROP_CT_FULL;
-	return DROP_NONE;
+	reason = ct_create(&f, *rule, now, ct_quota_of(nic));
+	if (reason == CT_CREATE_QUOTA)
+		return DROP_CT_NIC_QUOTA;
+	return reason ? DROP_CT_FULL : DROP_NONE;
 }
 
 #endif

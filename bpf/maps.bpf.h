@@ -151,4 +151,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } conntrack SEC(".maps");
 
+/* Live conntrack entries per NIC zone, for the quota (maps/vpcbpf.h, CT_NIC_QUOTA_DEFAULT). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NICS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nic_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ct_counts SEC(".maps");
+
 #endif

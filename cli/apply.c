@@ -210,12 +210,12 @@ static int apply_nic(struct txn_state *st, const struct jval *o)
 	struct field f[] = { { "ip", J_STRING, true }, { "vpc", J_INT, true },
 			     { "mac", J_STRING, true }, { "dev", J_STRING, false },
 			     { "remote", J_STRING, false }, { "source_check", J_BOOL, false },
-			     { "sg", J_STRING, false } };
+			     { "sg", J_STRING, false }, { "ct_quota", J_INT, false } };
 	struct txn_nic n;
 	char b[16];
 
 	memset(&n, 0, sizeof(n));
-	if (take_fields(o, f, 7) || parse_ip(f[0].val->s, &n.k.ip) ||
+	if (take_fields(o, f, 8) || parse_ip(f[0].val->s, &n.k.ip) ||
 	    get_vni(f[1].val, "vpc", &n.k.vni) || parse_mac(f[2].val->s, n.v.mac))
 		return 1;
 	if (f[6].val && state_sg_id(st, f[6].val->s, &n.v.sg_id))
@@ -235,6 +235,11 @@ static int apply_nic(struct txn_state *st, const struct jval *o)
 	}
 	if (!f[5].val || (f[5].val->i != 0))
 		n.v.flags |= NIC_F_SOURCE_CHECK;
+	if (f[7].val && (f[7].val->i < 0 || f[7].val->i > MAX_CONNTRACK))
+		return fail("NIC %s: ct_quota %lld out of range (0: the host's, up to %u)", ip_str(n.k.ip, b),
+			    (long long)f[7].val->i, MAX_CONNTRACK);
+	if (f[7].val)
+		n.v.ct_quota = (__u32)f[7].val->i;
 	if (table_get(&st->nics, &n.k))
 		return fail("duplicate NIC %s of VPC %u", ip_str(n.k.ip, b), n.k.vni);
 	return state_nic_set(st, n, false);

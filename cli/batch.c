@@ -92,6 +92,8 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 	struct txn_nic n;
 	bool have_vpc = false, have_mac = false, have_dev = false, have_remote = false, source_check = true;
 	bool del = !strcmp(verb, "del"), set = !strcmp(verb, "set"), have_sg = false, have_sc = false;
+	bool have_quota = false;
+	__u32 quota = 0;
 	const char *sg = NULL;
 
 	memset(&n, 0, sizeof(n));
@@ -130,6 +132,10 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 			    parse_on_off(val, "source-check", &source_check))
 				return 1;
 			have_sc = true;
+		} else if (!del && matches(*argv, "ct-quota")) {
+			if (!(val = next_value(&argc, &argv, "ct-quota")) || parse_ct_quota(val, &quota))
+				return 1;
+			have_quota = true;
 		} else {
 			return unknown_word(*argv);
 		}
@@ -142,15 +148,18 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 	if (have_sg && state_sg_id(st, sg, &n.v.sg_id))
 		return 1;
 	if (set) {
-		if (!have_sg && !have_sc)
-			return fail("nic set: nothing to set (sg NAME|none, source-check on|off)");
-		return state_nic_update(st, n.k, have_sg, n.v.sg_id, have_sc, source_check);
+		if (!have_sg && !have_sc && !have_quota)
+			return fail("nic set: nothing to set (sg NAME|none, source-check on|off, ct-quota N|default)");
+		if ((have_sg || have_sc) && state_nic_update(st, n.k, have_sg, n.v.sg_id, have_sc, source_check))
+			return 1;
+		return have_quota ? state_nic_set_ct_quota(st, n.k, quota) : 0;
 	}
 	if (!have_mac)
 		return fail("nic %s: missing \"mac MAC\"", verb);
 	if (have_dev == have_remote)
 		return fail("nic %s: give exactly one of \"dev IFNAME\" or \"remote UNDERLAY_IP\"", verb);
 	n.v.flags = (have_dev ? NIC_F_LOCAL : NIC_F_REMOTE) | (source_check ? NIC_F_SOURCE_CHECK : 0);
+	n.v.ct_quota = have_quota ? quota : TXN_CT_QUOTA_KEEP;
 	return state_nic_set(st, n, !strcmp(verb, "replace"));
 }
 

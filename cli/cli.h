@@ -65,6 +65,8 @@ int parse_mac(const char *s, __u8 mac[6]);
 int parse_u32(const char *s, const char *what, __u32 *v, __u32 min, __u32 max);
 int parse_name(const char *s, const char *what, char out[NAME_LEN]);
 int parse_on_off(const char *s, const char *what, bool *v);
+/* ct-quota N (1..MAX_CONNTRACK) or `default` (0: the host's, for a NIC; CT_NIC_QUOTA_DEFAULT, for a host) */
+int parse_ct_quota(const char *s, __u32 *v);
 /* The value after keyword kw, or NULL after printing "missing value after kw". */
 const char *next_value(int *argc, char ***argv, const char *kw);
 int unknown_word(const char *word);

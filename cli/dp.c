@@ -28,8 +28,9 @@ struct dp_args {
 	char dev[IF_NAMESIZE];
 	__be32 local;
 	__u8 router_mac[6];
-	bool have_dev, have_local, have_mac, have_xdp;
+	bool have_dev, have_local, have_mac, have_xdp, have_ct_quota;
 	enum xdp_mode_cfg xdp;
+	__u32 ct_quota;
 };
 
 static int parse_dp_up(int argc, char **argv, struct dp_args *a)
@@ -53,6 +54,10 @@ static int parse_dp_up(int argc, char **argv, struct dp_args *a)
 			if (!(val = next_value(&argc, &argv, "router-mac")) || parse_mac(val, a->router_mac))
 				return 1;
 			a->have_mac = true;
+		} else if (matches(*argv, "ct-quota")) {
+			if (!(val = next_value(&argc, &argv, "ct-quota")) || parse_ct_quota(val, &a->ct_quota))
+				return 1;
+			a->have_ct_quota = true;
 		} else if (matches(*argv, "xdp")) {
 			if (!(val = next_value(&argc, &argv, "xdp")))
 				return 1;
@@ -194,6 +199,8 @@ static int do_up(int argc, char **argv)
 		memcpy(h.router_mac, default_router_mac, 6);
 	if (!h.vxlan_port)
 		h.vxlan_port = VXLAN_PORT;
+	if (a.have_ct_quota)
+		h.ct_quota = a.ct_quota;
 	/* dev or xdp given: as asked (auto by default: the fastest for the driver); neither: the mode the host had */
 	want_xdp = a.have_xdp || a.have_dev ? a.xdp : (enum xdp_mode_cfg)h.xdp_mode;
 	if (want_xdp == XDP_MODE_CFG_AUTO) {
@@ -343,6 +350,7 @@ static int do_show(int argc, char **argv)
 	pr_str("pin_dir", "datapath %s", opts.pin_dir);
 	pr_str("state", " state %s", h.flags & HOST_F_UP ? "up" : "down");
 	pr_str("router_mac", " router-mac %s", mac_str(h.router_mac, b2));
+	pr_u64("ct_quota", " ct-quota %llu", h.ct_quota ? h.ct_quota : CT_NIC_QUOTA_DEFAULT);
 	if (h.underlay_ifindex) {
 		const char *name = if_indextoname(h.underlay_ifindex, ifname);
 		pr_str("underlay_dev", "\n  underlay dev %s", name ? name : "(gone)");
@@ -383,6 +391,7 @@ const struct object obj_dp = {
 	.name = "dp",
 	.cmds = cmds,
 	.usage = "dp up [dev UNDERLAY_DEV [local UNDERLAY_IP] [xdp auto|native|generic|off]] [router-mac MAC]\n"
+		 "      [ct-quota N|default]\n"
 		 "       dp down [keep-maps]\n"
 		 "       dp show\n"
 		 "dp up on a running host upgrades the programs in place and keeps the maps;\n"

@@ -18,7 +18,7 @@
 struct nic_args {
 	struct nic_key key;
 	struct nic nic;
-	bool have_vpc, have_mac, have_dev, have_remote, have_sg;
+	bool have_vpc, have_mac, have_dev, have_remote, have_sg, have_ct_quota;
 	char dev[IF_NAMESIZE];
 	char sg[NAME_LEN]; /* empty with have_sg: "sg none" */
 };
@@ -81,6 +81,10 @@ static int parse_nic_args(int argc, char **argv, const char *cmd, struct nic_arg
 		} else if (!strcmp(*argv, "sg")) {
 			if (!(val = next_value(&argc, &argv, "sg")) || parse_sg_arg(val, a))
 				return 1;
+		} else if (matches(*argv, "ct-quota")) {
+			if (!(val = next_value(&argc, &argv, "ct-quota")) || parse_ct_quota(val, &a->nic.ct_quota))
+				return 1;
+			a->have_ct_quota = true;
 		} else {
 			return unknown_word(*argv);
 		}
@@ -236,6 +240,8 @@ static int nic_add_or_replace(int argc, char **argv, bool replace)
 	if (exists && !replace)
 		return fail("NIC %s already exists in VPC %u (use nic replace to move it)", ip_str(a.key.ip, b1), a.key.vni);
 	a.nic.sg_id = exists ? old.sg_id : 0;
+	if (!a.have_ct_quota)
+		a.nic.ct_quota = exists ? old.ct_quota : 0;
 	if (a.have_sg && resolve_sg(s, &a, &a.nic.sg_id))
 		return 1;
 
@@ -373,6 +379,7 @@ static int do_set(int argc, char **argv)
 	struct store *s;
 	struct nic n;
 	bool have_sc = false, sc = true;
+	__u32 quota = 0;
 	char b1[16];
 
 	memset(&a, 0, sizeof(a));
@@ -393,14 +400,18 @@ static int do_set(int argc, char **argv)
 			if (!(val = next_value(&argc, &argv, "source-check")) || parse_on_off(val, "source-check", &sc))
 				return 1;
 			have_sc = true;
+		} else if (matches(*argv, "ct-quota")) {
+			if (!(val = next_value(&argc, &argv, "ct-quota")) || parse_ct_quota(val, &quota))
+				return 1;
+			a.have_ct_quota = true;
 		} else {
 			return unknown_word(*argv);
 		}
 	}
 	if (!a.have_vpc)
 		return fail("nic set: missing \"vpc VNI\"");
-	if (!a.have_sg && !have_sc)
-		return fail("nic set: nothing to set (sg NAME|none, source-check on|off)");
+	if (!a.have_sg && !have_sc && !a.have_ct_quota)
+		return fail("nic set: nothing to set (sg NAME|none, source-check on|off, ct-quota N|default)");
 	if (!(s = store_get(true)))
 		return 1;
 	if (store_nic(s, a.key.vni, a.key.ip, &n))
@@ -409,6 +420,8 @@ static int do_set(int argc, char **argv)
 		return 1;
 	if (have_sc)
 		n.flags = sc ? (n.flags | NIC_F_SOURCE_CHECK) : (n.flags & ~NIC_F_SOURCE_CHECK);
+	if (a.have_ct_quota)
+		n.ct_quota = quota;
 	if (bpf_map_update_elem(s->fd[SM_NICS], &a.key, &n, BPF_EXIST))
 		return fail_errno(errno, "cannot change NIC %s", ip_str(a.key.ip, b1));
 	return 0;
@@ -463,6 +476,8 @@ void nic_print(const struct nic_key *k, const struct nic *n)
 		pr_str("remote", " remote %s", ip_str(n->remote, b1));
 	}
 	pr_str("source_check", " source-check %s", n->flags & NIC_F_SOURCE_CHECK ? "on" : "off");
+	if (n->ct_quota)
+		pr_u64("ct_quota", " ct-quota %llu", n->ct_quota);
 	if (n->sg_id) {
 		struct store *s = store_get(false);
 		char name[NAME_LEN];
@@ -510,10 +525,11 @@ const struct object obj_nic = {
 	.name = "nic",
 	.cmds = cmds,
 	.usage = "nic { add | replace } IP vpc VNI mac MAC { dev IFNAME | remote UNDERLAY_IP } [sg NAME|none]\n"
-		 "       [source-check on|off]\n"
-		 "       nic set IP vpc VNI [sg NAME|none] [source-check on|off]\n"
+		 "       [source-check on|off] [ct-quota N|default]\n"
+		 "       nic set IP vpc VNI [sg NAME|none] [source-check on|off] [ct-quota N|default]\n"
 		 "       nic del IP vpc VNI\n"
 		 "       nic show [vpc VNI]\n"
 		 "replace moves a NIC atomically (e.g. between hosts); source-check off lets an appliance\n"
-		 "(vCPE, router VM) send packets of addresses other than its own",
+		 "(vCPE, router VM) send packets of addresses other than its own; ct-quota caps the\n"
+		 "conntrack entries of the NIC's flows (default: the host's, dp up ct-quota)",
 };

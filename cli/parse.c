@@ -192,6 +192,15 @@ int parse_name(const char *s, const char *what, char out[NAME_LEN])
 	return 0;
 }
 
+int parse_ct_quota(const char *s, __u32 *v)
+{
+	if (!strcmp(s, "default")) {
+		*v = 0;
+		return 0;
+	}
+	return parse_u32(s, "ct-quota", v, 1, MAX_CONNTRACK);
+}
+
 int parse_on_off(const char *s, const char *what, bool *v)
 {
 	if (!strcmp(s, "on"))

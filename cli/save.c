@@ -83,6 +83,8 @@ static json_object *save_nic(const struct txn_state *st, const void *rec)
 	else
 		add_str(o, "remote", ip_str(n->v.remote, b));
 	json_object_object_add(o, "source_check", json_object_new_boolean(!!(n->v.flags & NIC_F_SOURCE_CHECK)));
+	if (n->v.ct_quota) /* 0: the host's, left out */
+		json_object_object_add(o, "ct_quota", json_object_new_int64(n->v.ct_quota));
 	if (n->v.sg_id) {
 		const struct txn_sg *g = table_get(&st->sgs, &n->v.sg_id);
 		char id[16];

@@ -178,6 +178,8 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
 		return fail("NIC %s already exists in VPC %u (use nic replace to move it)", ip_str(n.k.ip, b1), n.k.vni);
 	if (n.v.sg_id == TXN_SG_KEEP)
 		n.v.sg_id = old ? old->v.sg_id : 0;
+	if (n.v.ct_quota == TXN_CT_QUOTA_KEEP)
+		n.v.ct_quota = old ? old->v.ct_quota : 0;
 	(void)cmd;
 	return table_put(&st->nics, &n) ? 0 : fail("out of memory");
 }
@@ -194,6 +196,17 @@ int state_nic_del(struct txn_state *st, struct nic_key k)
 				return fail("NIC %s is the next hop of route %s in VPC %u: delete the route first (or --force)",
 					    ip_str(k.ip, b1), prefix_str(r->k.prefix, r->k.len, b2), k.vni);
 	table_del(&st->nics, &k);
+	return 0;
+}
+
+int state_nic_set_ct_quota(struct txn_state *st, struct nic_key k, __u32 quota)
+{
+	struct txn_nic *n = table_get(&st->nics, &k);
+	char b1[16];
+
+	if (!n)
+		return fail("NIC %s does not exist in VPC %u", ip_str(k.ip, b1), k.vni);
+	n->v.ct_quota = quota;
 	return 0;
 }
 

@@ -29,6 +29,8 @@ int state_sg_rule_del(struct txn_state *st, const char *name, __u32 priority);
 int state_sg_id(const struct txn_state *st, const char *name, __u32 *id);
 /* nic set: a new group and/or source check for an existing NIC. */
 int state_nic_update(struct txn_state *st, struct nic_key k, bool set_sg, __u32 sg_id, bool set_sc, bool sc);
+/* nic set ... ct-quota: the NIC's conntrack quota (0: the host's). */
+int state_nic_set_ct_quota(struct txn_state *st, struct nic_key k, __u32 quota);
 int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool replace);
 int state_route_del(struct txn_state *st, __u32 vni, __be32 prefix, __u8 len);
 int state_route_flush(struct txn_state *st, __u32 vni);

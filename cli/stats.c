@@ -24,6 +24,13 @@ static void nic_counters_print(struct store *s, const struct nic_key *k)
 	pr_u64("rx_packets", " rx %llu packets", st.rx_packets);
 	pr_u64("rx_bytes", " %llu bytes", st.rx_bytes);
 	pr_u64("drops", " drops %llu", st.drops);
+	{
+		__u64 ct = 0;
+
+		if (bpf_map_lookup_elem(s->fd[SM_CT_COUNTS], k, &ct))
+			ct = 0;
+		pr_u64("conntrack_entries", " conntrack %llu", ct);
+	}
 	/* by reason, as the host-wide counters: JSON names every reason, text the ones that happened */
 	pr_begin_nested("drop_reasons");
 	for (__u32 r = 1; r < DROP__MAX; r++)

@@ -31,6 +31,7 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_SG_PORTS] = MAP_SG_PORTS,
 	[SM_SG_ADDRS] = MAP_SG_ADDRS,
 	[SM_CONNTRACK] = MAP_CONNTRACK,
+	[SM_CT_COUNTS] = MAP_CT_COUNTS,
 };
 
 static int mkdir_p(const char *path)

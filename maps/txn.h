@@ -76,6 +76,7 @@ struct txn_sg_rule {
 };
 
 #define TXN_SG_KEEP 0xffffffffU /* state_nic_set: keep the NIC's group (none for a new NIC) */
+#define TXN_CT_QUOTA_KEEP 0xffffffffU /* state_nic_set: keep the NIC's conntrack quota (the host's for a new NIC) */
 
 struct txn_route {
 	struct txn_route_key k;

@@ -39,6 +39,7 @@
 #define MAP_SG_ADDRS "sg_addrs"
 #define MAP_CONNTRACK "conntrack"
 #define MAP_SUBNET_DHCP "subnet_dhcp"
+#define MAP_CT_COUNTS "ct_counts"
 
 /* ---- capacities (max_entries); hash maps are allocated on demand ---- */
 #define MAX_VPCS 16384
@@ -62,8 +63,10 @@ struct host {
 	__u8 underlay_mac[ETH_ALEN_];
 	__u16 vxlan_port;       /* network order is not used: host order, default VXLAN_PORT */
 	__u32 xdp_mode;         /* enum xdp_mode_cfg, for dp show */
+	__u32 ct_quota;         /* conntrack entries a NIC may hold unless it says otherwise; 0: CT_NIC_QUOTA_DEFAULT */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct host) == 32, "struct host layout");
+_Static_assert(sizeof(struct host) == 40, "struct host layout");
 
 enum xdp_mode_cfg {
 	XDP_MODE_CFG_OFF = 0,
@@ -215,7 +218,7 @@ struct nic {
 	__u32 ifindex;   /* NIC_F_LOCAL: host-side interface (veth or tap) */
 	__be32 remote;   /* NIC_F_REMOTE: underlay IP of the host it lives on */
 	__u32 sg_id;     /* security group, 0 = none (open) */
-	__u32 _pad;
+	__u32 ct_quota;  /* conntrack entries the NIC's zone may hold; 0: the host's (struct host.ct_quota) */
 };
 _Static_assert(sizeof(struct nic) == 32, "struct nic layout");
 
@@ -377,6 +380,17 @@ enum ct_state {
 #define CT_TIMEOUT_UDP_REPLIED 180
 #define CT_TIMEOUT_ICMP 30
 
+/*
+ * Quota per NIC: a NIC's zone (the entries whose ct_key.nic is that NIC) holds at most its quota of
+ * entries, so one VM opening flows as fast as it can fills its own share and not the host's table:
+ * its next new flow is DROP_CT_NIC_QUOTA, while other NICs keep opening flows. ct_counts holds the
+ * live count per zone, kept by the datapath alone (+1 when an entry is created, -1 when the sweep
+ * deletes one); an entry reused in place after it died does not change it. The same pattern serves
+ * any other table a VM can grow (NAT mappings): a count per NIC next to the table, checked before
+ * an insert, decremented where entries are deleted, and a counted drop reason of its own.
+ */
+#define CT_NIC_QUOTA_DEFAULT 32768 /* 1/8 of MAX_CONNTRACK: eight flooding VMs to fill a host */
+
 #define CT_F_FIN_ORIGIN 0x1 /* FIN seen from the side that opened the connection */
 #define CT_F_FIN_REPLY 0x2  /* FIN seen from the other side */
 
@@ -389,6 +403,8 @@ struct ct_entry {
 	__u32 rule;       /* priority of the rule that allowed it, 0 = the default */
 };
 _Static_assert(sizeof(struct ct_entry) == 16, "struct ct_entry layout");
+
+/* ct_counts: hash keyed by struct nic_key (the zone) -> __u64 live conntrack entries, created by the datapath */
 
 /* ---- drop reasons: one stable enum; values never change meaning ---- */
 enum drop_reason {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nic.skel.h"
@@ -48,7 +49,7 @@
 #define PORT_X6 6
 
 static struct sg_maps sgm;
-static int ct_fd;
+static int ct_fd, ct_counts_fd;
 
 static __be32 ip(const char *s)
 {
@@ -88,11 +89,13 @@ static int setup(void **state)
 	sgm.ports_fd = bpf_map__fd(env.skel->maps.sg_ports);
 	sgm.addrs_fd = bpf_map__fd(env.skel->maps.sg_addrs);
 	ct_fd = bpf_map__fd(env.skel->maps.conntrack);
+	ct_counts_fd = bpf_map__fd(env.skel->maps.ct_counts);
 	flush(sgm.sgs_fd, sizeof(__u32));
 	flush(sgm.rules_fd, sizeof(struct sg_rule_key));
 	flush(sgm.ports_fd, sizeof(struct sg_port_key));
 	flush(sgm.addrs_fd, sizeof(struct sg_addr_key));
 	flush(ct_fd, sizeof(struct ct_key));
+	flush(ct_counts_fd, sizeof(struct nic_key));
 	topo_nic_local(VPC_A, A_IP, A_MAC, "10.0.1.0/24", PORT_A, SC_ON);
 	topo_nic_local(VPC_A, B_IP, B_MAC, "10.0.1.0/24", PORT_B, SC_ON);
 	topo_nic_local(VPC_A, D_IP, D_MAC, "10.0.1.0/24", PORT_D, SC_ON);
@@ -716,6 +719,86 @@ static void random_rules_match_first_match_semantics(void **state)
 	assert_int_equal(mismatches, 0);
 }
 
+/* ---- conntrack quota per NIC ---- */
+
+static void nic_quota(__u32 vni, const char *addr, __u32 quota)
+{
+	struct nic_key k = { .vni = vni, .ip = ip(addr) };
+	struct nic n;
+
+	assert_int_equal(bpf_map_lookup_elem(env.nics_fd, &k, &n), 0);
+	n.ct_quota = quota;
+	assert_int_equal(bpf_map_update_elem(env.nics_fd, &k, &n, BPF_EXIST), 0);
+}
+
+static __u64 ct_count(__u32 vni, const char *zone)
+{
+	struct nic_key k = { .vni = vni, .ip = ip(zone) };
+	__u64 n = 0;
+
+	bpf_map_lookup_elem(ct_counts_fd, &k, &n);
+	return n;
+}
+
+static void a_nic_at_its_quota_gets_no_new_flow_and_others_still_do(void **state)
+{
+	struct sg_rule_entry r[] = { RULE(SG_INGRESS, 6, 80, 80, ANYWHERE, SG_ALLOW, 10) };
+	struct nic_stats a, d;
+
+	group(1, r, 1);
+	join(VPC_A, A_IP, 1); /* A floods: its egress flows are tracked in A's zone */
+	join(VPC_A, D_IP, 1);
+	nic_quota(VPC_A, A_IP, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 20000 + i, 53), TC_ACT_REDIRECT);
+	assert_int_equal(ct_count(VPC_A, A_IP), 3);
+	/* the 4th and 5th new flows are refused, counted by reason, against A */
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 20003, 53), TC_ACT_SHOT);
+	assert_int_equal(tcp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 20004, 443, TCP_SYN), TC_ACT_SHOT);
+	assert_int_equal(env_drops(DROP_CT_NIC_QUOTA), 2);
+	assert_int_equal(env_drops(DROP_CT_FULL), 0);
+	assert_int_equal(env_nic_stats(VPC_A, A_IP, &a), 0);
+	assert_int_equal(a.drop_reason[DROP_CT_NIC_QUOTA], 2);
+	assert_int_equal(ct_count(VPC_A, A_IP), 3);
+	/* its tracked flows go on */
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 20001, 53), TC_ACT_REDIRECT);
+	/* another NIC, another zone: new flows pass, up to the host's quota */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(tcp(PORT_D, D_MAC, V_MAC, D_IP, V_IP, 30000 + i, 443, TCP_SYN), TC_ACT_REDIRECT);
+	assert_int_equal(ct_count(VPC_A, D_IP), 5);
+	assert_int_equal(env_nic_stats(VPC_A, D_IP, &d), 0);
+	assert_int_equal(d.drops, 0);
+	/* ingress flows count in the receiving NIC's zone: B -> D:80 is D's */
+	assert_int_equal(tcp(PORT_B, B_MAC, D_MAC, B_IP, D_IP, 40000, 80, TCP_SYN), TC_ACT_REDIRECT);
+	assert_int_equal(ct_count(VPC_A, D_IP), 6);
+	assert_int_equal(ct_count(VPC_A, B_IP), 0);
+}
+
+static void the_host_quota_applies_and_dead_entries_free_the_quota(void **state)
+{
+	struct host h;
+	__u32 zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(env.host_fd, &zero, &h), 0);
+	h.ct_quota = 2;
+	assert_int_equal(bpf_map_update_elem(env.host_fd, &zero, &h, BPF_EXIST), 0);
+	group(1, NULL, 0);
+	join(VPC_A, A_IP, 1);
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 21000, 53), TC_ACT_REDIRECT);
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 21001, 53), TC_ACT_REDIRECT);
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 21002, 53), TC_ACT_SHOT);
+	assert_int_equal(env_drops(DROP_CT_NIC_QUOTA), 1);
+	/* a NIC's own quota wins over the host's */
+	nic_quota(VPC_A, A_IP, 3);
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 21002, 53), TC_ACT_REDIRECT);
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 21003, 53), TC_ACT_SHOT);
+	/* one flow dies: the sweep (at most once a second) deletes it and a new flow fits */
+	ct_age(VPC_A, A_IP, 17, A_IP, 21000, V_IP, 53, CT_TIMEOUT_UDP + 1);
+	usleep(1100 * 1000);
+	assert_int_equal(udp(PORT_A, A_MAC, V_MAC, A_IP, V_IP, 21003, 53), TC_ACT_REDIRECT);
+	assert_int_equal(ct_count(VPC_A, A_IP), 3);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 static const struct CMUnitTest sg_tests[] = {
 	T(nic_without_group_is_open),
@@ -741,6 +824,8 @@ static const struct CMUnitTest sg_tests[] = {
 	T(commit_swaps_generations_and_removes_the_old),
 	T(full_conntrack_refuses_new_flows_and_keeps_old),
 	T(random_rules_match_first_match_semantics),
+	T(a_nic_at_its_quota_gets_no_new_flow_and_others_still_do),
+	T(the_host_quota_applies_and_dead_entries_free_the_quota),
 };
 
 SUITE(sg_suite, "sg", sg_tests)
