@@ -39,6 +39,7 @@ DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzs
             libjson-c-dev libyajl-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
             iperf3 tshark netcat-openbsd gcc make libclang-rt-14-dev gnuplot-nox sockperf bc
 DEB_PKGS += graphviz   # dot draws `vpcbpf topology` (make demo writes build/demo/topology.svg)
+DEB_PKGS += bird2 isc-dhcp-client busybox-static   # real BGP (BIRD 2) and real DHCP clients (dhclient, udhcpc) in tests and demo
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

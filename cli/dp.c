@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "cli/advertise.h"
 #include "cli/cli.h"
 #include "cli/attach.h"
 #include "cli/underlay.h"
@@ -310,7 +311,8 @@ static int do_down(int argc, char **argv)
 		return 0;
 	}
 	unpin_dir(opts.pin_dir);
-	return 0;
+	/* the datapath is gone: so are the routes it advertised (keep-maps keeps them for the upgrade) */
+	return advertise_withdraw_all();
 }
 
 static void prog_print(const char *name)

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
 #include "cli/state.h"
+#include "cli/advertise.h"
 
 struct options opts;
 
@@ -207,6 +208,9 @@ static int join_netns(const char *name)
 	return 0;
 }
 
+static struct store the_store;
+static bool store_opened;
+
 int main(int argc, char **argv)
 {
 	struct argp argp = { options, parse_opt, "OBJECT [COMMAND [ARGS...]]", doc, NULL, NULL, NULL };
@@ -234,15 +238,15 @@ int main(int argc, char **argv)
 	} else {
 		err = run_command(cl.argc, cl.argv);
 	}
+	/* an edit (it took the lock) that no commit already followed into the kernel's advertised routes */
+	if (!err && store_opened && the_store.lock_fd >= 0 && !advertise_settled())
+		err = advertise_reconcile(&the_store);
 	if (!err)
 		pr_done();
 	pr_flush();
 	store_release();
 	return err ? 1 : 0;
 }
-
-static struct store the_store;
-static bool store_opened;
 
 struct store *store_get(bool lock)
 {

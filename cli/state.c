@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/attach.h"
 #include "cli/link.h"
+#include "cli/advertise.h"
 #include "cli/state.h"
 
 static struct host host; /* the underlay, for checks on NICs; zero before dp up names one */
@@ -501,5 +502,5 @@ int state_commit(struct store *s, const struct txn_state *cur, const struct txn_
 	char msg[512];
 	txn_timing = opts.verbose;
 	int err = txn_commit(s, cur, want, &cli_txn_hooks, msg, sizeof(msg));
-	return err ? fail("%s", msg) : 0;
+	return err ? fail("%s", msg) : advertise_reconcile(s);
 }
