@@ -6,7 +6,9 @@
 # two vCPE appliances as namespaces plugged into the hypervisors by veth pairs.
 # The operator's steps are printed as the vpcbpf commands they are, then the
 # scenario is verified: VM 03 (VPC 03) pings VM 02 (VPC 02) through the vCPEs,
-# and everything the routes do not allow stays refused and counted.
+# and everything the routes do not allow stays refused and counted. The two
+# vCPEs run BIRD 2 and speak BGP over their link: vCPE 01 announces Vxnet 03
+# (a static route marked for export) in step 4, and only then does traffic flow.
 #
 # Environment:
 #   HOSTS=2|1       emulated hypervisors (default 2: VM 03 -> VM 02 crosses the VXLAN overlay; 1: all local)
@@ -70,6 +72,9 @@ declare -A NIC=(
 # The vCPEs' direct link (the scenario's tunnel between them).
 LINK01=169.254.12.1 LINK02=169.254.12.2
 
+# BIRD's configs, sockets and pid files (one per vCPE); `down` stops what it finds there, by pid.
+BIRD_DIR=${TMPDIR:-/tmp}/$PREFIX-bird
+
 ns() { printf '%s-%s' "$PREFIX" "$1"; }
 inns() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
 vpcbpf_on() { local h=$1; shift; "$VPCBPF" -n "$(ns "$h")" -d "$PIN_BASE-$h" "$@"; }
@@ -97,7 +102,12 @@ vq() { vpcbpf_on "$@" 2>/dev/null; }
 demo_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${PREFIX}-(hv[0-9]+|vm[0-9]+|vcpe[0-9]+)$" || true; }
 
 down() {
-	local h n d found=0
+	local h n d pid found=0
+	for pid in "$BIRD_DIR"/*.pid; do
+		[ -f "$pid" ] || continue
+		bird_stop "$(basename "$pid" .pid)" && found=1
+	done
+	rm -rf "$BIRD_DIR"
 	for h in hv1 hv2; do
 		if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$(ns "$h")" && [ -d "$PIN_BASE-$h" ]; then
 			vpcbpf_on "$h" dp down >/dev/null 2>&1 || true
@@ -142,7 +152,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die "needs $1 (make deps installs it
 preflight() {
 	[ "$(id -u)" = 0 ] || die "run as root: it creates network namespaces and loads eBPF programs"
 	[ -x "$VPCBPF" ] || die "$VPCBPF not found: run make first (make demo builds it)"
-	need ip; need jq; need ping; need dot
+	need ip; need jq; need ping; need dot; need bird; need birdc
 	if [ -n "$(demo_namespaces)" ] || compgen -G "$PIN_BASE-hv*" >/dev/null; then
 		say "${YELLOW}A previous demo run left namespaces or pin dirs behind; removing them first.${N}"
 		down || true
@@ -247,7 +257,7 @@ EOF
 	printf "$f" "   |" "   |" "   |"
 	printf '        +---[ vCPE 01 @%s ]------+                     [ vCPE 02 @%s ]\n' "${WHERE[vcpe01]}" "${WHERE[vcpe02]}"
 	printf '              %s ====== direct link ====== %s\n' "$LINK01" "$LINK02"
-	printf '%s\n' "              (the scenario's tunnel; its static routes stand in for BGP)"
+	printf '%s\n' "              (the scenario's tunnel; BIRD 2 on each vCPE speaks BGP over it)"
 	if [ "$HOSTS" = 2 ]; then
 		cat <<EOF
 
@@ -380,19 +390,85 @@ step0_dataplane() {
 	fi
 }
 
+# ------------------------------------------------------------------ BGP ----
+# Each vCPE runs BIRD 2 in its namespace: AS 6500N, BGP to the other vCPE over
+# the link, its own vxnet announced (protocol direct on eth0), what it learns
+# installed in its kernel. `marked` is the static protocol whose routes are
+# exported too: empty until step 4.
+bird_conf() { # guest [static routes]: prints its bird.conf
+	local g=$1 me peer as peer_as statics=${2:-}
+	if [ "$g" = vcpe01 ]; then me=$LINK01 peer=$LINK02 as=65001 peer_as=65002; else me=$LINK02 peer=$LINK01 as=65002 peer_as=65001; fi
+	cat <<EOF
+router id $me;
+protocol device { scan time 10; }
+protocol direct vxnet { ipv4; interface "eth0"; }
+protocol static marked {  # routes marked advertise: BGP exports them
+	ipv4;
+$statics}
+protocol kernel {
+	ipv4 { import none; export where source = RTS_BGP; };
+}
+protocol bgp peer {
+	local $me as $as;
+	neighbor $peer as $peer_as;
+	connect delay time 1;
+	connect retry time 1;
+	error wait time 1, 5;
+	hold time 6;
+	keepalive time 2;
+	ipv4 { import all; export where proto = "vxnet" || proto = "marked"; };
+}
+EOF
+}
+
+bird_start() { # guest
+	local g=$1
+	mkdir -p "$BIRD_DIR"
+	bird_conf "$g" >"$BIRD_DIR/$g.conf"
+	inns "$g" bird -c "$BIRD_DIR/$g.conf" -s "$BIRD_DIR/$g.ctl" -P "$BIRD_DIR/$g.pid" ||
+		die "BIRD did not start in $g"
+}
+
+bird_stop() { # guest: by the pid BIRD wrote
+	local pid
+	pid=$(cat "$BIRD_DIR/$1.pid" 2>/dev/null) || return 1
+	kill "$pid" 2>/dev/null || return 1
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null
+	return 0
+}
+
+birdc_on() { local g=$1; shift; birdc -s "$BIRD_DIR/$g.ctl" "$@"; }
+
+# wait_route GUEST PREFIX: until BIRD installed PREFIX in GUEST's kernel (30 s at most).
+wait_route() {
+	for _ in $(seq 150); do
+		inns "$1" ip route show "$2" proto bird 2>/dev/null | grep -q . && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 step1_connect() {
 	heading "Step 1 - connect VPC 01 and VPC 02 one-to-one through the two vCPEs"
-	explain "The vCPEs get a direct link (in the guide: a tunnel with BGP between them)"
+	explain "The vCPEs get a direct link (in the guide: a tunnel) and speak BGP over it with BIRD 2"
 	ip -n "$(ns vcpe01)" link add tun0 type veth peer name tun0 netns "$(ns vcpe02)"
 	inns vcpe01 ip addr add $LINK01/30 dev tun0
 	inns vcpe02 ip addr add $LINK02/30 dev tun0
 	inns vcpe01 ip link set tun0 up
 	inns vcpe02 ip link set tun0 up
-	explain "Each vCPE learns the other side's vxnet (what BGP on the tunnel would announce)"
-	show_cmd "ip -n $(ns vcpe01) route add 172.17.0.0/24 via $LINK02"
-	inns vcpe01 ip route add 172.17.0.0/24 via $LINK02
-	show_cmd "ip -n $(ns vcpe02) route add 10.1.0.0/24 via $LINK01"
-	inns vcpe02 ip route add 10.1.0.0/24 via $LINK01
+	explain "Each vCPE announces its own vxnet (protocol direct on eth0) and installs what it learns"
+	show_cmd "ip netns exec $(ns vcpe01) bird -c vcpe01.conf    # AS 65001, neighbor $LINK02 as 65002"
+	bird_start vcpe01
+	show_cmd "ip netns exec $(ns vcpe02) bird -c vcpe02.conf    # AS 65002, neighbor $LINK01 as 65001"
+	bird_start vcpe02
+	if wait_route vcpe01 172.17.0.0/24 && wait_route vcpe02 10.1.0.0/24; then
+		check_ok "BGP is up: each vCPE learned the other's vxnet"
+	else
+		check_fail "BGP did not bring the vxnets across: $(birdc_on vcpe01 show protocols peer | tail -n 1)"
+	fi
+	show_cmd "ip netns exec $(ns vcpe02) birdc show route"
+	birdc_on vcpe02 show route | tail -n +2 | indent
 	explain "Each VPC sends the other's vxnet to its own vCPE"
 	vp "$HOST_LIST" route add 172.17.0.0/24 vpc $VPC01 via 10.1.0.2
 	vp "$HOST_LIST" route add 10.1.0.0/24 vpc $VPC02 via 172.17.0.2
@@ -429,35 +505,36 @@ step3_routes() {
 	inns vcpe02 ip route get 192.168.129.3 2>&1 | indent
 }
 
-# The demo's routing daemon: exports routes marked `advertise` (read from
-# vpcbpf's JSON) the way BGP would, by installing them on the BGP peer of the
-# appliance that owns the route's next hop.
-routing_daemon() {
-	local routes vpc prefix via owner peer nexthop n=0
-	routes=$(vq hv1 -j route show) || die "route show failed"
-	while read -r vpc prefix via; do
-		[ -n "$vpc" ] || continue
-		case "$vpc/$via" in
-		"$VPC01/10.1.0.2") owner="vCPE 01" peer=vcpe02 nexthop=$LINK01 ;;
-		"$VPC02/172.17.0.2") owner="vCPE 02" peer=vcpe01 nexthop=$LINK02 ;;
-		*) say "  routing daemon: $prefix (VPC $vpc) has next hop $via, not a vCPE: not exported"; continue ;;
-		esac
-		say "  routing daemon: $owner announces $prefix (advertised in VPC $vpc via $via) to its peer"
-		show_cmd "ip -n $(ns "$peer") route replace $prefix via $nexthop"
-		inns "$peer" ip route replace "$prefix" via "$nexthop"
-		n=$((n + 1))
-	done < <(jq -r '.[] | select(.advertise == true) | "\(.vpc) \(.prefix) \(.via // "-")"' <<<"$routes")
-	[ "$n" -gt 0 ] || die "routing daemon found no advertised route"
-}
-
 step4_announce() {
+	local r table=$((100000000 + VPC01))
 	heading "Step 4 - announce Vxnet 03 from vCPE 01 (a static route marked advertise)"
-	explain "In VPC 01, vCPE 01 is the way to 192.168.129.0/24; 'advertise' exports it to the routing daemon"
+	explain "vCPE 01's BIRD gets a static route for Vxnet 03 in its static protocol 'marked', which BGP exports"
+	show_cmd "ip netns exec $(ns vcpe01) birdc configure    # protocol static marked { route 192.168.129.0/24 via \"eth1\"; }"
+	bird_conf vcpe01 $'\troute 192.168.129.0/24 via "eth1";\n' >"$BIRD_DIR/vcpe01.conf"
+	birdc_on vcpe01 configure | tail -n +2 | indent
+	if wait_route vcpe02 192.168.129.0/24; then
+		check_ok "vCPE 02's BIRD learned 192.168.129.0/24 from vCPE 01 over BGP and installed it"
+	else
+		check_fail "vCPE 02 never learned 192.168.129.0/24"
+	fi
+	show_cmd "ip netns exec $(ns vcpe01) birdc show route"
+	birdc_on vcpe01 show route | tail -n +2 | indent
+	show_cmd "ip netns exec $(ns vcpe02) birdc show route"
+	birdc_on vcpe02 show route | tail -n +2 | indent
+	show_cmd "ip -n $(ns vcpe02) route show 192.168.129.0/24"
+	inns vcpe02 ip route show 192.168.129.0/24 | indent
+
+	explain "The VPC side of it: in VPC 01, vCPE 01 is the way to Vxnet 03, marked advertise"
 	vp "$HOST_LIST" route add 192.168.129.0/24 vpc $VPC01 via 10.1.0.2 advertise
-	explain "The routing daemon reads the advertised routes from vpcbpf and announces them over the tunnel"
-	show_cmd "[hv1] vpcbpf -j route show | jq '.[] | select(.advertise)'"
-	vq hv1 -j route show | jq -c '.[] | select(.advertise)' | indent
-	routing_daemon
+	explain "vpcbpf keeps its advertised routes in a kernel table per VPC (proto 250) for the host's BIRD or FRR"
+	show_cmd "ip -n $(ns hv1) route show table $table proto 250"
+	r=$(ip -n "$(ns hv1)" route show table "$table" proto 250 2>&1)
+	printf '%s\n' "$r" | indent
+	if [[ "$r" == *"192.168.129.0/24"* ]]; then
+		check_ok "hv1's kernel table $table (VPC 01) holds the advertised route"
+	else
+		check_fail "the advertised route is not in hv1's table $table"
+	fi
 }
 
 verify() {

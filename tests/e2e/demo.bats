@@ -23,6 +23,7 @@ teardown() {
 leftovers() {
 	ip netns list | awk '{print $1}' | grep -- "^$DEMO_PREFIX-" || true
 	ls -d /sys/fs/bpf/"$DEMO_PREFIX"-* 2>/dev/null || true
+	ls -d "${TMPDIR:-/tmp}/$DEMO_PREFIX-bird" 2>/dev/null || true # BIRD's pid files: gone once BIRD is stopped
 }
 
 # The lines between the verification heading and the path table.
@@ -34,7 +35,11 @@ verify_section() {
 	run timeout 180 "$ROOT/scripts/demo.sh"
 	assert_success
 	assert_output --partial "VM 03 -> VM 02 runs: VM 03 -> (VXLAN hv1 -> hv2)"
+	assert_output --partial "BGP is up: each vCPE learned the other's vxnet"
 	assert_output --partial "VM 03 -> VM 02 before the announcement: no answer, as expected"
+	assert_output --partial "vCPE 02's BIRD learned 192.168.129.0/24 from vCPE 01 over BGP and installed it"
+	assert_output --regexp "192\.168\.129\.0/24 +unicast \[peer [0-9:.]+\] \* \(100\) \[AS65001i\]"
+	assert_output --partial "hv1's kernel table 100000101 (VPC 01) holds the advertised route"
 	assert_output --partial "VM 03 (VPC 03) -> VM 02 (VPC 02) answers"
 	assert_output --partial "the requests crossed from hv1 to hv2 as VXLAN, VNI 103"
 	assert_output --regexp "All [0-9]+ checks passed"
