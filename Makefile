@@ -40,6 +40,10 @@ DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzs
             iperf3 tshark netcat-openbsd gcc make libclang-rt-14-dev gnuplot-nox sockperf bc
 DEB_PKGS += graphviz   # dot draws `vpcbpf topology` (make demo writes build/demo/topology.svg)
 DEB_PKGS += bird2 isc-dhcp-client busybox-static   # real BGP (BIRD 2) and real DHCP clients (dhclient, udhcpc) in tests and demo
+# cluster mode (docs/cluster.md): libevent's evhttp + OpenSSL (static) speak to etcd; tests run a real etcd with openssl certs
+DEB_PKGS += libevent-dev libssl-dev openssl etcd-server etcd-client
+CLUSTER_LIBS := -levent_openssl -levent -lssl -lcrypto -lpthread
+LDLIBS += -Wl,-Bstatic $(CLUSTER_LIBS) -Wl,-Bdynamic
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -69,7 +73,7 @@ $(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
 
 $(BUILD)/vpcbpf: $(CLI_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd
+	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd $(CLUSTER_LIBS)
 
 # ---- the CNI plugin (cni/, docs/cni.md): a second static binary from the same cli/ and maps/ objects ----
 CNI_SRCS := $(wildcard cni/*.c)

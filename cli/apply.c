@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/jdoc.h"
+#include "cli/schema.h"
 #include "cli/state.h"
 #include "maps/sg_table.h"
 
@@ -210,12 +211,12 @@ static int apply_nic(struct txn_state *st, const struct jval *o)
 	struct field f[] = { { "ip", J_STRING, true }, { "vpc", J_INT, true },
 			     { "mac", J_STRING, true }, { "dev", J_STRING, false },
 			     { "remote", J_STRING, false }, { "source_check", J_BOOL, false },
-			     { "sg", J_STRING, false }, { "ct_quota", J_INT, false } };
+			     { "sg", J_STRING, false }, { "ct_quota", J_INT, false }, { "host", J_STRING, false } };
 	struct txn_nic n;
 	char b[16];
 
 	memset(&n, 0, sizeof(n));
-	if (take_fields(o, f, 8) || parse_ip(f[0].val->s, &n.k.ip) ||
+	if (take_fields(o, f, 9) || parse_ip(f[0].val->s, &n.k.ip) ||
 	    get_vni(f[1].val, "vpc", &n.k.vni) || parse_mac(f[2].val->s, n.v.mac))
 		return 1;
 	if (f[6].val && state_sg_id(st, f[6].val->s, &n.v.sg_id))
@@ -240,6 +241,12 @@ static int apply_nic(struct txn_state *st, const struct jval *o)
 			    (long long)f[7].val->i, MAX_CONNTRACK);
 	if (f[7].val)
 		n.v.ct_quota = (__u32)f[7].val->i;
+	if (f[8].val) { /* cluster mode: the host it lives on, as "dev" there */
+		const char *h = f[8].val->s;
+		if (!*h || strlen(h) >= TXN_HOST_LEN || strchr(h, '/'))
+			return fail("invalid host name \"%s\"", h);
+		snprintf(n.host, sizeof(n.host), "%s", h);
+	}
 	if (table_get(&st->nics, &n.k))
 		return fail("duplicate NIC %s of VPC %u", ip_str(n.k.ip, b), n.k.vni);
 	return state_nic_set(st, n, false);
@@ -295,6 +302,14 @@ static const struct apply_section sections[] = {
 	{ "routes", apply_route },
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+int apply_object(struct txn_state *st, const char *section, const struct jval *item)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (!strcmp(sections[i].key, section))
+			return sections[i].apply(st, item);
+	return fail("unknown section \"%s\"", section);
+}
 
 static char *read_all(FILE *f, size_t *len)
 {
@@ -455,6 +470,35 @@ static double now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int apply_read(const char *path, struct txn_state *want)
+{
+	struct jdoc doc;
+	size_t len;
+	char *buf;
+	FILE *f;
+	int err;
+
+	src_name = strcmp(path, "-") ? path : "<stdin>";
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f)
+		return fail_errno(errno, "cannot open \"%s\"", path);
+	buf = read_all(f, &len);
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return fail("out of memory reading \"%s\"", path);
+	where(NULL, 0);
+	err = read_doc(buf, len, &doc);
+	err_context[0] = '\0';
+	if (!err) {
+		err = doc_state(&doc.root, want);
+		err_context[0] = '\0';
+		jdoc_free(&doc);
+	}
+	free(buf);
+	return err;
 }
 
 static int do_apply(int argc, char **argv)

@@ -123,6 +123,12 @@ static int batch_nic(struct txn_state *st, const char *verb, int argc, char **ar
 				return fail("invalid device name \"%s\"", val);
 			snprintf(n.dev, sizeof(n.dev), "%s", val);
 			have_dev = true;
+		} else if (!del && !set && matches(*argv, "host")) {
+			if (!(val = next_value(&argc, &argv, "host")))
+				return 1;
+			if (!*val || strlen(val) >= TXN_HOST_LEN || strchr(val, '/'))
+				return fail("invalid host name \"%s\"", val);
+			snprintf(n.host, sizeof(n.host), "%s", val);
 		} else if (!del && !set && matches(*argv, "remote")) {
 			if (!(val = next_value(&argc, &argv, "remote")) || parse_ip(val, &n.v.remote))
 				return 1;

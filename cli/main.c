@@ -11,11 +11,13 @@
 #include "cli/cli.h"
 #include "cli/state.h"
 #include "cli/advertise.h"
+#include "cli/cluster.h"
 
 struct options opts;
 
 const struct object *const objects[] = {
-	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_sg, &obj_save, &obj_apply, &obj_monitor, &obj_topology, NULL,
+	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_sg, &obj_save, &obj_apply, &obj_monitor, &obj_topology,
+	&obj_agent, NULL,
 };
 
 const char *argp_program_version = "vpcbpf " VPCBPF_VERSION;
@@ -27,7 +29,7 @@ static const char doc[] =
 	"no COMMAND means show. 'vpcbpf OBJECT help' prints the grammar of an object."
 	"\vPin dir: --pin-dir, else $" PIN_ENV ", else " DEFAULT_PIN_DIR ".";
 
-enum { OPT_NETNS = 'n' };
+enum { OPT_NETNS = 'n', OPT_ETCD = 0x100, OPT_ETCD_CA, OPT_ETCD_CERT, OPT_ETCD_KEY };
 
 static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "Print JSON (errors too: {\"error\": ...})", 0 },
@@ -37,6 +39,10 @@ static const struct argp_option options[] = {
 	{ "pin-dir", 'd', "DIR", 0, "Where the maps are pinned (a bpffs)", 0 },
 	{ "netns", OPT_NETNS, "NAME", 0, "Run in network namespace NAME (like ip -n)", 0 },
 	{ "verbose", 'v', NULL, 0, "Say more, including libbpf's own messages", 0 },
+	{ "etcd", OPT_ETCD, "URL", 0, "Cluster mode: edits, shows, --batch, apply and save go to etcd (also VPCBPF_ETCD)", 0 },
+	{ "etcd-ca", OPT_ETCD_CA, "FILE", 0, "CA of etcd's TLS certificate (PEM; also VPCBPF_ETCD_CA)", 0 },
+	{ "etcd-cert", OPT_ETCD_CERT, "FILE", 0, "Client certificate for etcd (PEM; also VPCBPF_ETCD_CERT)", 0 },
+	{ "etcd-key", OPT_ETCD_KEY, "FILE", 0, "Its private key (PEM; also VPCBPF_ETCD_KEY)", 0 },
 	{ "help", 'h', NULL, 0, "Print this help", -1 },
 	{ "version", 'V', NULL, 0, "Print the version", -1 },
 	{ 0 },
@@ -97,6 +103,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'f': opts.force = true; break;
 	case 'v': opts.verbose = true; break;
 	case OPT_NETNS: opts.netns = arg; break;
+	case OPT_ETCD: cluster_url = arg; break;
+	case OPT_ETCD_CA: etcd_tls.ca = arg; break;
+	case OPT_ETCD_CERT: etcd_tls.cert = arg; break;
+	case OPT_ETCD_KEY: etcd_tls.key = arg; break;
 	case 'd':
 		if (strlen(arg) >= sizeof(opts.pin_dir)) {
 			cl->failed = true;
@@ -227,9 +237,13 @@ int main(int argc, char **argv)
 	}
 	if (cl.done)
 		return 0;
+	if (!cluster_url && getenv("VPCBPF_ETCD") && *getenv("VPCBPF_ETCD"))
+		cluster_url = getenv("VPCBPF_ETCD");
 	libbpf_set_print(libbpf_print);
 	if (opts.netns && join_netns(opts.netns)) {
 		err = 1;
+	} else if (cluster_url && cluster_command(cl.argc, cl.argv)) {
+		err = cluster_run(cl.argc, cl.argv);
 	} else if (opts.batch) {
 		err = cl.argc ? fail("--batch takes commands from the file, not the command line") : run_batch(opts.batch);
 	} else if (!cl.argc) {

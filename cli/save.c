@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/state.h"
+#include "cli/schema.h"
 
 /*
  * The schema is docs/schema.md. Every list is sorted by its key, so two saves
@@ -78,6 +79,8 @@ static json_object *save_nic(const struct txn_state *st, const void *rec)
 	add_str(o, "ip", ip_str(n->k.ip, b));
 	json_object_object_add(o, "vpc", json_object_new_int64(n->k.vni));
 	add_str(o, "mac", mac_str(n->v.mac, b));
+	if (n->host[0])
+		add_str(o, "host", n->host);
 	if (n->v.flags & NIC_F_LOCAL)
 		add_str(o, "dev", n->dev[0] ? n->dev : "");
 	else
@@ -184,6 +187,38 @@ static const struct save_section sections[] = {
 	{ "routes", offsetof(struct txn_state, routes), cmp_route, save_route },
 };
 
+json_object *save_object(const struct txn_state *st, const char *section, const void *rec)
+{
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (!strcmp(sections[i].key, section))
+			return sections[i].save(st, rec);
+	return NULL;
+}
+
+json_object *save_document(const struct txn_state *st)
+{
+	json_object *root = json_object_new_object();
+
+	json_object_object_add(root, "version", json_object_new_int(1));
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		const struct table *t = (const struct table *)((const char *)st + sections[i].table_offset);
+		size_t n;
+		void **rows = table_sorted(t, sections[i].cmp, &n);
+		json_object *arr = json_object_new_array_ext((int)n);
+		if (!rows) {
+			json_object_put(arr);
+			json_object_put(root);
+			fail("out of memory");
+			return NULL;
+		}
+		for (size_t j = 0; j < n; j++)
+			json_object_array_add(arr, sections[i].save(st, rows[j]));
+		json_object_object_add(root, sections[i].key, arr);
+		free(rows);
+	}
+	return root;
+}
+
 static int do_save(int argc, char **argv)
 {
 	struct txn_state st;
@@ -196,22 +231,8 @@ static int do_save(int argc, char **argv)
 	/* The lock: a transaction in flight is waited for, one a killed command left is finished first. */
 	if (!(s = store_get(true)) || state_load(s, &st))
 		return 1;
-	root = json_object_new_object();
-	json_object_object_add(root, "version", json_object_new_int(1));
-	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]) && !err; i++) {
-		const struct table *t = (const struct table *)((const char *)&st + sections[i].table_offset);
-		size_t n;
-		void **rows = table_sorted(t, sections[i].cmp, &n);
-		json_object *arr = json_object_new_array_ext((int)n);
-		if (!rows) {
-			err = fail("out of memory");
-			break;
-		}
-		for (size_t j = 0; j < n; j++)
-			json_object_array_add(arr, sections[i].save(&st, rows[j]));
-		json_object_object_add(root, sections[i].key, arr);
-		free(rows);
-	}
+	root = save_document(&st);
+	err = !root;
 	if (!err) {
 		int flags = opts.json && !opts.pretty ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
 		fputs(json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);

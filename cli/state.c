@@ -15,6 +15,7 @@
 #include "cli/state.h"
 
 static struct host host; /* the underlay, for checks on NICs; zero before dp up names one */
+bool state_cluster;
 
 int state_vpc_add(struct txn_state *st, __u32 vni, const char name[NAME_LEN])
 {
@@ -152,7 +153,18 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
 	n.v.subnet = sn->k.prefix;
 	n.v.subnet_len = sn->k.len;
 	n.v.gateway = sn->v.gateway;
-	if (n.v.flags & NIC_F_LOCAL) {
+	if (n.host[0] || state_cluster) {
+		/* cluster mode: the NIC lives on another machine as dev there; its agent resolves it */
+		if (!state_cluster)
+			return fail("\"host %s\" places a NIC in cluster mode: use vpcbpf --etcd URL", n.host);
+		if (n.host[0] && !(n.v.flags & NIC_F_LOCAL))
+			return fail("NIC %s: \"host NAME\" goes with \"dev IFNAME\", not \"remote\"", ip_str(n.k.ip, b1));
+		if ((n.v.flags & NIC_F_LOCAL) && !n.host[0])
+			return fail("NIC %s: in cluster mode a NIC says \"host NAME dev IFNAME\"", ip_str(n.k.ip, b1));
+		n.v.ifindex = 0;
+		if (n.host[0])
+			n.v.remote = 0;
+	} else if (n.v.flags & NIC_F_LOCAL) {
 		unsigned int ifindex = if_nametoindex(n.dev);
 		if (!ifindex)
 			return fail("device \"%s\" does not exist", n.dev);

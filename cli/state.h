@@ -42,6 +42,9 @@ int state_load_edit(struct store *s, struct txn_state *st);
 /* Makes the host equal to want (cur: what state_load returned); prints errors. */
 int state_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want);
 
+/* Cluster mode (cli/cluster.c): NICs say "host NAME dev IFNAME"; devices are not looked up here. */
+extern bool state_cluster;
+
 /* Reads batch commands (cli/batch.c) from f into st, naming errors "name:line: "; 0, or 1 after printing. */
 int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *ncmds);
 

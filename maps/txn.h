@@ -37,6 +37,8 @@
 #define TXN_HEAD_KEY 0xffffffffU
 
 /* ---- the model ---- */
+#define TXN_HOST_LEN 64 /* a host's name in cluster mode, NUL included */
+
 struct txn_vpc {
 	__u32 vni;
 	struct vpc rec; /* the live record (route_gen, fib region) when loaded; the name when wanted */
@@ -51,6 +53,7 @@ struct txn_nic {
 	struct nic_key k;
 	struct nic v; /* derived fields (subnet, gateway, ifindex) filled in */
 	char dev[IF_NAMESIZE]; /* local NICs: the interface name */
+	char host[TXN_HOST_LEN]; /* cluster mode: the host the NIC lives on (as dev there); "" on a host */
 };
 
 struct txn_route_key {

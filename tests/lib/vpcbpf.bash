@@ -29,6 +29,14 @@
 #   vm_rx VM                      packets that arrived at the VM's eth0
 #   stats_drop HOST REASON        a drop counter of `vpcbpf -j stats` (REASON as printed, e.g. spoofed-ip)
 #   json_snapshot HOST            the whole state of HOST (`vpcbpf -j save`): compare before/after
+#   switch_create SW NET HOST...  an underlay switch for more than two hosts: netns "$T-SW" with bridge br0
+#                                 (NET.254/24) and a veth ul0 from each HOST's netns (created if missing),
+#                                 the i-th HOST at NET.i/24 (underlay_ip HOST prints it)
+#   proc_register PID             a background process (an agent, etcd) lib_cleanup kills (TERM, then KILL)
+#                                 before anything else
+#   etcd_start NAME               a real etcd (Debian's etcd-server) in the netns of NAME (a switch or host)
+#                                 on a free port, data in a temp dir; sets ETCD_URL (http://ADDR:PORT, on
+#                                 NAME's first IPv4 address) and ETCD_PID; extra etcd flags in ETCD_ARGS
 #
 # Names: netns "$T-<name>", pin dirs "/sys/fs/bpf/$T-<name>". Link names only have to be unique inside
 # the namespaces this run created, so they stay short and readable (ul0, vm1, eth0).
@@ -57,7 +65,16 @@ lib_cleanup() {
 	case "${LIB_STATE:-}" in /tmp/vpcbpf-t*) ;; *) return 0 ;; esac
 	[ -f "$LIB_STATE/registry" ] || return 0
 	local kind name
-	# Datapaths first, while their namespaces (and NIC devices) still exist.
+	# Processes first (an agent would otherwise load a datapath again), TERM then KILL.
+	while read -r kind name; do
+		[ "$kind" = proc ] && kill "$name" 2>/dev/null
+	done <"$LIB_STATE/registry"
+	while read -r kind name; do
+		[ "$kind" = proc ] || continue
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$name" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$name" 2>/dev/null
+	done <"$LIB_STATE/registry"
+	# Datapaths next, while their namespaces (and NIC devices) still exist.
 	while read -r kind name; do
 		[ "$kind" = pin ] || continue
 		# Only inside the host's own netns: NIC ifindexes mean other devices anywhere else. A netns
@@ -171,4 +188,61 @@ stats_drop() {
 # groups), sorted: one process and one walk of each map instead of a show per object.
 json_snapshot() {
 	vpcbpf_on "$1" -j save
+}
+
+proc_register() { lib_register proc "$1"; }
+
+switch_create() {
+	local sw=$1 net=$2 i=0 h
+	shift 2
+	ns_create "$sw" || return 1
+	ip -n "$T-$sw" link add br0 type bridge || return 1
+	ip -n "$T-$sw" addr add "$net.254/24" dev br0
+	ip -n "$T-$sw" link set br0 up
+	for h in "$@"; do
+		i=$((i + 1))
+		ns_create "$h" || return 1
+		ip -n "$T-$h" link add ul0 type veth peer name "p$i" netns "$T-$sw" || return 1
+		ip -n "$T-$sw" link set "p$i" master br0 up
+		ip -n "$T-$h" addr add "$net.$i/24" dev ul0
+		ip -n "$T-$h" link set ul0 up
+		echo "$h $net.$i" >>"$LIB_STATE/underlay"
+	done
+}
+
+etcd_start() {
+	local name=$1 addr port dir i
+	lib_init
+	addr=$(ip -n "$T-$name" -4 -j addr show | jq -r '[.[].addr_info[] | select(.scope == "global")][0].local')
+	[ -n "$addr" ] && [ "$addr" != null ] || { echo "etcd_start: $name has no IPv4 address" >&2; return 1; }
+	dir=$(mktemp -d "/tmp/vpcbpf-$T-etcd.XXXXXX")
+	lib_register dir "$dir"
+	for i in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 40000))
+		# shellcheck disable=SC2086
+		ip netns exec "$T-$name" etcd --name "$T" --data-dir "$dir/data" \
+			--listen-client-urls "${ETCD_SCHEME:-http}://$addr:$port" \
+			--advertise-client-urls "${ETCD_SCHEME:-http}://$addr:$port" \
+			--listen-peer-urls "http://127.0.0.1:$((port + 1))" \
+			--initial-advertise-peer-urls "http://127.0.0.1:$((port + 1))" \
+			--initial-cluster "$T=http://127.0.0.1:$((port + 1))" ${ETCD_ARGS:-} >"$dir/log" 2>&1 &
+		ETCD_PID=$!
+		proc_register "$ETCD_PID"
+		ETCD_URL="${ETCD_SCHEME:-http}://$addr:$port"
+		for _ in $(seq 50); do
+			grep -q "ready to serve client requests" "$dir/log" && break
+			kill -0 "$ETCD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		if grep -q "ready to serve client requests" "$dir/log"; then
+			export ETCD_URL ETCD_PID ETCD_DIR=$dir
+			return 0
+		fi
+		kill "$ETCD_PID" 2>/dev/null
+		wait "$ETCD_PID" 2>/dev/null
+		rm -rf "$dir/data"
+	done
+	echo "etcd_start: etcd did not start (log: $dir/log)" >&2
+	cat "$dir/log" >&2
+	return 1
 }
