@@ -591,19 +591,21 @@ static int commit_state(struct etcd *e, const struct etcd_kvs *kvs, const struct
 		if (same_routes(a, b)) {
 			/* unchanged: its manifest's chunks stay referenced */
 			const struct etcd_kv *m = cluster_find(kvs->kv, kvs->n, mkey);
-			const char *p = m ? strstr(m->value, "\"chunks\"") : NULL;
-			while (p && (p = strchr(p + 1, '"'))) {
-				const char *end = strchr(p + 1, '"');
-				if (!end || end - p - 1 != 32)
-					break;
-				char **gr = realloc(refs, (nrefs + 1) * sizeof(char *));
-				if (!gr)
+			json_object *mo = m ? json_tokener_parse(m->value) : NULL, *arr;
+			if (mo && json_object_object_get_ex(mo, "chunks", &arr) && json_object_is_type(arr, json_type_array)) {
+				size_t nc = json_object_array_length(arr);
+				char **gr = realloc(refs, (nrefs + nc + 1) * sizeof(char *));
+				if (!gr) {
+					json_object_put(mo);
 					goto oom_pre;
+				}
 				refs = gr;
-				if (!(refs[nrefs++] = keyf("routes/%u/chunk/%.32s", vnis[v], p + 1)))
-					goto oom_pre;
-				p = end;
+				for (size_t c = 0; c < nc; c++)
+					if ((refs[nrefs] = keyf("routes/%u/chunk/%s", vnis[v],
+								json_object_get_string(json_object_array_get_idx(arr, c)))))
+						nrefs++;
 			}
+			json_object_put(mo);
 			continue;
 		}
 		if (!b) {

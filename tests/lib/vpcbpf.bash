@@ -36,7 +36,9 @@
 #                                 before anything else
 #   etcd_start NAME               a real etcd (Debian's etcd-server) in the netns of NAME (a switch or host)
 #                                 on a free port, data in a temp dir; sets ETCD_URL (http://ADDR:PORT, on
-#                                 NAME's first IPv4 address) and ETCD_PID; extra etcd flags in ETCD_ARGS
+#                                 NAME's first IPv4 address) and ETCD_PID; extra etcd flags in ETCD_ARGS,
+#                                 ETCD_SCHEME=https for TLS (give the certificate flags in ETCD_ARGS)
+#   etcd_stop / etcd_restart      stops that etcd (TERM, waits) / starts it again: same data, same URL
 #
 # Names: netns "$T-<name>", pin dirs "/sys/fs/bpf/$T-<name>". Link names only have to be unique inside
 # the namespaces this run created, so they stay short and readable (ul0, vm1, eth0).
@@ -219,6 +221,14 @@ etcd_start() {
 	lib_register dir "$dir"
 	for i in 1 2 3 4 5; do
 		port=$((20000 + RANDOM % 40000))
+		cat >"$dir/run" <<-RUN
+		exec ip netns exec "$T-$name" etcd --name "$T" --data-dir "$dir/data" \\
+			--listen-client-urls "${ETCD_SCHEME:-http}://$addr:$port" \\
+			--advertise-client-urls "${ETCD_SCHEME:-http}://$addr:$port" \\
+			--listen-peer-urls "http://127.0.0.1:$((port + 1))" \\
+			--initial-advertise-peer-urls "http://127.0.0.1:$((port + 1))" \\
+			--initial-cluster "$T=http://127.0.0.1:$((port + 1))" ${ETCD_ARGS:-}
+		RUN
 		# shellcheck disable=SC2086
 		ip netns exec "$T-$name" etcd --name "$T" --data-dir "$dir/data" \
 			--listen-client-urls "${ETCD_SCHEME:-http}://$addr:$port" \
@@ -244,5 +254,26 @@ etcd_start() {
 	done
 	echo "etcd_start: etcd did not start (log: $dir/log)" >&2
 	cat "$dir/log" >&2
+	return 1
+}
+
+etcd_stop() {
+	kill "$ETCD_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$ETCD_PID" 2>/dev/null || return 0; sleep 0.1; done
+	kill -9 "$ETCD_PID" 2>/dev/null
+}
+
+etcd_restart() {
+	local n
+	n=$(grep -c "ready to serve client requests" "$ETCD_DIR/log")
+	bash "$ETCD_DIR/run" >>"$ETCD_DIR/log" 2>&1 &
+	ETCD_PID=$!
+	proc_register "$ETCD_PID"
+	export ETCD_PID
+	for _ in $(seq 50); do
+		[ "$(grep -c "ready to serve client requests" "$ETCD_DIR/log")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	echo "etcd_restart: etcd did not start again" >&2
 	return 1
 }
