@@ -269,9 +269,14 @@ int etcd_call(struct etcd *e, const char *path, json_object *reqo, json_object *
 	while (!c.done && event_base_loop(e->base, EVLOOP_ONCE) >= 0)
 		;
 	if (!c.code) {
-		unsigned long ssl_err = ERR_get_error();
+		struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+		unsigned long ssl_err = e->tls && bev ? bufferevent_get_openssl_error(bev) : 0;
+		SSL *ssl = e->tls && bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+		long verify = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		e->unreachable = true;
-		if (e->tls && ssl_err)
+		if (verify != X509_V_OK)
+			seterr(e, "etcd %s: TLS: certificate verify failed: %s", e->url, X509_verify_cert_error_string(verify));
+		else if (ssl_err)
 			seterr(e, "etcd %s: TLS: %s", e->url, ERR_reason_error_string(ssl_err) ?: "handshake failed");
 		else
 			seterr(e, "etcd %s: %s", e->url, c.have_error ? request_error_name(c.error) : "no answer");
