@@ -98,7 +98,7 @@ install-cni: $(BUILD)/vpcbpf-cni
 	install -D -m 0755 $(BUILD)/vpcbpf-cni $(DESTDIR)$(CNI_BIN_DIR)/vpcbpf
 $(BUILD)/vpcbpf-cni: $(CNI_OBJS) $(BUILD)/obj/cni/vpcbpf_main.o $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJS)) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lnl-route-3 -lnl-3 -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd -lpthread -lm
+	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lnl-route-3 -lnl-3 -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd $(CLUSTER_LIBS) -lpthread -lm
 
 # ---- tests ----
 UNIT_SRCS := $(wildcard tests/unit/*.c)
