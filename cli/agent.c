@@ -276,8 +276,11 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_watch_ev
 	for (size_t i = 0; i < n; i++) {
 		enum cluster_key k = cluster_key_kind(ev[i].kv.key, NULL);
 		mirror_set(&a->mirror, &ev[i].kv, ev[i].del);
-		/* the hosts' status reports and the writers' guard change nothing here (else agents would echo each other) */
-		relevant |= k != CK_STATUS && k != CK_GUARD && k != CK_OTHER;
+		/*
+		 * The hosts' status reports and the writers' guard change nothing here (else agents would echo
+		 * each other); route chunks only matter once a manifest names them, and it comes after them.
+		 */
+		relevant |= k != CK_STATUS && k != CK_GUARD && k != CK_OTHER && k != CK_CHUNK;
 	}
 	if (revision > a->revision)
 		a->revision = revision;

@@ -19,7 +19,7 @@ E() { ip netns exec "$T-sw" "$VPCBPF" --etcd "$ETCD_URL" "$@"; }
 
 agent_start() { # HOST
 	"$VPCBPF" -n "$T-$1" -d "$BPFFS/$T-$1" agent --etcd "$ETCD_URL" host "$1" dev ul0 xdp generic lease 3 \
-		>>"$LIB_STATE/agent-$1.log" 2>&1 &
+		>>"$LIB_STATE/agent-$1.log" 2>&1 3>&- &
 	echo $! >"$LIB_STATE/agent-$1.pid"
 	proc_register "$!"
 }

@@ -35,7 +35,7 @@ setup_file() {
 		etcd_start sw
 	lib_register pin hA
 	"$VPCBPF" -n "$T-hA" -d "$BPFFS/$T-hA" --etcd-ca "$PKI/ca.pem" --etcd-cert "$PKI/client.pem" --etcd-key "$PKI/client.key" \
-		agent --etcd "$ETCD_URL" host hA dev ul0 xdp generic lease 3 >>"$LIB_STATE/agent-hA.log" 2>&1 &
+		agent --etcd "$ETCD_URL" host hA dev ul0 xdp generic lease 3 >>"$LIB_STATE/agent-hA.log" 2>&1 3>&- &
 	proc_register $!
 }
 

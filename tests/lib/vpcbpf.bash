@@ -69,10 +69,10 @@ lib_cleanup() {
 	local kind name
 	# Processes first (an agent would otherwise load a datapath again), TERM then KILL.
 	while read -r kind name; do
-		[ "$kind" = proc ] && kill "$name" 2>/dev/null
+		[ "$kind" = pid ] && kill "$name" 2>/dev/null
 	done <"$LIB_STATE/registry"
 	while read -r kind name; do
-		[ "$kind" = proc ] || continue
+		[ "$kind" = pid ] || continue
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$name" 2>/dev/null || break; sleep 0.2; done
 		kill -9 "$name" 2>/dev/null
 	done <"$LIB_STATE/registry"
@@ -192,7 +192,7 @@ json_snapshot() {
 	vpcbpf_on "$1" -j save
 }
 
-proc_register() { lib_register proc "$1"; }
+proc_register() { lib_register pid "$1"; }
 
 switch_create() {
 	local sw=$1 net=$2 i=0 h
@@ -235,7 +235,7 @@ etcd_start() {
 			--advertise-client-urls "${ETCD_SCHEME:-http}://$addr:$port" \
 			--listen-peer-urls "http://127.0.0.1:$((port + 1))" \
 			--initial-advertise-peer-urls "http://127.0.0.1:$((port + 1))" \
-			--initial-cluster "$T=http://127.0.0.1:$((port + 1))" ${ETCD_ARGS:-} >"$dir/log" 2>&1 &
+			--initial-cluster "$T=http://127.0.0.1:$((port + 1))" ${ETCD_ARGS:-} >"$dir/log" 2>&1 3>&- &
 		ETCD_PID=$!
 		proc_register "$ETCD_PID"
 		ETCD_URL="${ETCD_SCHEME:-http}://$addr:$port"
@@ -266,7 +266,7 @@ etcd_stop() {
 etcd_restart() {
 	local n
 	n=$(grep -c "ready to serve client requests" "$ETCD_DIR/log")
-	bash "$ETCD_DIR/run" >>"$ETCD_DIR/log" 2>&1 &
+	bash "$ETCD_DIR/run" >>"$ETCD_DIR/log" 2>&1 3>&- &
 	ETCD_PID=$!
 	proc_register "$ETCD_PID"
 	export ETCD_PID
