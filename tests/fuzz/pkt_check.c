@@ -404,6 +404,8 @@ int check_outcome(struct outcome *o, char *why, size_t len)
 		    be16(o->in->data + ETH + 2) < (o->in->data[ETH] & 0xf) * 4u ||
 		    ETH + (size_t)be16(o->in->data + ETH + 2) > o->in->len)
 			FAIL("redirected a malformed IPv4 frame");
+		if (!frame_ip_csum_ok(o->in->data, o->in->len))
+			FAIL("redirected a frame whose IPv4 header checksum does not verify");
 		if (dropped || addr_at(o->in->data + ETH + 16) == src->gateway) {
 			if (who != src_i)
 				FAIL("reply from the router counted as received by NIC %d", who);

@@ -348,7 +348,7 @@ static void test_reach(void)
 				    DROP_SPOOF_IP, DROP_NO_ROUTE, DROP_NO_NIC, DROP_BLACKHOLE,
 				    DROP_TTL_EXCEEDED, DROP_NEXTHOP_UNKNOWN, DROP_PEER_UNKNOWN,
 				    DROP_FRAG_NEEDED, DROP_UNDERLAY_UNREACHABLE, DROP_SG_EGRESS,
-				    DROP_SG_INGRESS };
+				    DROP_SG_INGRESS, DROP_IP_CHECKSUM };
 	int missing = 0;
 
 	printf("#   redirects by kind:");
