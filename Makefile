@@ -44,6 +44,7 @@ DEB_PKGS += bird2 isc-dhcp-client busybox-static   # real BGP (BIRD 2) and real 
 DEB_PKGS += libevent-dev libssl-dev openssl etcd-server etcd-client
 CLUSTER_LIBS := -levent_openssl -levent -lssl -lcrypto -lpthread
 LDLIBS += -Wl,-Bstatic $(CLUSTER_LIBS) -Wl,-Bdynamic
+DEB_PKGS += libevent-dev curl prometheus   # metrics: evhttp serves /metrics (CLUSTER_LIBS); tests: curl, a real Prometheus + promtool
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -39,6 +39,7 @@ extern const struct object obj_dp, obj_vpc, obj_subnet, obj_nic, obj_route, obj_
 extern const struct object obj_save, obj_apply;
 extern const struct object obj_sg, obj_monitor, obj_topology;
 extern const struct object obj_agent;
+extern const struct object obj_metrics;
 extern const struct object *const objects[];
 
 /* Dispatches one command line (object verb args...). */

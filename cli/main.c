@@ -17,14 +17,14 @@ struct options opts;
 
 const struct object *const objects[] = {
 	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_sg, &obj_save, &obj_apply, &obj_monitor, &obj_topology,
-	&obj_agent, NULL,
+	&obj_agent, &obj_metrics, NULL,
 };
 
 const char *argp_program_version = "vpcbpf " VPCBPF_VERSION;
 static const char doc[] =
 	"vpcbpf -- a multi-tenant VPC data plane (eBPF on XDP and tc)\n\n"
 	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats |\n"
-	"           save | apply | monitor | topology }\n"
+	"           save | apply | monitor | topology | metrics }\n"
 	"Words may be shortened to any unambiguous prefix (vpcbpf r s = vpcbpf route show);\n"
 	"no COMMAND means show. 'vpcbpf OBJECT help' prints the grammar of an object."
 	"\vPin dir: --pin-dir, else $" PIN_ENV ", else " DEFAULT_PIN_DIR ".";

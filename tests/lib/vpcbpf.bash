@@ -39,6 +39,17 @@
 #                                 NAME's first IPv4 address) and ETCD_PID; extra etcd flags in ETCD_ARGS,
 #                                 ETCD_SCHEME=https for TLS (give the certificate flags in ETCD_ARGS)
 #   etcd_stop / etcd_restart      stops that etcd (TERM, waits) / starts it again: same data, same URL
+
+#   free_port                     a TCP port nothing listens on now (random, 20000-59999), for a server
+#   proc_start NAME CMD...        program CMD (not a shell function: its pid must be the process) in the
+#                                 background, stdin /dev/null, output to "$(proc_log NAME)";
+#                                 its pid is registered: lib_cleanup kills it (TERM, then KILL) first
+#   proc_pid NAME / proc_log NAME the pid / the output file of a proc_start'ed process
+#   proc_stop NAME [SECONDS]      SIGTERM, wait up to SECONDS (default 10) then SIGKILL; returns its
+#                                 exit status (137 when it had to be killed; 127 when this shell is not
+#                                 its parent, e.g. started in setup_file and stopped in a test)
+#   wait_until SECONDS CMD...     runs CMD every 0.2 s until it succeeds (0) or SECONDS pass (1)
+#   lib_tmpdir NAME               a fresh directory under the run's state dir (removed by lib_cleanup)
 #
 # Names: netns "$T-<name>", pin dirs "/sys/fs/bpf/$T-<name>". Link names only have to be unique inside
 # the namespaces this run created, so they stay short and readable (ul0, vm1, eth0).
@@ -67,7 +78,11 @@ lib_cleanup() {
 	case "${LIB_STATE:-}" in /tmp/vpcbpf-t*) ;; *) return 0 ;; esac
 	[ -f "$LIB_STATE/registry" ] || return 0
 	local kind name
-	# Processes first (an agent would otherwise load a datapath again), TERM then KILL.
+	# Processes first (an agent would otherwise load a datapath again; a server may hold a pin dir,
+	# a port or a netns), TERM then KILL.
+	while read -r kind name; do
+		[ "$kind" = proc ] && proc_stop "$name" 5 >/dev/null 2>&1
+	done <"$LIB_STATE/registry"
 	while read -r kind name; do
 		[ "$kind" = pid ] && kill "$name" 2>/dev/null
 	done <"$LIB_STATE/registry"
@@ -276,4 +291,61 @@ etcd_restart() {
 	done
 	echo "etcd_restart: etcd did not start again" >&2
 	return 1
+}
+
+free_port() {
+	local p i
+	for i in $(seq 1 100); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		# -H: no header; anything listed means taken (any address, TCP)
+		[ -z "$(ss -Htln "sport = :$p")" ] && { echo "$p"; return 0; }
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+proc_start() {
+	lib_init
+	local name=$1
+	shift
+	# 3>&-: BATS waits for whatever holds its fd 3; a server must not
+	"$@" </dev/null >"$LIB_STATE/$name.log" 2>&1 3>&- &
+	echo $! >"$LIB_STATE/$name.pid"
+	lib_register proc "$name"
+}
+
+proc_pid() { cat "$LIB_STATE/$1.pid" 2>/dev/null; }
+proc_log() { echo "$LIB_STATE/$1.log"; }
+
+proc_stop() {
+	local name=$1 secs=${2:-10} pid status i
+	pid=$(proc_pid "$name") || return 0
+	[ -n "$pid" ] || return 0
+	rm -f "$LIB_STATE/$name.pid"
+	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return $?; }
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	# wait works for our own children; a process of another shell (setup_file's) is only polled
+	wait "$pid" 2>/dev/null
+	status=$?
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	return $status
+}
+
+wait_until() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 5; i++)); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+lib_tmpdir() {
+	lib_init
+	mkdir -p "$LIB_STATE/$1" && echo "$LIB_STATE/$1"
 }
