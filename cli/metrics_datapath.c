@@ -78,31 +78,52 @@ bool metrics_datapath_up(const char *pin_dir)
 
 /* ---- per-NIC counters: a per-CPU hash, read in batches ---- */
 
+/* What a scrape keeps of a NIC's counters: 48 bytes, not the 432 of struct nic_stats (262144 NICs). */
 struct nic_row {
 	struct nic_key key;
-	struct nic_stats st;
+	__u64 tx_packets, tx_bytes, rx_packets, rx_bytes, drops;
+};
+
+/* A drop reason that is not 0 for a NIC. */
+struct nic_drop_row {
+	struct nic_key key;
+	__u32 reason;
+	__u32 _pad;
+	__u64 packets;
 };
 
 struct nic_rows {
 	struct nic_row *r;
 	size_t n, cap;
+	struct nic_drop_row *d;
+	size_t nd, capd;
 };
 
-#define NIC_COUNTERS (sizeof(struct nic_stats) / sizeof(__u64))
-#define NIC_BATCH 256
+#define NIC_BATCH_BYTES (1U << 20) /* a batch's values: every CPU's struct nic_stats for each key */
 
 static int add_row(struct nic_rows *rows, const struct nic_key *k, const __u64 *percpu, int ncpu)
 {
 	struct nic_row *row = store_row_push((void **)&rows->r, &rows->n, &rows->cap, sizeof(*row));
-	__u64 sum[NIC_COUNTERS] = { 0 };
+	__u64 sum[NIC_STATS_WORDS] = { 0 };
+	struct nic_stats st;
 
 	if (!row)
 		return -ENOMEM;
-	row->key = *k;
 	for (int c = 0; c < ncpu; c++)
-		for (size_t i = 0; i < NIC_COUNTERS; i++)
-			sum[i] += percpu[c * NIC_COUNTERS + i];
-	memcpy(&row->st, sum, sizeof(row->st));
+		for (size_t i = 0; i < NIC_STATS_WORDS; i++)
+			sum[i] += percpu[c * NIC_STATS_WORDS + i];
+	memcpy(&st, sum, sizeof(st));
+	*row = (struct nic_row){ *k, st.tx_packets, st.tx_bytes, st.rx_packets, st.rx_bytes, st.drops };
+	for (__u32 r = 1; r < DROP__MAX; r++) {
+		struct nic_drop_row *d;
+		if (!st.drop_reason[r])
+			continue;
+		if (!(d = store_row_push((void **)&rows->d, &rows->nd, &rows->capd, sizeof(*d))))
+			return -ENOMEM;
+		d->key = *k;
+		d->reason = r;
+		d->packets = st.drop_reason[r];
+	}
 	return 0;
 }
 
@@ -125,33 +146,36 @@ static int nic_rows_one_by_one(int fd, struct nic_rows *rows, __u64 *vals, int n
 
 static int nic_rows_read(int fd, struct nic_rows *rows)
 {
-	/* A per-CPU map returns every CPU's value, each rounded up to 8 bytes, for each key. */
+	/* A per-CPU map returns every CPU's value (each a multiple of 8 bytes here) for each key. */
 	int ncpu = libbpf_num_possible_cpus();
 	struct nic_key *keys = NULL;
 	__u64 *vals = NULL, in = 0, out = 0;
 	bool first = true;
+	__u32 batch;
 	int err = 0;
 
 	if (ncpu <= 0)
 		return -EINVAL;
-	keys = calloc(NIC_BATCH, sizeof(*keys));
-	vals = calloc((size_t)NIC_BATCH * ncpu, sizeof(struct nic_stats));
+	batch = NIC_BATCH_BYTES / ((__u32)ncpu * sizeof(struct nic_stats));
+	batch = batch < 16 ? 16 : batch > 256 ? 256 : batch;
+	keys = calloc(batch, sizeof(*keys));
+	vals = calloc((size_t)batch * ncpu, sizeof(struct nic_stats));
 	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (;;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 count = NIC_BATCH;
+		__u32 count = batch;
 		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &o);
 		int e = r ? -errno : 0;
 		if (r && e != -ENOENT) {
-			rows->n = 0; /* start over, one key at a time */
+			rows->n = rows->nd = 0; /* start over, one key at a time */
 			err = nic_rows_one_by_one(fd, rows, vals, ncpu);
 			break;
 		}
 		for (__u32 i = 0; i < count && !err; i++)
-			err = add_row(rows, &keys[i], vals + (size_t)i * ncpu * NIC_COUNTERS, ncpu);
+			err = add_row(rows, &keys[i], vals + (size_t)i * ncpu * NIC_STATS_WORDS, ncpu);
 		if (err || e == -ENOENT)
 			break;
 		in = out;
@@ -163,12 +187,45 @@ out:
 	return err;
 }
 
-static int cmp_rows(const void *a, const void *b)
+static int cmp_keys(const struct nic_key *x, const struct nic_key *y)
 {
-	const struct nic_key *x = &((const struct nic_row *)a)->key, *y = &((const struct nic_row *)b)->key;
 	if (x->vni != y->vni)
 		return x->vni < y->vni ? -1 : 1;
 	return ntohl(x->ip) < ntohl(y->ip) ? -1 : ntohl(x->ip) > ntohl(y->ip);
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+	return cmp_keys(&((const struct nic_row *)a)->key, &((const struct nic_row *)b)->key);
+}
+
+static int cmp_drop_rows(const void *a, const void *b)
+{
+	const struct nic_drop_row *x = a, *y = b;
+	int c = cmp_keys(&x->key, &y->key);
+	return c ? c : (x->reason > y->reason) - (x->reason < y->reason);
+}
+
+/* Sorted, and each series once: a one-by-one walk restarts when its key is deleted under it, and a
+ * series served twice fails the whole scrape. */
+static size_t sort_unique(void *rows, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	unsigned char *r = rows;
+	size_t m = 0;
+
+	if (!n)
+		return 0;
+	qsort(r, n, size, cmp);
+	for (size_t i = 1; i < n; i++)
+		if (cmp(r + m * size, r + i * size))
+			memmove(r + ++m * size, r + i * size, size);
+	return m + 1;
+}
+
+static void nic_labels(const struct nic_key *k, char vpc[12], char ip[16])
+{
+	snprintf(vpc, 12, "%u", k->vni);
+	ip_str(k->ip, ip);
 }
 
 static void nic_family(struct metrics_out *o, const struct nic_rows *rows, const char *name, const char *help,
@@ -179,35 +236,43 @@ static void nic_family(struct metrics_out *o, const struct nic_rows *rows, const
 	metrics_family(o, name, METRICS_COUNTER, help);
 	for (size_t i = 0; i < rows->n; i++) {
 		__u64 v;
-		memcpy(&v, (const char *)&rows->r[i].st + field, sizeof(v));
-		snprintf(vpc, sizeof(vpc), "%u", rows->r[i].key.vni);
-		metrics_u64(o, name, v, "vpc", vpc, "nic", ip_str(rows->r[i].key.ip, ip), NULL);
+		memcpy(&v, (const char *)&rows->r[i] + field, sizeof(v));
+		nic_labels(&rows->r[i].key, vpc, ip);
+		metrics_u64(o, name, v, "vpc", vpc, "nic", ip, NULL);
 	}
 }
 
 static void write_nics(struct metrics_out *o, int fd)
 {
 	struct nic_rows rows = { 0 };
-	size_t n = 0;
+	char vpc[12], ip[16];
 
-	nic_rows_read(fd, &rows); /* what could be read is served; a partial read only misses NICs */
-	qsort(rows.r, rows.n, sizeof(*rows.r), cmp_rows);
-	/* a one-by-one walk restarts when its key is deleted under it: a series twice would fail the scrape */
-	for (size_t i = 0; i < rows.n; i++)
-		if (!n || cmp_rows(&rows.r[n - 1], &rows.r[i]))
-			rows.r[n++] = rows.r[i];
-	rows.n = n;
+	nic_rows_read(fd, &rows); /* what could be read is served; a failed read only misses NICs */
+	rows.n = sort_unique(rows.r, rows.n, sizeof(*rows.r), cmp_rows);
+	rows.nd = sort_unique(rows.d, rows.nd, sizeof(*rows.d), cmp_drop_rows);
 	nic_family(o, &rows, "vpcbpf_nic_tx_packets_total", "Packets the NIC's VM sent into the datapath",
-		   offsetof(struct nic_stats, tx_packets));
+		   offsetof(struct nic_row, tx_packets));
 	nic_family(o, &rows, "vpcbpf_nic_tx_bytes_total", "Bytes the NIC's VM sent into the datapath",
-		   offsetof(struct nic_stats, tx_bytes));
+		   offsetof(struct nic_row, tx_bytes));
 	nic_family(o, &rows, "vpcbpf_nic_rx_packets_total", "Packets the datapath delivered to the NIC's VM",
-		   offsetof(struct nic_stats, rx_packets));
+		   offsetof(struct nic_row, rx_packets));
 	nic_family(o, &rows, "vpcbpf_nic_rx_bytes_total", "Bytes the datapath delivered to the NIC's VM",
-		   offsetof(struct nic_stats, rx_bytes));
+		   offsetof(struct nic_row, rx_bytes));
 	nic_family(o, &rows, "vpcbpf_nic_drops_total", "Packets from or to the NIC that the datapath dropped",
-		   offsetof(struct nic_stats, drops));
+		   offsetof(struct nic_row, drops));
+	/*
+	 * By reason only where not 0: every reason of every NIC would be 48 series a NIC (12M for a full
+	 * table), and a NIC drops for one or two reasons. vpcbpf_drops_total has every reason, also at 0.
+	 */
+	metrics_family(o, "vpcbpf_nic_drops_by_reason_total", METRICS_COUNTER,
+		       "Packets from or to the NIC that the datapath dropped, by reason (the reasons seen so far)");
+	for (size_t i = 0; i < rows.nd; i++) {
+		nic_labels(&rows.d[i].key, vpc, ip);
+		metrics_u64(o, "vpcbpf_nic_drops_by_reason_total", rows.d[i].packets, "vpc", vpc, "nic", ip,
+			    "reason", drop_reason_name(rows.d[i].reason), NULL);
+	}
 	free(rows.r);
+	free(rows.d);
 }
 
 /* ---- tables: how full they are ---- */

@@ -36,7 +36,7 @@ sample() {
 	assert_success
 	# every family has HELP and TYPE, every counter ends in _total
 	for f in vpcbpf_build_info vpcbpf_datapath_up vpcbpf_drops_total vpcbpf_nic_tx_packets_total \
-		vpcbpf_nic_tx_bytes_total vpcbpf_nic_rx_packets_total vpcbpf_nic_rx_bytes_total vpcbpf_nic_drops_total \
+		vpcbpf_nic_tx_bytes_total vpcbpf_nic_rx_packets_total vpcbpf_nic_rx_bytes_total vpcbpf_nic_drops_total vpcbpf_nic_drops_by_reason_total \
 		vpcbpf_nics vpcbpf_vpcs vpcbpf_routes vpcbpf_route_index_lines_used vpcbpf_route_index_lines_capacity \
 		vpcbpf_conntrack_entries vpcbpf_conntrack_capacity vpcbpf_metrics_read_duration_seconds; do
 		grep -q "^# HELP $f " "$BATS_TEST_TMPDIR/scrape" || fail "no HELP for $f"
@@ -79,7 +79,27 @@ sample() {
 	assert_failure
 	[ "$(sample 'vpcbpf_drops_total{reason="spoofed-ip"}')" = 3 ]
 	[ "$(sample 'vpcbpf_nic_drops_total{vpc="10",nic="10.0.1.10"}')" -ge 3 ]
+	[ "$(sample 'vpcbpf_nic_drops_by_reason_total{vpc="10",nic="10.0.1.10",reason="spoofed-ip"}')" = 3 ]
+	run sample 'vpcbpf_nic_drops_by_reason_total{vpc="10",nic="10.0.1.11",reason="spoofed-ip"}'
+	assert_failure # a reason a NIC never dropped for is not served
 	[ "$(sample 'vpcbpf_nic_rx_packets_total{vpc="10",nic="10.0.1.11"}')" = 0 ]
+}
+
+@test "metrics serves every NIC once, also past one batch of the per-CPU map (600 NICs, batches of 256)" {
+	v vpc add 10 >/dev/null
+	v subnet add 10.1.0.0/16 vpc 10 >/dev/null
+	for i in $(seq 0 599); do
+		printf 'nic add 10.1.%d.%d vpc 10 mac 02:00:0a:01:%02x:%02x remote 192.168.100.2\n' \
+			$((i / 200)) $((i % 200 + 2)) $((i / 200)) $((i % 200 + 2))
+	done >"$BATS_TEST_TMPDIR/nics"
+	v --batch "$BATS_TEST_TMPDIR/nics"
+	metrics_start m 127.0.0.1:0
+	fetch "$URL/metrics" >"$BATS_TEST_TMPDIR/scrape"
+	promtool check metrics <"$BATS_TEST_TMPDIR/scrape"
+	[ "$(grep -c '^vpcbpf_nic_tx_packets_total{vpc="10",nic="10\.1\.' "$BATS_TEST_TMPDIR/scrape")" = 600 ]
+	[ "$(grep '^vpcbpf_nic_rx_bytes_total{' "$BATS_TEST_TMPDIR/scrape" | sort -u | wc -l)" = 600 ]
+	grep -q '^vpcbpf_nic_tx_packets_total{vpc="10",nic="10.1.2.201"} 0$' "$BATS_TEST_TMPDIR/scrape"
+	[ "$(sample 'vpcbpf_nics{location="remote"}')" = 600 ]
 }
 
 @test "/healthz answers 200 while the datapath is up, 503 after dp down, 200 again after dp up" {
