@@ -71,7 +71,7 @@ load common
 	run "$VPCBPF" --help
 	assert_success
 	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats |"
-	assert_output --partial "           save | apply | monitor | topology }"
+	assert_output --partial "           save | apply | monitor | topology | metrics }"
 	for obj in dp vpc subnet vxnet nic route sg stats monitor; do
 		run "$VPCBPF" $obj help
 		assert_success
