@@ -197,3 +197,41 @@ $(BUILD)/vmtest/progstat: vmtest/progstat.c
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- install and the node image (docs/deploy.md) ----
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binaries, the agent's systemd unit and its settings
+# (kept when they exist: they are the host's). Other parts add their files as prerequisites of install.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+.PHONY: install install-bin install-systemd image
+install: install-bin install-systemd
+install-bin: $(BUILD)/vpcbpf
+	install -D -m 0755 $(BUILD)/vpcbpf $(DESTDIR)$(BINDIR)/vpcbpf
+install-systemd: deploy/systemd/vpcbpf-agent.service deploy/systemd/agent.env
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vpcbpf/|$(SYSCONFDIR)/vpcbpf/|g' \
+		deploy/systemd/vpcbpf-agent.service > $(DESTDIR)$(UNITDIR)/vpcbpf-agent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vpcbpf-agent.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/vpcbpf/agent.env || \
+		install -D -m 0600 deploy/systemd/agent.env $(DESTDIR)$(SYSCONFDIR)/vpcbpf/agent.env
+
+# make image [PODMAN="podman --root ..."] [IMAGE=vpcbpf:latest]: FROM scratch + the static binaries, built
+# offline (nothing is pulled); build/vpcbpf-image.tar is the same image as an OCI archive to carry to nodes.
+DEB_PKGS += podman runc busybox-static yq systemd   # make image + its test (a real runtime; busybox: the DaemonSet's cp); yq, systemd-analyze: tests/e2e/deploy.bats
+PODMAN ?= podman
+IMAGE  ?= vpcbpf:$(VPCBPF_IMAGE_VERSION)
+VPCBPF_IMAGE_VERSION := $(shell sed -n 's/^\#define VPCBPF_VERSION "\(.*\)"/\1/p' maps/vpcbpf.h)
+image: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(call msg,IMAGE,$(IMAGE))
+	$(Q)rm -rf $(BUILD)/image && mkdir -p $(BUILD)/image/rootfs/usr/bin $(BUILD)/image/rootfs/bin
+	$(Q)cp $(BUILD)/vpcbpf $(BUILD)/image/rootfs/usr/bin/vpcbpf
+	$(Q)install -D -m 0755 $(BUILD)/vpcbpf-cni $(BUILD)/image/rootfs/opt/cni/bin/vpcbpf
+	$(Q)cp /bin/busybox $(BUILD)/image/rootfs/bin/busybox
+	$(Q)cp deploy/Containerfile $(BUILD)/image/Containerfile
+	$(Q)$(PODMAN) build --quiet --pull=never --network none -t $(IMAGE) -f $(BUILD)/image/Containerfile $(BUILD)/image >/dev/null
+	$(Q)rm -f $(BUILD)/vpcbpf-image.tar
+	$(Q)$(PODMAN) save --quiet --format oci-archive -o $(BUILD)/vpcbpf-image.tar $(IMAGE)
+	@echo "image $(IMAGE) (and $(BUILD)/vpcbpf-image.tar)"

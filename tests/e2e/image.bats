@@ -1,0 +1,93 @@
+#!/usr/bin/env bats
+# tests/e2e/image.bats — make image builds the FROM scratch node image offline; podman runs vpcbpf from it on the host.
+#
+# podman gets storage of its own (--root/--runroot/--tmpdir in this run's temp dir, vfs driver), so
+# these tests never meet another podman user's images or containers. runc and cgroupfs: crun refuses
+# this machine's hybrid cgroup layout. The container runs as the node sidecar runs: --network host
+# --privileged -v /sys/fs/bpf:/sys/fs/bpf, with a pin dir of this run under /sys/fs/bpf.
+bats_require_minimum_version 1.5.0
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+load ../lib/vpcbpf
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+podman_opts() {
+	local s=$LIB_STATE/podman
+	echo "--root $s/root --runroot $s/runroot --tmpdir $s/tmp --storage-driver vfs --events-backend file" \
+		"--runtime runc --cgroup-manager cgroupfs"
+}
+pm() { # podman with this run's storage
+	# shellcheck disable=SC2046
+	podman $(podman_opts) "$@"
+}
+# the sidecar's run options
+SIDECAR=(--network host --privileged -v /sys/fs/bpf:/sys/fs/bpf --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+
+setup_file() {
+	lib_init
+	mkdir -p "$LIB_STATE/podman"
+	lib_register dir "$BPFFS/$T-img"
+	VERSION=$(sed -n 's/^#define VPCBPF_VERSION "\(.*\)"/\1/p' "$ROOT/maps/vpcbpf.h")
+	echo "$VERSION" >"$LIB_STATE/version"
+	make -s -C "$ROOT" image PODMAN="podman $(podman_opts)" >"$LIB_STATE/image.log" 2>&1 || {
+		cat "$LIB_STATE/image.log" >&2
+		return 1
+	}
+}
+
+teardown_file() {
+	pm rm -af -t 0 >/dev/null 2>&1
+	pm rmi -af >/dev/null 2>&1
+	lib_cleanup
+}
+
+image() { echo "localhost/vpcbpf:$(cat "$LIB_STATE/version")"; }
+
+@test "make image builds a FROM scratch image of the static binaries, offline, and an OCI archive of it" {
+	run pm image inspect "$(image)" --format '{{len .RootFS.Layers}} {{.Config.Entrypoint}}'
+	assert_success
+	assert_output "1 [/usr/bin/vpcbpf]"
+	# the files of the image: ours, nothing else (no libc, no shell but busybox)
+	pm create --name "$T-files" "$(image)" >/dev/null
+	pm export "$T-files" | tar -t | grep -v '/$' | sort >"$LIB_STATE/files"
+	pm rm "$T-files" >/dev/null
+	run grep -vxE 'bin/busybox|opt/cni/bin/vpcbpf|usr/bin/vpcbpf|etc/(hosts|resolv.conf|hostname)|run/.*' \
+		"$LIB_STATE/files"
+	assert_output ""
+	grep -qx usr/bin/vpcbpf "$LIB_STATE/files"
+	grep -qx opt/cni/bin/vpcbpf "$LIB_STATE/files"
+	# the archive is the same image
+	tar -tf "$ROOT/build/vpcbpf-image.tar" | grep -qx index.json
+	run pm run --rm "${SIDECAR[@]}" "$(image)" --version
+	assert_success
+	assert_output --partial "vpcbpf $(cat "$LIB_STATE/version")"
+}
+
+@test "the image loads the datapath on the host and serves its metrics there (host network, host bpffs)" {
+	local pin=$BPFFS/$T-img port
+	run pm run --rm "${SIDECAR[@]}" "$(image)" -d "$pin" dp up
+	assert_success
+	# the pins outlive the container: the host's own vpcbpf sees the datapath up
+	run "$VPCBPF" -d "$pin" -j dp show
+	assert_success
+	jq -e '.state == "up"' <<<"$output"
+	"$VPCBPF" -d "$pin" vpc add 100
+	port=$(free_port)
+	proc_start sidecar podman $(podman_opts) run --rm --name "$T-metrics" "${SIDECAR[@]}" "$(image)" \
+		-d "$pin" metrics "127.0.0.1:$port"
+	wait_until 30 curl -sf --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz" ||
+		fail "no /healthz from the container: $(cat "$(proc_log sidecar)")"
+	curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" >"$LIB_STATE/scrape"
+	promtool check metrics <"$LIB_STATE/scrape"
+	grep -qx 'vpcbpf_datapath_up 1' "$LIB_STATE/scrape"
+	grep -qx 'vpcbpf_vpcs 1' "$LIB_STATE/scrape"
+	# podman passes SIGTERM on to vpcbpf, which ends cleanly
+	proc_stop sidecar 20 || fail "the container exited $? on SIGTERM: $(cat "$(proc_log sidecar)")"
+	run pm ps -aq --filter "name=$T-metrics"
+	assert_output ""
+	run pm run --rm "${SIDECAR[@]}" "$(image)" -d "$pin" dp down
+	assert_success
+	run "$VPCBPF" -d "$pin" dp show
+	assert_failure
+}
