@@ -91,3 +91,34 @@ image() { echo "localhost/vpcbpf:$(cat "$LIB_STATE/version")"; }
 	run "$VPCBPF" -d "$pin" dp show
 	assert_failure
 }
+
+@test "the image runs the agent against a real etcd: registers its host, applies the cluster's NICs, stops on SIGTERM" {
+	# The emulated host hA (a netns) is the host: the container joins its network namespace, which is
+	# what --network host gives on a real host. etcd runs on hB, across the underlay.
+	underlay_create hA hB
+	lib_register pin hA
+	etcd_start hB
+	vm_create hA a1 10.0.1.10/24 10.0.1.1 02:00:00:00:01:10
+	E() { ip netns exec "$T-hB" "$VPCBPF" --etcd "$ETCD_URL" "$@"; }
+	E vpc add 100
+	E subnet add 10.0.1.0/24 vpc 100
+	E nic add 10.0.1.10 vpc 100 mac 02:00:00:00:01:10 host hA dev a1
+	E nic add 10.0.1.11 vpc 100 mac 02:00:00:00:01:11 host hB dev b1
+	proc_start agent podman $(podman_opts) run --rm --name "$T-agent" --network "ns:/var/run/netns/$T-hA" \
+		--privileged -v /sys/fs/bpf:/sys/fs/bpf --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+		"$(image)" -d "$BPFFS/$T-hA" agent --etcd "$ETCD_URL" host hA dev ul0 xdp generic lease 3
+	# the host registered, and its own NIC is local on a1 (read by the host's vpcbpf, not the container's)
+	wait_until 30 eval 'E -j host show | jq -e ".[] | select(.host == \"hA\" and .state == \"up\")" >/dev/null' ||
+		fail "hA never registered: $(cat "$(proc_log agent)")"
+	wait_until 30 eval '[ "$(vpcbpf_on hA -j nic show vpc 100 | jq -r ".[] | select(.ip == \"10.0.1.10\") | .dev")" = a1 ]' ||
+		fail "the NIC never reached hA: $(cat "$(proc_log agent)")"
+	# the datapath the container loaded forwards: the VM reaches its gateway
+	in_vm a1 ping -c 2 -i 0.2 -W 2 10.0.1.1
+	# SIGTERM to podman reaches the agent: a clean stop that gives its lease back
+	proc_stop agent 20 || fail "the agent's container exited $?: $(cat "$(proc_log agent)")"
+	grep -q "lease revoked" "$(proc_log agent)"
+	run pm ps -aq --filter "name=$T-agent"
+	assert_output ""
+	# and the datapath keeps forwarding without it
+	in_vm a1 ping -c 1 -W 2 10.0.1.1
+}
