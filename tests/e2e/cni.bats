@@ -354,6 +354,24 @@ EOF
 	nothing_left
 }
 
+@test "ADDs and DELs run at once (a runtime starting containers in parallel) all succeed, one address each" {
+	local i n=8
+	for i in $(seq "$n"); do cni_container "c$i"; printf '%s\n' "$(BLUE)" >"$LIB_STATE/conf.c$i.eth0"; done
+	for i in $(seq "$n"); do cni_call ADD "c$i" "$(BLUE)" >"$LIB_STATE/par.$i" 2>&1 & done
+	wait
+	for i in $(seq "$n"); do
+		jq -e '.ips[0].address' "$LIB_STATE/par.$i" >/dev/null || fail "ADD c$i: $(cat "$LIB_STATE/par.$i")"
+	done
+	assert_equal "$(cat "$LIB_STATE"/par.* | jq -r '.ips[0].address' | sort -u | wc -l)" "$n"
+	assert_equal "$(vpcbpf_on h -j nic show vpc 100 | jq length)" "$n"
+	run ip netns exec "$T-c1" ping -c 1 -W 2 "$(jq -r '.ips[0].address | split("/")[0]' "$LIB_STATE/par.$n")"
+	assert_success
+	for i in $(seq "$n"); do cni_call DEL "c$i" "$(BLUE)" >"$LIB_STATE/par.$i" 2>&1 & done
+	wait
+	for i in $(seq "$n"); do [ ! -s "$LIB_STATE/par.$i" ] || fail "DEL c$i: $(cat "$LIB_STATE/par.$i")"; done
+	nothing_left
+}
+
 @test "attach and detach containers in a loop: no veth, NIC, address or fd left; time per ADD and DEL" {
 	local n=${CNI_LOOP:-20} i t0 t1 add_ns=0 del_ns=0 errs="$LIB_STATE/loop.stderr"
 	for i in $(seq "$n"); do cni_container "c$i"; done
