@@ -373,7 +373,7 @@ EOF
 }
 
 @test "attach and detach containers in a loop: no veth, NIC, address or fd left; time per ADD and DEL" {
-	local n=${CNI_LOOP:-20} i t0 t1 add_ns=0 del_ns=0 errs="$LIB_STATE/loop.stderr"
+	local n=${CNI_LOOP:-10} i t0 t1 add_ns=0 del_ns=0 errs="$LIB_STATE/loop.stderr"
 	for i in $(seq "$n"); do cni_container "c$i"; done
 	for i in $(seq "$n"); do
 		t0=$(date +%s%N)
