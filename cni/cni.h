@@ -50,6 +50,7 @@ struct netconf {
 	const char *pin_dir;      /* one host */
 	const char *etcd;         /* cluster mode: etcd URL ... */
 	const char *host;         /* ... and this host's name there */
+	int apply_timeout_ms;     /* cluster mode: how long ADD and DEL wait for the agent */
 	const char *ipam_type;
 	json_object *ipam;
 	json_object *prev_result; /* CHECK and DEL */
@@ -104,6 +105,14 @@ int dp_nic_add(const struct netconf *nc, const struct cni_call *c, const struct 
 int dp_nic_del(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a);
 int dp_nic_check(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a);
 void dp_close(void);
+
+/* cluster_mode.c: the same in cluster mode (etcd; the agent applies), called by datapath.c. */
+int cluster_prepare(const struct netconf *nc, int *mtu);
+int cluster_subnet_of(__be32 ip, struct dp_subnet *sn);
+int cluster_nic_add(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a);
+int cluster_nic_del(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a);
+int cluster_nic_check(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a);
+void cluster_close(void);
 
 /* commands */
 int cmd_add(struct cni_call *c, struct netconf *nc);

@@ -29,7 +29,7 @@ int dp_open(const struct netconf *nc, bool missing_ok)
 	const char *env = getenv(PIN_ENV);
 
 	if (nc->etcd)
-		return cni_fail(CNI_ERR_CONFIG, "network config: cluster mode (\"etcd\") is not in this build of the plugin");
+		return 0; /* cluster mode: etcd is opened by cluster_prepare, or by DEL when it needs it */
 	snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s",
 		 nc->pin_dir ? nc->pin_dir : env && *env ? env : DEFAULT_PIN_DIR);
 	fail_last[0] = '\0';
@@ -52,6 +52,8 @@ int dp_prepare(const struct netconf *nc, int *mtu)
 	__u32 sg_id;
 	int err;
 
+	if (nc->etcd)
+		return cluster_prepare(nc, mtu);
 	if ((err = dp_open(nc, false)))
 		return err;
 	if (!table_get(&cur.vpcs, &nc->vpc))
@@ -76,6 +78,8 @@ int dp_prepare(const struct netconf *nc, int *mtu)
 
 int dp_subnet_of(const struct netconf *nc, __be32 ip, struct dp_subnet *out)
 {
+	if (nc->etcd)
+		return cluster_subnet_of(ip, out);
 	for (const struct txn_subnet *sn = NULL; (sn = table_next(&cur.subnets, sn));)
 		if (sn->k.vni == nc->vpc && (ip & prefix_mask(sn->k.len)) == sn->k.prefix) {
 			out->prefix = sn->k.prefix;
@@ -105,6 +109,8 @@ int dp_nic_add(const struct netconf *nc, const struct cni_call *c, const struct 
 	char b1[16], what[80];
 	int err;
 
+	if (nc->etcd)
+		return cluster_nic_add(nc, c, a);
 	memset(&n, 0, sizeof(n));
 	n.k.vni = nc->vpc;
 	n.k.ip = a->ip;
@@ -143,12 +149,14 @@ static const struct txn_nic *find_nic(const struct netconf *nc, const struct cni
 
 int dp_nic_del(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a)
 {
-	const struct txn_nic *n = find_nic(nc, c, a);
+	const struct txn_nic *n;
 	struct txn_state want;
 	char b1[16], what[80];
 	int err;
 
-	if (!n)
+	if (nc->etcd)
+		return cluster_nic_del(nc, c, a);
+	if (!(n = find_nic(nc, c, a)))
 		return 0; /* already gone: DEL is idempotent */
 	struct nic_key k = n->k;
 	snprintf(what, sizeof(what), "cannot delete NIC %s of VPC %u", cni_ip_str(k.ip, b1), k.vni);
@@ -166,12 +174,14 @@ int dp_nic_del(const struct netconf *nc, const struct cni_call *c, const struct 
 int dp_nic_check(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a)
 {
 	struct nic_key k = { .vni = nc->vpc, .ip = a->ip };
-	const struct txn_nic *n = table_get(&cur.nics, &k);
+	const struct txn_nic *n;
 	unsigned int ifindex = host_ifindex(c->host_if);
 	__u32 sg_id = 0;
 	char b1[16], b2[NAME_LEN];
 
-	if (!n)
+	if (nc->etcd)
+		return cluster_nic_check(nc, c, a);
+	if (!(n = table_get(&cur.nics, &k)))
 		return cni_fail(CNI_ERR_MISMATCH, "NIC %s is missing in VPC %u of the datapath", cni_ip_str(a->ip, b1),
 				nc->vpc);
 	if (!(n->v.flags & NIC_F_LOCAL) || n->v.ifindex != ifindex)
@@ -194,6 +204,7 @@ int dp_nic_check(const struct netconf *nc, const struct cni_call *c, const struc
 
 void dp_close(void)
 {
+	cluster_close();
 	if (loaded)
 		txn_state_free(&cur);
 	loaded = false;

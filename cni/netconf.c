@@ -115,6 +115,9 @@ int netconf_parse(struct netconf *nc, const char *raw, size_t len, const char *c
 	if (!!nc->etcd != !!nc->host)
 		return cni_fail(CNI_ERR_CONFIG, "network config: cluster mode needs both \"etcd\" (URL) and \"host\" "
 						"(this host's name), got only \"%s\"", nc->etcd ? "etcd" : "host");
+	if (int_field(nc->root, "applyTimeout", 1, 600, &v, &have))
+		return cni_error_code();
+	nc->apply_timeout_ms = have ? (int)v * 1000 : 10000;
 	if (nc->etcd && nc->pin_dir)
 		return cni_fail(CNI_ERR_CONFIG, "network config: \"pinDir\" is for one host; in cluster mode (\"etcd\") "
 						"the local agent owns the datapath");
