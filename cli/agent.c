@@ -373,7 +373,11 @@ static void on_keepalive(evutil_socket_t fd, short what, void *arg)
 	arm(a->keepalive_ev, a->ttl / 3.0);
 	if (!a->lease)
 		return; /* the relist registers again */
-	if (etcd_lease_keepalive(&a->etcd, a->lease, &ttl) && !a->etcd.unreachable) {
+	/* a keep-alive that waits longer than the lease lives is no keep-alive */
+	a->etcd.timeout_s = a->ttl / 3 > 1 ? a->ttl / 3 : 1;
+	int kerr = etcd_lease_keepalive(&a->etcd, a->lease, &ttl);
+	a->etcd.timeout_s = 30;
+	if (kerr && !a->etcd.unreachable) {
 		ttl = 0; /* etcd answered, with an error: the lease is not known any more */
 	} else if (a->etcd.unreachable) {
 		if (a->connected)
@@ -484,7 +488,6 @@ static int do_agent(int argc, char **argv)
 	store_release();
 	if (cluster_open(&a.etcd, cluster_url))
 		return 1;
-	a.etcd.timeout_s = a.ttl / 3 > 1 ? a.ttl / 3 : 1;
 	a.base = event_base_new();
 	if (!a.base)
 		goto out;

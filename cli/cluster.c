@@ -826,10 +826,14 @@ static int cluster_edit(const char *url, edit_fn fn, void *arg, int64_t *revisio
 			usleep((useconds_t)(1000 * (5 + rand() % (10 * (attempt + 1)))));
 			continue;
 		}
-		if (!err && opts.verbose)
+		if (!err && opts.verbose) {
+			struct timespec wall;
+			clock_gettime(CLOCK_REALTIME, &wall);
 			fprintf(stderr, "vpcbpf: etcd: revision %lld: %zu put, %zu deleted, %zu route chunk(s) written "
-				"(%zu bytes), %.1f ms, attempt %d\n", (long long)rev, cs.puts, cs.dels, cs.chunks_written,
-				cs.bytes, (now_s() - t0) * 1e3, attempt + 1);
+				"(%zu bytes), %.1f ms, attempt %d, committed at %lld ms\n", (long long)rev, cs.puts, cs.dels,
+				cs.chunks_written, cs.bytes, (now_s() - t0) * 1e3, attempt + 1,
+				(long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000);
+		}
 		if (!err && revision)
 			*revision = rev;
 		break;

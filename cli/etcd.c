@@ -104,7 +104,7 @@ int etcd_open(struct etcd *e, const char *url)
 
 	memset(e, 0, sizeof(*e));
 	snprintf(e->url, sizeof(e->url), "%.*s", (int)strcspn(url, ","), url);
-	e->timeout_s = 5;
+	e->timeout_s = 30; /* a 1 MiB transaction on a busy etcd takes seconds; a dead one is refused at once */
 	e->port = 2379;
 	if (!strncmp(p, "http://", 7)) {
 		p += 7;

@@ -34,7 +34,7 @@ struct etcd {
 	char host[200];
 	int port;
 	bool tls;
-	int timeout_s;           /* per unary call */
+	int timeout_s;           /* per unary call (30 s; the agent's keep-alive uses less) */
 	struct event_base *base; /* of the unary calls */
 	void *ssl_ctx;           /* SSL_CTX * */
 	char err[256];           /* the last failure, one line */

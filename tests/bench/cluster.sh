@@ -4,8 +4,9 @@
 # Usage: cluster.sh OUT.json   (env: VPCBPF, BENCH_AGENTS (20), BENCH_NIC_ADDS (100), BENCH_BULK_ROUTES (100000))
 # Hosts h1..hN are network namespaces on one underlay switch (tests/lib/vpcbpf.bash), etcd (Debian's
 # etcd-server, default limits) in the switch's namespace; everything is removed on exit.
-#   convergence: one `nic add` at a time (round robin over the hosts, on a dummy device of its
-#                host), from the write's return (committed) to the last host logging it applied;
+#   convergence: one `nic add` at a time (round robin over the hosts, on a veth of its
+#                host), from etcd's answer to the commit (the writer's -v line) to the last host
+#                logging it applied (wall clocks of one machine);
 #                p50/p99 over BENCH_NIC_ADDS edits
 #   bulk:        BENCH_BULK_ROUTES routes of one VPC in one --batch: time to commit, time until every
 #                host reports the revision applied, etcd's database size before and after, route
@@ -36,13 +37,13 @@ pct() { sort -g | awk '{v[NR]=$1} END {if (!NR) {print "null"; exit}
 	printf "{\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f, \"n\": %d}", p50, p99, v[NR], NR}'; }
 
 agent_start() {
-	"$VPCBPF" -n "$T-$1" -d "$BPFFS/$T-$1" agent --etcd "$ETCD_URL" host "$1" dev ul0 xdp generic lease 10 \
+	"$VPCBPF" -v -n "$T-$1" -d "$BPFFS/$T-$1" agent --etcd "$ETCD_URL" host "$1" dev ul0 xdp generic lease 10 \
 		>/dev/null 2>>"$LIB_STATE/agent-$1.log" &
 	echo $! >"$LIB_STATE/agent-$1.pid"
 	proc_register $!
 }
 # the lowest applied revision over all hosts (status/NAME), 0 while one has not reported
-min_applied() { E -j host show | jq --argjson n "$N" 'if length < $n then 0 else ([.[] | select(.state == "up") | .revision] | if length < $n then 0 else min end) end'; }
+min_applied() { E -j host show | jq --argjson n "$N" 'if length < $n then 0 else ([.[] | select(.state == "up") | (.revision // 0)] | if length < $n then 0 else min end) end'; }
 wait_all() { # REV TIMEOUT_S
 	local deadline=$(($(date +%s) + $2))
 	while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -66,7 +67,7 @@ switch_create sw 192.168.120 "${hosts[@]}" || exit 1
 etcd_start sw || exit 1
 for h in "${hosts[@]}"; do
 	lib_register pin "$h"
-	for d in 1 2 3 4 5 6; do ip -n "$T-$h" link add "d$d" type dummy && ip -n "$T-$h" link set "d$d" up; done
+	for d in 1 2 3 4 5 6; do ip -n "$T-$h" link add "d$d" type veth peer name "e$d" && ip -n "$T-$h" link set "d$d" up; done
 	agent_start "$h"
 done
 E vpc add 100 >/dev/null && E subnet add 10.1.0.0/16 vpc 100 >/dev/null || exit 1
@@ -78,9 +79,10 @@ echo "cluster bench: $ADDS nic adds" >&2
 for i in $(seq 1 "$ADDS"); do
 	h=${hosts[$(( (i - 1) % N ))]}
 	d=$(( (i - 1) / N % 6 + 1 ))
-	r=$(E -j nic add "10.1.$((i / 250)).$((i % 250 + 2))" vpc 100 mac "$(printf '02:00:00:01:%02x:%02x' $((i / 256)) $((i % 256)))" \
-		host "$h" dev "d$d" | jq .revision)
-	t0=$(ms_now)
+	r=$(E -v -j nic add "10.1.$((i / 250)).$((i % 250 + 2))" vpc 100 mac "$(printf '02:00:00:01:%02x:%02x' $((i / 256)) $((i % 256)))" \
+		host "$h" dev "d$d" 2>"$LIB_STATE/add.err" | jq .revision)
+	# from the moment etcd acknowledged the commit (the writer's -v line)
+	t0=$(grep -o 'committed at [0-9]*' "$LIB_STATE/add.err" | tr -dc 0-9)
 	wait_all "$r" 30 || echo "cluster bench: revision $r not applied everywhere in 30 s" >&2
 	echo "$r $t0" >>"$LIB_STATE/conv"
 done
@@ -104,8 +106,13 @@ wait_all "$r" 600 || echo "cluster bench: the bulk did not reach every host in 6
 t2=$(ms_now)
 db1=$(etcd_db)
 written=$(grep -o '([0-9]* bytes)' "$LIB_STATE/bulk.err" | tr -dc 0-9)
+echo "cluster bench: the bulk reached every host; restart next" >&2
 chunks=$(grep -o '[0-9]* route chunk' "$LIB_STATE/bulk.err" | cut -d' ' -f1)
 rss_bulk=$(rss_kb)
+# each host's own time to apply the bulk (derive from etcd + one commit), from its -v log line
+for h in "${hosts[@]}"; do grep -o "revision $r applied in [0-9.]* ms" "$LIB_STATE/agent-$h.log" | awk '{print $5}'; done \
+	>"$LIB_STATE/bulk.sync"
+bulk_sync=$(pct <"$LIB_STATE/bulk.sync")
 
 echo "cluster bench: agent restart with $BULK routes" >&2
 h=${hosts[0]}
@@ -123,7 +130,8 @@ t4=$(ms_now)
 jq -n --argjson agents "$N" --argjson conv "$conv" --argjson bulk "$BULK" \
 	--argjson commit_ms $((t1 - t0)) --argjson all_ms $((t2 - t0)) --argjson db0 "$db0" --argjson db1 "$db1" \
 	--argjson written "${written:-0}" --argjson chunks "${chunks:-0}" \
-	--argjson rss_idle "$rss_idle" --argjson rss_bulk "$rss_bulk" --argjson restart_ms $((t4 - t3)) \
+	--argjson bulk_sync "$bulk_sync" --argjson rss_idle "$rss_idle" --argjson rss_bulk "$rss_bulk" --argjson restart_ms $((t4 - t3)) \
 	'{agents: $agents, convergence_ms: $conv, bulk: {routes: $bulk, commit_ms: $commit_ms, all_hosts_applied_ms: $all_ms,
-	  etcd_db_bytes_before: $db0, etcd_db_bytes_after: $db1, chunk_bytes_written: $written, chunks_written: $chunks},
+	  etcd_db_bytes_before: $db0, etcd_db_bytes_after: $db1, chunk_bytes_written: $written, chunks_written: $chunks,
+	  per_host_sync_ms: $bulk_sync},
 	  agent_rss_kib: {idle: $rss_idle, after_bulk: $rss_bulk}, restart_to_synced_ms: $restart_ms}' | tee "$OUT"
