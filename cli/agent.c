@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/cluster.h"
+#include "cli/metrics.h"
 #include "cli/state.h"
 
 /*
@@ -45,8 +46,12 @@ struct agent {
 	double backoff;
 	bool connected, synced, stopping;
 	bool dirty; /* the mirror changed since the last sync */
-	unsigned long bad_total, syncs;
+	unsigned long bad_total, syncs, sync_failures;
 	unsigned int bad, waiting;
+	double dirty_since;       /* when the oldest change not applied yet was seen */
+	const char *metrics_addr; /* metrics [ADDR:]PORT */
+	struct metrics_server *metrics;
+	struct metrics_histogram sync_hist; /* derive + commit, seconds */
 };
 
 static void logf_(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -229,6 +234,7 @@ static int sync_now(struct agent *a)
 	txn_state_init(&want);
 	cluster_build(a->mirror.kv, a->mirror.n, &v, &want);
 	err = state_commit(s, &cur, &want);
+	metrics_histogram_observe(&a->sync_hist, now_s() - t0);
 	if (!err) {
 		log_changes(a, &cur, &want);
 		a->applied = a->revision;
@@ -241,6 +247,9 @@ static int sync_now(struct agent *a)
 		a->bad_total += v.bad;
 	} else {
 		logf_(a, "revision %lld: the commit failed; the datapath keeps its last state", (long long)a->revision);
+		a->sync_failures++;
+		if (!a->dirty)
+			a->dirty_since = t0;
 		a->dirty = true;
 		arm(a->sync_ev, 1);
 	}
@@ -287,6 +296,8 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_watch_ev
 	a->backoff = 0;
 	/* coalesce a burst: the sync runs once, shortly after the first response of it */
 	if (relevant) {
+		if (!a->dirty)
+			a->dirty_since = now_s();
 		a->dirty = true;
 		if (!evtimer_pending(a->sync_ev, NULL))
 			arm(a->sync_ev, 0.005);
@@ -407,6 +418,61 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(a->base);
 }
 
+/* ---- metrics: the agent's families after the datapath's (docs/metrics.md, docs/cluster.md) ---- */
+
+static void agent_metrics(struct metrics_out *o, void *ctx)
+{
+	struct agent *a = ctx;
+	char key[512];
+
+	metrics_family(o, "vpcbpf_agent_applied_revision", METRICS_GAUGE, "The etcd revision this host has applied.");
+	metrics_u64(o, "vpcbpf_agent_applied_revision", (uint64_t)a->applied, NULL);
+	metrics_family(o, "vpcbpf_agent_seen_revision", METRICS_GAUGE, "The newest etcd revision the agent has listed or watched.");
+	metrics_u64(o, "vpcbpf_agent_seen_revision", (uint64_t)a->revision, NULL);
+	metrics_family(o, "vpcbpf_agent_sync_lag_seconds", METRICS_GAUGE,
+		       "Age of the oldest change seen in etcd and not applied yet; 0 when in sync.");
+	metrics_double(o, "vpcbpf_agent_sync_lag_seconds", a->dirty ? now_s() - a->dirty_since : 0.0, NULL);
+	metrics_family(o, "vpcbpf_agent_synced", METRICS_GAUGE, "1 once the agent has applied a full listing of etcd.");
+	metrics_u64(o, "vpcbpf_agent_synced", a->synced, NULL);
+	metrics_family(o, "vpcbpf_agent_etcd_connected", METRICS_GAUGE,
+		       "1 while the agent lists and watches etcd, 0 while it retries (the datapath keeps its last state).");
+	metrics_u64(o, "vpcbpf_agent_etcd_connected", a->connected, NULL);
+	metrics_family(o, "vpcbpf_agent_syncs_total", METRICS_COUNTER, "Changes applied through the transaction layer.");
+	metrics_u64(o, "vpcbpf_agent_syncs_total", a->syncs, NULL);
+	metrics_family(o, "vpcbpf_agent_sync_failures_total", METRICS_COUNTER, "Commits that failed (retried).");
+	metrics_u64(o, "vpcbpf_agent_sync_failures_total", a->sync_failures, NULL);
+	metrics_family(o, "vpcbpf_agent_values_refused", METRICS_GAUGE,
+		       "Values in etcd this host refused at the last sync (malformed, unknown VPC, missing dev...).");
+	metrics_u64(o, "vpcbpf_agent_values_refused", a->bad, NULL);
+	metrics_family(o, "vpcbpf_agent_values_refused_total", METRICS_COUNTER, "Values refused, summed over syncs.");
+	metrics_u64(o, "vpcbpf_agent_values_refused_total", a->bad_total, NULL);
+	metrics_family(o, "vpcbpf_agent_nics_waiting", METRICS_GAUGE, "NICs whose host has never registered (not applied).");
+	metrics_u64(o, "vpcbpf_agent_nics_waiting", a->waiting, NULL);
+	/* every host a NIC or a status report names: 1 while its lease holds hosts/NAME */
+	metrics_family(o, "vpcbpf_cluster_host_up", METRICS_GAUGE,
+		       "1 while the host's agent holds hosts/NAME under its lease, 0 when it expired (its NICs stay).");
+	for (size_t i = 0; i < a->mirror.n; i++) {
+		const char *name;
+		if (cluster_key_kind(a->mirror.kv[i].key, &name) != CK_STATUS)
+			continue;
+		snprintf(key, sizeof(key), "%shosts/%s", cluster_prefix, name);
+		metrics_u64(o, "vpcbpf_cluster_host_up", cluster_find(a->mirror.kv, a->mirror.n, key) != NULL, "host", name, NULL);
+	}
+	metrics_histogram_write(o, "vpcbpf_agent_sync_duration_seconds",
+				"Time of one sync: this host's state derived from etcd and committed as one transaction.",
+				&a->sync_hist);
+}
+
+static bool agent_synced(void *ctx, const char **why)
+{
+	struct agent *a = ctx;
+	if (!a->synced)
+		*why = "not synced with etcd yet";
+	return a->synced;
+}
+
+static const struct metrics_hooks agent_hooks = { agent_metrics, agent_synced };
+
 /* ---- the command ---- */
 
 static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, int *dp_argc)
@@ -449,7 +515,8 @@ static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, i
 				return 1;
 			a->ttl = (int)ttl;
 		} else if (matches(*argv, "metrics")) {
-			return fail("agent: \"metrics\" is not available in this build (see docs/cluster.md)");
+			if (!(a->metrics_addr = next_value(&argc, &argv, "metrics")))
+				return 1;
 		} else {
 			return unknown_word(*argv);
 		}
@@ -474,6 +541,7 @@ static int do_agent(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	a.ttl = 10;
+	metrics_histogram_init(&a.sync_hist, metrics_duration_bounds, metrics_duration_nbounds);
 	if (parse_agent(&a, argc, argv, dp_argv, &dp_argc))
 		return 1;
 	/* the datapath: loaded, or upgraded in place with its maps (no packet lost) */
@@ -498,6 +566,14 @@ static int do_agent(int argc, char **argv)
 	a.sigint_ev = evsignal_new(a.base, SIGINT, on_signal, &a);
 	if (!a.sync_ev || !a.relist_ev || !a.keepalive_ev || !a.sigterm_ev || !a.sigint_ev)
 		goto out;
+	if (a.metrics_addr) {
+		a.metrics = metrics_start(a.base, a.metrics_addr, opts.pin_dir, &agent_hooks, &a);
+		if (!a.metrics) {
+			err = 1;
+			goto out_quiet;
+		}
+		logf_(&a, "metrics on http://%s/metrics", metrics_address(a.metrics));
+	}
 	event_add(a.sigterm_ev, NULL);
 	event_add(a.sigint_ev, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -509,6 +585,11 @@ static int do_agent(int argc, char **argv)
 	if (a.lease && !etcd_lease_revoke(&a.etcd, a.lease))
 		logf_(&a, "lease revoked: hosts/%s removed", a.name);
 out:
+	if (err)
+		fail("agent: out of memory");
+out_quiet:
+	if (a.metrics)
+		metrics_stop(a.metrics);
 	if (a.watch)
 		etcd_watch_stop(a.watch);
 	if (a.sync_ev)
@@ -526,7 +607,7 @@ out:
 	etcd_kvs_free(&a.mirror);
 	etcd_close(&a.etcd);
 	if (err)
-		return fail("agent: out of memory");
+		return 1;
 	pr_printed();
 	return 0;
 }
@@ -537,7 +618,7 @@ const struct object obj_agent = {
 	.name = "agent",
 	.cmds = cmds,
 	.no_verbs = true,
-	.usage = "agent --etcd URL host NAME dev UNDERLAY_DEV [local IP] [xdp MODE] [lease SECONDS]\n"
+	.usage = "agent --etcd URL host NAME dev UNDERLAY_DEV [local IP] [xdp MODE] [lease SECONDS] [metrics [ADDR:]PORT]\n"
 		 "Runs in the foreground: loads the datapath (or upgrades it), registers hosts/NAME under a lease,\n"
 		 "and keeps this host equal to the desired state in etcd (docs/cluster.md). SIGTERM stops it;\n"
 		 "the datapath keeps forwarding with the last state.",

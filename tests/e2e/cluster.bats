@@ -17,8 +17,10 @@ mac() { printf '02:%02x:00:00:01:%02x' "$1" "$2"; }
 # The CLI in cluster mode, from the switch's netns (where etcd is).
 E() { ip netns exec "$T-sw" "$VPCBPF" --etcd "$ETCD_URL" "$@"; }
 
-agent_start() { # HOST
-	"$VPCBPF" -n "$T-$1" -d "$BPFFS/$T-$1" agent --etcd "$ETCD_URL" host "$1" dev ul0 xdp generic lease 3 \
+agent_start() { # HOST (hA serves metrics on 127.0.0.1:9400 of its netns)
+	local m=()
+	[ "$1" = hA ] && m=(metrics 127.0.0.1:9400)
+	"$VPCBPF" -n "$T-$1" -d "$BPFFS/$T-$1" agent --etcd "$ETCD_URL" host "$1" dev ul0 xdp generic lease 3 "${m[@]}" \
 		>>"$LIB_STATE/agent-$1.log" 2>&1 3>&- &
 	echo $! >"$LIB_STATE/agent-$1.pid"
 	proc_register "$!"
@@ -41,6 +43,9 @@ wait_applied() { # REV HOST...
 	E host show >&2
 	return 1
 }
+
+# hA's agent's /metrics (or another PATH)
+metrics() { ip netns exec "$T-hA" curl -sf "http://127.0.0.1:9400${1:-/metrics}"; }
 
 # The revision a write committed (its -j output).
 rev_of() { jq -r .revision; }
@@ -190,6 +195,9 @@ teardown_file() {
 		[ "$state" = down ] && break
 		sleep 0.1
 	done
+	# hA's metrics say so too
+	run metrics
+	assert_output --partial 'vpcbpf_cluster_host_up{host="hD"} 0'
 	kill -CONT "$(agent_pid hD)"
 	assert_equal "$state" down
 	# the other hosts keep it at its last address: b1 on hB still reaches b2 on hD
@@ -284,4 +292,24 @@ teardown_file() {
 	assert_equal "$(E -j host show | jq -r '.[] | select(.host == "hC") | .state')" down
 	in_vm c1 ping -c 1 -W 2 10.0.1.11
 	agent_start hC
+}
+
+@test "the agent's metrics: applied revision, sync state, etcd connection, values refused, hosts up; /healthz once synced" {
+	local rev
+	rev=$(E -j vpc add 900 | rev_of)
+	wait_applied "$rev" hA
+	run metrics
+	assert_success
+	assert_output --regexp "vpcbpf_agent_applied_revision [0-9]+"
+	[ "$(awk '$1 == "vpcbpf_agent_applied_revision" {print $2}' <<<"$output")" -ge "$rev" ]
+	assert_output --partial "vpcbpf_agent_synced 1"
+	assert_output --partial "vpcbpf_agent_etcd_connected 1"
+	assert_output --partial "vpcbpf_agent_sync_lag_seconds 0"
+	assert_output --partial 'vpcbpf_cluster_host_up{host="hB"} 1'
+	assert_output --regexp "vpcbpf_agent_sync_duration_seconds_count [1-9]"
+	assert_output --partial "# TYPE vpcbpf_agent_values_refused_total counter"
+	promtool check metrics <<<"$output"
+	run metrics /healthz
+	assert_success
+	E vpc del 900
 }
