@@ -1,6 +1,6 @@
 # Makefile — builds the static vpcbpf tool with its embedded BPF datapath, and runs everything else.
 .DELETE_ON_ERROR:
-.PHONY: all deps check demo demo-down bench vmtest clean unit-tests fuzz fuzz-tests
+.PHONY: FORCE all deps build-deps check demo demo-down bench vmtest clean unit-tests fuzz fuzz-tests
 
 BUILD   := build
 CLANG   ?= clang
@@ -49,10 +49,34 @@ deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(BUILD)/vmlinux.h:
+# -V names the commit and the libraries linked in; build/version.h is rewritten only when one of them changes.
+DEB_PKGS += pkg-config   # the versions of libbpf and libxdp that vpcbpf -V reports
+$(BUILD)/version.h: FORCE
+	$(Q)mkdir -p $(BUILD)
+	$(Q){ printf '#define VPCBPF_COMMIT "%s"\n' "$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)"; \
+	  printf '#define VPCBPF_LIBBPF_VERSION "%s"\n' "$$(pkg-config --modversion libbpf 2>/dev/null || echo unknown)"; \
+	  printf '#define VPCBPF_LIBXDP_VERSION "%s"\n' "$$(pkg-config --modversion libxdp 2>/dev/null || echo unknown)"; \
+	} > $@.tmp; if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/obj/cli/version.o $(BUILD)/fuzz/cli/version.o: $(BUILD)/version.h
+FORCE:
+
+# `make` on a machine without the build's packages names them and the command that installs them
+# (instead of stopping at "bpftool: not found"). Only the build's own packages: tests add more (make deps).
+BUILD_PKGS := gcc make clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libzstd-dev libjson-c-dev \
+              libyajl-dev pkg-config
+build-deps:
+	$(Q)command -v dpkg-query >/dev/null || exit 0; \
+	missing=$$(for p in $(BUILD_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "vpcbpf: cannot build: missing Debian package(s):" $$missing >&2; \
+		echo "vpcbpf: install them with: make deps   (as root; or: apt-get install" $$missing")" >&2; \
+		exit 2; \
+	fi
+
+$(BUILD)/vmlinux.h: | build-deps
 	$(call msg,BTF,$@)
 	$(Q)mkdir -p $(BUILD)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
@@ -67,7 +91,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS)
+$(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS) | build-deps
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@

@@ -42,6 +42,9 @@ extern const struct object obj_agent;
 extern const struct object obj_metrics;
 extern const struct object *const objects[];
 
+/* -V: version, commit, libbpf and libxdp versions (text or JSON; cli/version.c). */
+void print_version(void);
+
 /* Dispatches one command line (object verb args...). */
 int run_command(int argc, char **argv);
 /* --batch FILE: the file's commands as one transaction (cli/batch.c). */
@@ -50,9 +53,18 @@ int run_batch(const char *path);
  * Returns the number of words, -E2BIG beyond max, -EINVAL for an unclosed quote. */
 int split_words(char *line, char **words, int max);
 
-/* ---- errors: one line naming the bad word; exit status 1 ---- */
+/* ---- errors: one line naming the bad word; the exit status says whose fault (docs/cli.md) ---- */
+enum {
+	EXIT_REFUSED = 1, /* refused input or state: invalid, already exists, does not exist, in use */
+	EXIT_ENV = 2,     /* the environment: no datapath, no privileges, no bpffs, no such netns */
+};
+/* Each prints the one line (and {"error", "code"} under -j), sets error_status and returns 1. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* status 2 when err says privileges or kernel support are missing (EPERM, EACCES, ENOSYS, EOPNOTSUPP), else 1 */
 int fail_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int fail_env(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail_env_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+extern int error_status; /* EXIT_* of the last error printed */
 /* Context prefixed to error messages in batch mode ("file:line: "). */
 extern char err_context[PATH_MAX + 32];
 /* The last message fail() printed, without context (the CNI plugin returns it in its error JSON). */
@@ -109,7 +121,7 @@ void pr_bool(const char *key, const char *text_if_true, bool value);
 void pr_text(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* text only */
 void pr_done(void);                    /* a command with nothing to show: JSON {} */
 void pr_flush(void);                   /* prints what the command built (JSON) */
-void pr_error(const char *msg);        /* JSON: {"error": msg} replaces the output */
+void pr_error(const char *msg, int code); /* JSON: {"error": msg, "code": code} replaces the output */
 void pr_printed(void);                 /* the command wrote its own document (save) */
 
 #endif

@@ -17,6 +17,7 @@
 #include "cli/advertise.h"
 #include "cli/cli.h"
 #include "cli/attach.h"
+#include "cli/bpffs.h"
 #include "cli/underlay.h"
 #include "cli/upgrade.h"
 #include "maps/fib.h"
@@ -120,6 +121,28 @@ static int read_underlay(const struct dp_args *a, struct host *h)
 	return 0;
 }
 
+/* Removes every pinned file in dir (not recursing), then dir. */
+static void unpin_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX + 256];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_type == DT_DIR)
+			unpin_dir(path);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 struct reattach {
 	int prog_fd;
 	int failed;
@@ -152,7 +175,7 @@ static int do_up(int argc, char **argv)
 	enum xdp_mode_cfg want_xdp, got_xdp;
 	__u32 zero = 0, old_underlay;
 	int lock_fd, err = 1;
-	char b1[16], b2[18], why[128] = "";
+	char b1[16], b2[18], why[128] = "", mounted[PATH_MAX], unmounted[PATH_MAX];
 
 	if (parse_dp_up(argc, argv, &a))
 		return 1;
@@ -160,11 +183,15 @@ static int do_up(int argc, char **argv)
 	memset(&ul, 0, sizeof(ul));
 	if (a.have_dev && read_underlay(&a, &ul))
 		return 1;
-	if (store_ensure_bpffs(opts.pin_dir))
+	if (bpffs_ensure(opts.pin_dir, mounted))
 		return 1;
+	if (mounted[0] && !opts.json)
+		printf("mounted a bpffs on %s (dp down unmounts it)\n", mounted);
 	lock_fd = store_lock_dir(opts.pin_dir);
-	if (lock_fd < 0)
-		return fail_errno(lock_fd, "cannot lock %s", opts.pin_dir);
+	if (lock_fd < 0) {
+		fail_env_errno(lock_fd, "cannot lock %s", opts.pin_dir);
+		goto undo_mount;
+	}
 	skel = nic_bpf__open_opts(&oo);
 	if (!skel) {
 		fail_errno(errno, "Failed to open the datapath programs");
@@ -212,6 +239,8 @@ static int do_up(int argc, char **argv)
 		want_xdp = underlay_xdp_auto(dev, why, sizeof(why));
 	}
 	h.flags |= HOST_F_UP;
+	if (mounted[0])
+		h.flags |= HOST_F_BPFFS_MOUNTED;
 	if (bpf_map_update_elem(s->fd[SM_HOST], &zero, &h, BPF_ANY)) {
 		fail_errno(errno, "cannot write the host record");
 		goto out;
@@ -235,6 +264,11 @@ static int do_up(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (mounted[0] && opts.json) {
+		pr_begin_obj();
+		pr_str("mounted_bpffs", NULL, mounted);
+		pr_end_obj();
+	}
 	if (!opts.json) {
 		if (h.underlay_ifindex)
 			printf("datapath up at %s: underlay %s %s mtu %u xdp %s, router mac %s, %d NIC(s) attached\n",
@@ -251,7 +285,14 @@ static int do_up(int argc, char **argv)
 out:
 	nic_bpf__destroy(skel);
 	close(lock_fd);
-	return err;
+undo_mount:
+	/* A failed dp up leaves no bpffs it mounted: everything on it is this run's. */
+	if (err && mounted[0]) {
+		store_release();
+		unpin_dir(opts.pin_dir);
+		bpffs_release(opts.pin_dir, unmounted);
+	}
+	return err ? 1 : 0;
 }
 
 static int detach_nic(const void *key, const void *value, void *ctx)
@@ -260,34 +301,14 @@ static int detach_nic(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-/* Removes every pinned file in dir (not recursing), then dir. */
-static void unpin_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[PATH_MAX + 256];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (e->d_type == DT_DIR)
-			unpin_dir(path);
-		else
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int do_down(int argc, char **argv)
 {
 	bool keep_maps = false;
 	char progs[PATH_MAX + 16];
+	char host_pin[PATH_MAX + 16], unmounted[PATH_MAX];
 	struct store *s;
 	struct host h;
+	bool mounted = false;
 	__u32 zero = 0;
 
 	for (; argc > 0; argc--, argv++) {
@@ -296,8 +317,19 @@ static int do_down(int argc, char **argv)
 		else
 			return unknown_word(*argv);
 	}
+	/* Nothing loaded is the state dp down asks for: say so and succeed (a second dp down, a cleanup script). */
+	snprintf(host_pin, sizeof(host_pin), "%s/%s", opts.pin_dir, MAP_HOST);
+	if (access(host_pin, F_OK) && errno == ENOENT) {
+		pr_begin_obj();
+		pr_str("pin_dir", "no datapath loaded at %s: nothing to do", opts.pin_dir);
+		pr_str("state", NULL, "not loaded");
+		pr_end_obj();
+		return 0;
+	}
 	if (!(s = store_get(true)))
 		return 1;
+	if (store_host(s, &h) == 0)
+		mounted = h.flags & HOST_F_BPFFS_MOUNTED;
 	if (store_host(s, &h) == 0 && h.underlay_ifindex)
 		underlay_down((int)h.underlay_ifindex);
 	store_foreach(s->fd[SM_IFINDEX_NICS], sizeof(__u32), sizeof(struct nic_key), detach_nic, NULL);
@@ -308,11 +340,30 @@ static int do_down(int argc, char **argv)
 			h.flags &= ~HOST_F_UP;
 			bpf_map_update_elem(s->fd[SM_HOST], &zero, &h, BPF_ANY);
 		}
+		pr_begin_obj();
+		pr_str("pin_dir", "datapath down at %s, maps kept", opts.pin_dir);
+		pr_str("state", NULL, "down");
+		pr_end_obj();
 		return 0;
 	}
+	store_release(); /* our map fds and the lock go before the files, so the bpffs can be unmounted */
 	unpin_dir(opts.pin_dir);
 	/* the datapath is gone: so are the routes it advertised (keep-maps keeps them for the upgrade) */
-	return advertise_withdraw_all();
+	if (advertise_withdraw_all())
+		return 1;
+	pr_begin_obj();
+	pr_str("pin_dir", "datapath removed from %s", opts.pin_dir);
+	pr_str("state", NULL, "removed");
+	if (mounted) {
+		if (bpffs_release(opts.pin_dir, unmounted))
+			return 1;
+		if (unmounted[0])
+			pr_str("unmounted_bpffs", "; unmounted the bpffs on %s", unmounted);
+		else
+			pr_text("; the bpffs dp up mounted holds other pins now: left mounted");
+	}
+	pr_end_obj();
+	return 0;
 }
 
 static void prog_print(const char *name)

@@ -20,7 +20,6 @@ const struct object *const objects[] = {
 	&obj_agent, &obj_metrics, NULL,
 };
 
-const char *argp_program_version = "vpcbpf " VPCBPF_VERSION;
 static const char doc[] =
 	"vpcbpf -- a multi-tenant VPC data plane (eBPF on XDP and tc)\n\n"
 	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats |\n"
@@ -44,14 +43,15 @@ static const struct argp_option options[] = {
 	{ "etcd-cert", OPT_ETCD_CERT, "FILE", 0, "Client certificate for etcd (PEM; also VPCBPF_ETCD_CERT)", 0 },
 	{ "etcd-key", OPT_ETCD_KEY, "FILE", 0, "Its private key (PEM; also VPCBPF_ETCD_KEY)", 0 },
 	{ "help", 'h', NULL, 0, "Print this help", -1 },
-	{ "version", 'V', NULL, 0, "Print the version", -1 },
+	{ "version", 'V', NULL, 0, "Print the version, git commit, libbpf and libxdp versions (JSON with -j)", -1 },
 	{ 0 },
 };
 
 struct cmdline {
 	int argc;
 	char **argv;
-	bool done;   /* help or version printed: nothing else to do */
+	bool done;   /* help printed: nothing else to do */
+	bool version; /* -V: printed once every option is read (-V -j prints JSON too) */
 	bool failed; /* an error line has been printed */
 };
 
@@ -108,6 +108,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_ETCD_CERT: etcd_tls.cert = arg; break;
 	case OPT_ETCD_KEY: etcd_tls.key = arg; break;
 	case 'd':
+		if (!*arg) {
+			cl->failed = true;
+			fail("empty pin dir in \"%s\"", bad_option(state));
+			return EINVAL;
+		}
 		if (strlen(arg) >= sizeof(opts.pin_dir)) {
 			cl->failed = true;
 			fail("pin dir \"%s\" is too long", arg);
@@ -121,8 +126,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		cl->done = true;
 		break;
 	case 'V':
-		printf("%s\n", argp_program_version);
-		cl->done = true;
+		cl->version = true;
 		break;
 	case ARGP_KEY_ERROR:
 		/* ARGP_NO_ERRS: argp says nothing and exits nowhere; the one-line error rule holds for options too */
@@ -208,11 +212,11 @@ static int join_netns(const char *name)
 	snprintf(path, sizeof(path), strchr(name, '/') ? "%s" : "/var/run/netns/%s", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail_errno(errno, "cannot open network namespace \"%s\"", name);
+		return fail_env_errno(errno, "cannot open network namespace \"%s\"", name);
 	if (setns(fd, CLONE_NEWNET)) {
 		int err = errno;
 		close(fd);
-		return fail_errno(err, "cannot join network namespace \"%s\"", name);
+		return fail_env_errno(err, "cannot join network namespace \"%s\"", name);
 	}
 	close(fd);
 	return 0;
@@ -224,12 +228,13 @@ static bool store_opened;
 int main(int argc, char **argv)
 {
 	struct argp argp = { options, parse_opt, "OBJECT [COMMAND [ARGS...]]", doc, NULL, NULL, NULL };
-	struct cmdline cl = { 0, NULL, false, false };
+	struct cmdline cl = { 0 };
 	const char *env = getenv(PIN_ENV);
 	int err;
 
 	snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s", env && *env ? env : DEFAULT_PIN_DIR);
-	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER | ARGP_NO_ERRS, NULL, &cl) || cl.failed) {
+	/* ARGP_NO_HELP: -h and -V are ours; argp's own would list --help and --version twice */
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER | ARGP_NO_ERRS | ARGP_NO_HELP, NULL, &cl) || cl.failed) {
 		if (!cl.failed)
 			fail("bad options (try --help)");
 		pr_flush();
@@ -237,6 +242,11 @@ int main(int argc, char **argv)
 	}
 	if (cl.done)
 		return 0;
+	if (cl.version) {
+		print_version();
+		pr_flush();
+		return 0;
+	}
 	if (!cluster_url && getenv("VPCBPF_ETCD") && *getenv("VPCBPF_ETCD"))
 		cluster_url = getenv("VPCBPF_ETCD");
 	libbpf_set_print(libbpf_print);
@@ -259,20 +269,48 @@ int main(int argc, char **argv)
 		pr_done();
 	pr_flush();
 	store_release();
-	return err ? 1 : 0;
+	return err ? (error_status ? error_status : EXIT_REFUSED) : 0;
+}
+
+/* The store's open or lock failed with err: say why in the words of what to do; exit status 2. */
+static void store_failed(int err, const char *what)
+{
+	char path[PATH_MAX + 64];
+
+	if (err == -EACCES || err == -EPERM) {
+		fail_env("permission denied %s %s: vpcbpf needs root (CAP_BPF, CAP_NET_ADMIN)", what, opts.pin_dir);
+		return;
+	}
+	if (err != -ENOENT) {
+		fail_env_errno(err, "cannot %s %s", what, opts.pin_dir);
+		return;
+	}
+	for (int i = 0; i < SM__COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", opts.pin_dir, store_map_names[i]);
+		if (access(path, F_OK)) {
+			fail_env("the datapath is not loaded at %s (%s missing): run 'vpcbpf dp up' first", opts.pin_dir,
+				 store_map_names[i]);
+			return;
+		}
+	}
+	fail_env("the datapath is not loaded at %s: run 'vpcbpf dp up' first", opts.pin_dir);
 }
 
 struct store *store_get(bool lock)
 {
+	int err;
+
 	if (!store_opened) {
-		if (store_open(&the_store, opts.pin_dir)) {
-			pr_error("the datapath is not loaded: run 'vpcbpf dp up' first");
+		if ((err = store_open(&the_store, opts.pin_dir))) {
+			store_failed(err, "opening the maps under");
 			return NULL;
 		}
 		store_opened = true;
 	}
-	if (lock && store_lock(&the_store))
+	if (lock && (err = store_lock(&the_store))) {
+		store_failed(err, "lock");
 		return NULL;
+	}
 	/*
 	 * A transaction is in flight, or a command killed inside one left a journal:
 	 * wait for the lock and finish it (or throw its build away) first. A reader
@@ -280,7 +318,11 @@ struct store *store_get(bool lock)
 	 */
 	if (txn_pending(&the_store)) {
 		bool had_lock = the_store.lock_fd >= 0;
-		if (store_lock(&the_store) || txn_recover(&the_store, &cli_txn_hooks) < 0)
+		if ((err = store_lock(&the_store))) {
+			store_failed(err, "lock");
+			return NULL;
+		}
+		if (txn_recover(&the_store, &cli_txn_hooks) < 0)
 			return NULL;
 		if (!lock && !had_lock) {
 			close(the_store.lock_fd);
@@ -296,8 +338,9 @@ struct store *store_get_locked(int lock_fd)
 	if (!store_opened || the_store.lock_fd < 0) {
 		struct store *s = store_opened ? &the_store : NULL;
 		if (!s) {
-			if (store_open(&the_store, opts.pin_dir)) {
-				pr_error("the datapath is not loaded: run 'vpcbpf dp up' first");
+			int err = store_open(&the_store, opts.pin_dir);
+			if (err) {
+				store_failed(err, "opening the maps under");
 				return NULL;
 			}
 			store_opened = true;

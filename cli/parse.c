@@ -10,6 +10,7 @@
 
 char err_context[PATH_MAX + 32];
 char fail_last[1024];
+int error_status;
 
 /* Control characters of a bad word become \xNN, so that an error stays one line and no terminal escape. */
 static void escape_controls(const char *in, char *out, size_t cap)
@@ -26,7 +27,7 @@ static void escape_controls(const char *in, char *out, size_t cap)
 	out[o < cap ? o : cap - 1] = '\0';
 }
 
-static int vfail(const char *suffix, const char *fmt, va_list ap)
+static int vfail(int status, const char *suffix, const char *fmt, va_list ap)
 {
 	char raw[1024], msg[1024];
 	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
@@ -35,19 +36,27 @@ static int vfail(const char *suffix, const char *fmt, va_list ap)
 	escape_controls(raw, msg, sizeof(msg));
 	snprintf(fail_last, sizeof(fail_last), "%s", msg);
 	fprintf(stderr, "vpcbpf: %s%s\n", err_context, msg);
+	error_status = status;
 	if (opts.json) {
 		char full[sizeof(msg) + sizeof(err_context)];
 		snprintf(full, sizeof(full), "%s%s", err_context, msg);
-		pr_error(full);
+		pr_error(full, status);
 	}
 	return 1;
+}
+
+/* A system call refused for want of privileges or kernel support is the environment's fault, not the input's. */
+static int errno_status(int err)
+{
+	err = err < 0 ? -err : err;
+	return err == EPERM || err == EACCES || err == ENOSYS || err == EOPNOTSUPP ? EXIT_ENV : EXIT_REFUSED;
 }
 
 int fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vfail(NULL, fmt, ap);
+	vfail(EXIT_REFUSED, NULL, fmt, ap);
 	va_end(ap);
 	return 1;
 }
@@ -56,7 +65,25 @@ int fail_errno(int err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vfail(strerror(err < 0 ? -err : err), fmt, ap);
+	vfail(errno_status(err), strerror(err < 0 ? -err : err), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int fail_env(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(EXIT_ENV, NULL, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int fail_env_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(EXIT_ENV, strerror(err < 0 ? -err : err), fmt, ap);
 	va_end(ap);
 	return 1;
 }

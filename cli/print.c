@@ -147,8 +147,8 @@ void pr_printed(void)
 	printed = true;
 }
 
-/* An error replaces whatever the command had built: {"error": "..."} */
-void pr_error(const char *msg)
+/* An error replaces whatever the command had built: {"error": "...", "code": exit status} */
+void pr_error(const char *msg, int code)
 {
 	if (!opts.json)
 		return;
@@ -157,4 +157,5 @@ void pr_error(const char *msg)
 	root = json_object_new_object();
 	depth = 0;
 	json_object_object_add(root, "error", json_object_new_string(msg));
+	json_object_object_add(root, "code", json_object_new_int(code));
 }

@@ -1,4 +1,4 @@
-/* maps/store.c — opens the pinned maps under the pin dir, locks it, and mounts bpffs when it must. */
+/* maps/store.c — opens the pinned maps under the pin dir and locks it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,10 +7,7 @@
 #include <unistd.h>
 #include <sched.h>
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps/store.h"
@@ -34,7 +31,7 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_CT_COUNTS] = MAP_CT_COUNTS,
 };
 
-static int mkdir_p(const char *path)
+int store_mkdir_p(const char *path)
 {
 	char tmp[PATH_MAX];
 	snprintf(tmp, sizeof(tmp), "%s", path);
@@ -48,62 +45,6 @@ static int mkdir_p(const char *path)
 	}
 	if (mkdir(tmp, 0755) && errno != EEXIST)
 		return -errno;
-	return 0;
-}
-
-static bool on_bpffs(const char *dir)
-{
-	struct statfs st;
-	return statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC;
-}
-
-/* Same mount namespace as PID 1? `ip netns exec` gives a private one whose mounts die with it. */
-static bool in_init_mount_ns(void)
-{
-	struct stat a, b;
-	if (stat("/proc/self/ns/mnt", &a) || stat("/proc/1/ns/mnt", &b))
-		return true;
-	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
-}
-
-int store_ensure_bpffs(const char *dir)
-{
-	char parent[PATH_MAX];
-	int err;
-
-	if (on_bpffs(dir))
-		return 0;
-	/* The pin dir may sit below a bpffs mount (the usual /sys/fs/bpf/vpcbpf). */
-	snprintf(parent, sizeof(parent), "%s", dir);
-	for (char *slash = strrchr(parent, '/'); slash && slash != parent; slash = strrchr(parent, '/')) {
-		*slash = '\0';
-		if (on_bpffs(parent)) {
-			err = mkdir_p(dir);
-			if (err) {
-				fprintf(stderr, "Failed to create pin dir %s: %s\n", dir, strerror(-err));
-				return err;
-			}
-			return 0;
-		}
-	}
-	if (!in_init_mount_ns()) {
-		fprintf(stderr, "Pin dir %s is not on a bpffs, and this command runs in a private mount "
-				"namespace (ip netns exec?) where a new bpffs would vanish on exit.\n"
-				"Mount one from the host first (mount -t bpf bpf %s), or use "
-				"'vpcbpf -n NETNS ...' instead of 'ip netns exec'.\n", dir, dir);
-		return -ENOTSUP;
-	}
-	/* Mount bpffs on /sys/fs/bpf when the pin dir is below it, else on the pin dir itself. */
-	const char *target = strncmp(dir, "/sys/fs/bpf/", 12) == 0 ? "/sys/fs/bpf" : dir;
-	err = mkdir_p(target);
-	if (!err && mount("bpf", target, "bpf", 0, "mode=0700"))
-		err = -errno;
-	if (!err && target != dir)
-		err = mkdir_p(dir);
-	if (err) {
-		fprintf(stderr, "Failed to mount bpffs on %s: %s (are you root?)\n", target, strerror(-err));
-		return err;
-	}
 	return 0;
 }
 
@@ -133,12 +74,8 @@ int store_open(struct store *s, const char *pin_dir)
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, store_map_names[i]);
 		s->fd[i] = bpf_obj_get(path);
 		if (s->fd[i] < 0) {
+			/* the caller says what it means: not loaded (ENOENT) or no privileges (EPERM, EACCES) */
 			int err = -errno;
-			if (err == -EACCES || err == -EPERM)
-				fprintf(stderr, "vpcbpf: permission denied opening %s: vpcbpf needs root (CAP_BPF, CAP_NET_ADMIN)\n", path);
-			else
-				fprintf(stderr, "vpcbpf: the datapath is not loaded at %s (%s missing): run 'vpcbpf dp up' first\n",
-					pin_dir, store_map_names[i]);
 			store_close(s);
 			return err;
 		}
@@ -166,7 +103,7 @@ int store_lock(struct store *s)
 	s->lock_fd = store_lock_dir(s->pin_dir);
 	if (s->lock_fd < 0) {
 		int err = s->lock_fd;
-		fprintf(stderr, "Failed to lock %s: %s\n", s->pin_dir, strerror(-err));
+		s->lock_fd = -1;
 		return err;
 	}
 	return 0;

@@ -30,9 +30,9 @@ struct store {
 
 extern const char *const store_map_names[SM__COUNT];
 
-/* Makes sure dir is on a bpffs, mounting one when it can; errors are printed. */
-int store_ensure_bpffs(const char *dir);
-/* Opens every pinned map; -ENOENT (message printed) when the datapath is not up. */
+/* mkdir -p: 0 or -errno */
+int store_mkdir_p(const char *path);
+/* Opens every pinned map; -ENOENT when the datapath is not up, -EPERM/-EACCES without privileges (nothing printed). */
 int store_open(struct store *s, const char *pin_dir);
 void store_close(struct store *s);
 /* Exclusive flock on the pin dir, held until store_close / process exit. */

@@ -53,6 +53,7 @@
 
 /* ---- host: this vpcbpf instance (array map, one entry at key 0) ---- */
 #define HOST_F_UP 0x1 /* dp up has completed */
+#define HOST_F_BPFFS_MOUNTED 0x2 /* dp up mounted the bpffs the pin dir is on: dp down unmounts it */
 
 struct host {
 	__u32 underlay_ifindex; /* 0 until dp up names a device */

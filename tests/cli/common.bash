@@ -27,7 +27,7 @@ base_world() {
 }
 
 # refuses WORD ARGS...: `vpcbpf ARGS` exits 1 with exactly one line on stderr that names WORD,
-# prints {"error": ...} under -j, and leaves vpc/subnet/nic/route show byte-identical.
+# prints {"error": ..., "code": 1} under -j, and leaves vpc/subnet/nic/route show byte-identical.
 refuses() {
 	local word=$1 before after
 	shift
@@ -49,8 +49,8 @@ refuses() {
 	if [ "$status" -ne 1 ]; then
 		fail "vpcbpf -j $* exited $status (want 1)"
 	fi
-	if ! jq -e '(keys == ["error"]) and (.error | type == "string") and (.error | length > 0)' <<<"$output" >/dev/null; then
-		fail "vpcbpf -j $*: want {\"error\": ...} on stdout, got: $output"
+	if ! jq -e '(keys == ["code", "error"]) and .code == 1 and (.error | type == "string") and (.error | length > 0)' <<<"$output" >/dev/null; then
+		fail "vpcbpf -j $*: want {\"error\": ..., \"code\": 1} on stdout, got: $output"
 	fi
 	after=$(json_snapshot h)
 	if [ "$before" != "$after" ]; then

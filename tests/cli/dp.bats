@@ -76,7 +76,7 @@ load common
 	refute_output --partial "nic_ingress"
 	[ ! -e "$(host_pin h)" ]
 	run --separate-stderr v vpc show
-	assert_failure 1
+	assert_failure 2
 	[[ "$stderr" == *"not loaded"* ]]
 }
 
@@ -98,17 +98,22 @@ load common
 	assert_success
 }
 
-@test "every command on a pin dir that is not loaded says so" {
+@test "every command on a pin dir that is not loaded says so (exit 2: the environment)" {
 	local none="$BPFFS/$T-none"
-	for cmd in "vpc show" "subnet show" "nic show" "route show" "stats" "dp show" "dp down" \
+	for cmd in "vpc show" "subnet show" "nic show" "route show" "stats" "dp show" \
 		"vpc add 5" "subnet add 10.0.0.0/24 vpc 5" "route get 10.0.0.1 vpc 5"; do
 		run --separate-stderr "$VPCBPF" -d "$none" $cmd
-		[ "$status" -eq 1 ] || fail "$cmd: exit $status"
+		[ "$status" -eq 2 ] || fail "$cmd: exit $status"
 		[ "${#stderr_lines[@]}" -eq 1 ] || fail "$cmd: $stderr"
 		[[ "$stderr" == *"not loaded"*"dp up"* ]] || fail "$cmd: $stderr"
 		run --separate-stderr "$VPCBPF" -j -d "$none" $cmd
-		jq -e '.error | test("not loaded")' <<<"$output" || fail "$cmd -j: $output"
+		[ "$status" -eq 2 ] || fail "$cmd -j: exit $status"
+		jq -e '(.error | test("not loaded")) and .code == 2' <<<"$output" || fail "$cmd -j: $output"
 	done
+	# dp down asks for the state that already is: it succeeds and says so
+	run --separate-stderr "$VPCBPF" -d "$none" dp down
+	assert_success
+	assert_output --partial "nothing to do"
 	[ ! -e "$none" ]
 }
 

@@ -51,7 +51,7 @@ teardown() {
 }
 
 # rejects ARGS...: exit 1, exactly one line on stderr, nothing on stdout; under -j the same with
-# {"error": "..."} as the only output. Stdin is empty: a garbage "-" must not wait for input.
+# {"error": "...", "code": 1} as the only output. Stdin is empty: a garbage "-" must not wait for input.
 rejects() {
 	run --separate-stderr timeout 10 "$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" "$@" </dev/null
 	if [ "$status" -ne 1 ]; then
@@ -67,8 +67,8 @@ rejects() {
 	if [ "$status" -ne 1 ] || [ "${#stderr_lines[@]}" -ne 1 ]; then
 		fail "$(printf 'vpcbpf -j %q ' "$@")exited $status with ${#stderr_lines[@]} stderr lines: $stderr"
 	fi
-	if ! jq -e '(keys == ["error"]) and (.error | type == "string") and (.error | length > 0)' <<<"$output" >/dev/null; then
-		fail "$(printf 'vpcbpf -j %q ' "$@"): want {\"error\": ...}, got: $output"
+	if ! jq -e '(keys == ["code", "error"]) and .code == 1 and (.error | type == "string") and (.error | length > 0)' <<<"$output" >/dev/null; then
+		fail "$(printf 'vpcbpf -j %q ' "$@"): want {\"error\": ..., \"code\": 1}, got: $output"
 	fi
 }
 

@@ -93,9 +93,9 @@ load common
 	[ "$status" -ne 0 ]
 }
 
-@test "-n with a namespace that does not exist says so" {
+@test "-n with a namespace that does not exist says so (exit 2: the environment)" {
 	run --separate-stderr "$VPCBPF" -n "$T-nosuchns" -d "$(host_pin h)" vpc show
-	assert_failure 1
+	assert_failure 2
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ "$stderr" == *"\"$T-nosuchns\""* ]]
 }

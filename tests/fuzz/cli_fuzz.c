@@ -35,7 +35,8 @@
  *    strings, "-01", so its refusals are not compared);
  *  - a command of an object that only edits maps, run without a datapath,
  *    fails with exactly one line on stderr and, under -j, prints one JSON
- *    object {"error": "..."} on stdout; one that succeeds (help) prints
+ *    object {"error": "...", "code": 1 or 2} on stdout, the code being the
+ *    exit status error_status holds; one that succeeds (help) prints
  *    nothing on stderr and, under -j, one JSON document.
  */
 enum target { T_PREFIX, T_MAC, T_IP, T_VNI, T_U32, T_NAME, T_ON_OFF, T_WORDS, T_COMMAND, T_BATCH, T__COUNT };
@@ -329,9 +330,13 @@ static void fuzz_command(const char *s, uint8_t flags)
 		if (opts.json) {
 			json_object *o = one_json_document(out);
 
-			CHECK(o && json_object_is_type(o, json_type_object) && json_object_object_length(o) == 1 &&
-				      json_object_object_get_ex(o, "error", NULL),
-			      "-j error output is not {\"error\": ...}: %s", out);
+			json_object *code = NULL;
+
+			CHECK(o && json_object_is_type(o, json_type_object) && json_object_object_length(o) == 2 &&
+				      json_object_object_get_ex(o, "error", NULL) && json_object_object_get_ex(o, "code", &code) &&
+				      json_object_is_type(code, json_type_int) && json_object_get_int(code) == error_status &&
+				      (error_status == EXIT_REFUSED || error_status == EXIT_ENV),
+			      "-j error output is not {\"error\": ..., \"code\": %d}: %s", error_status, out);
 			json_object_put(o);
 		} else {
 			CHECK(out[0] == '\0', "a failing command printed on stdout: %s", out);
