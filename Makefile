@@ -54,6 +54,7 @@ deps:
 
 # -V names the commit and the libraries linked in; build/version.h is rewritten only when one of them changes.
 DEB_PKGS += pkg-config   # the versions of libbpf and libxdp that vpcbpf -V reports
+DEB_PKGS += iputils-arping   # tests/cli/monitor.bats: an ARP reply from a VM, which the datapath drops
 $(BUILD)/version.h: FORCE
 	$(Q)mkdir -p $(BUILD)
 	$(Q){ printf '#define VPCBPF_COMMIT "%s"\n' "$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)"; \

@@ -48,6 +48,7 @@ struct pkt {
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
+	__u16 arp_op;       /* host order, ARP only: for drop events */
 };
 
 /*
@@ -82,6 +83,7 @@ static __always_inline int parse_arp(struct pkt *p)
 
 	if ((void *)(arp + 1) > p->data_end)
 		return DROP_MALFORMED;
+	p->arp_op = bpf_ntohs(arp->op);
 	if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP_) ||
 	    arp->hlen != ETH_ALEN_ || arp->plen != 4)
 		return DROP_UNSUPPORTED;

@@ -60,6 +60,8 @@ static __always_inline void drop_event(const struct pkt *p, __u32 ifindex, __u32
 		.daddr = p->daddr,
 		.sport = p->sport,
 		.dport = p->dport,
+		.eth_proto = p->eth_proto,
+		.arp_op = p->arp_op,
 	};
 
 	bpf_ringbuf_output(&events, &ev, sizeof(ev), 0);

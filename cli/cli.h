@@ -31,6 +31,7 @@ struct object {
 	const char *alias;
 	const struct cmd *cmds; /* NULL-terminated; the first is the default when no verb is given */
 	const char *usage;
+	void (*help)(void);     /* more after the usage in 'OBJECT help' (stats: the drop reasons); may be NULL */
 	bool args_without_verb; /* words that are no verb go to the default command */
 	bool no_verbs;          /* one command: every word is its argument (save, apply) */
 };
@@ -118,6 +119,7 @@ void pr_end_array(void);
 void pr_str(const char *key, const char *text_fmt, const char *value);
 void pr_u64(const char *key, const char *text_fmt, uint64_t value);
 void pr_bool(const char *key, const char *text_if_true, bool value);
+void pr_on_off(const char *key, const char *text_fmt, bool value); /* JSON boolean; text "on"/"off" in text_fmt */
 void pr_text(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* text only */
 void pr_done(void);                    /* a command with nothing to show: JSON {} */
 void pr_flush(void);                   /* prints what the command built (JSON) */

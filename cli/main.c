@@ -158,16 +158,15 @@ static void print_usage(const struct object *o)
 {
 	char *text;
 
-	if (!opts.json) {
-		printf("Usage: vpcbpf [OPTIONS] %s\n", o->usage);
-		return;
-	}
 	/* -j promises one JSON document for every command: {"usage": "..."} */
 	if (asprintf(&text, "Usage: vpcbpf [OPTIONS] %s", o->usage) < 0)
 		return;
 	pr_begin_obj();
-	pr_str("usage", NULL, text);
-	pr_end_obj();
+	pr_str("usage", "%s\n", text);
+	if (o->help)
+		o->help();
+	if (opts.json)
+		pr_end_obj();
 	free(text);
 }
 

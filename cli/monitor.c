@@ -43,8 +43,31 @@ static const char *proto_str(__u8 proto, char buf[8])
 	case IPPROTO_TCP: return "tcp";
 	case IPPROTO_UDP: return "udp";
 	case IPPROTO_ICMP: return "icmp";
-	case 0: return "-";
 	default: snprintf(buf, 8, "%u", proto); return buf;
+	}
+}
+
+/* The ethertype by name where it has a common one, else 0xNNNN: always a string. */
+static const char *ethertype_str(__u16 t, char buf[8])
+{
+	switch (t) {
+	case 0x0800: return "ipv4";
+	case 0x0806: return "arp";
+	case 0x86dd: return "ipv6";
+	case 0x8100: return "vlan";
+	case 0x88a8: return "qinq";
+	case 0x8847: return "mpls";
+	case 0x88cc: return "lldp";
+	default: snprintf(buf, 8, "0x%04x", t); return buf;
+	}
+}
+
+static const char *arp_op_str(__u16 op, char buf[8])
+{
+	switch (op) {
+	case 1: return "request";
+	case 2: return "reply";
+	default: snprintf(buf, 8, "%u", op); return buf;
 	}
 }
 
@@ -52,7 +75,7 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct monitor *m = ctx;
 	const struct drop_event *ev = data;
-	char when[40], ifname[IF_NAMESIZE], b1[16], b2[16], pb[8];
+	char when[40], ifname[IF_NAMESIZE], b1[16], b2[16], pb[8], eb[8];
 	__s64 real;
 	time_t secs;
 	struct tm tm;
@@ -74,18 +97,35 @@ static int on_event(void *ctx, void *data, size_t size)
 	pr_str("dev", " dev %s", ifname);
 	pr_u64("vpc", " vpc %llu", ev->vni);
 	pr_str("reason", " %s", drop_reason_name(ev->reason));
-	pr_str("proto", " %s", proto_str(ev->proto, pb));
-	pr_str("src", " %s", ip_str(ev->saddr, b1));
-	if (ev->proto == IPPROTO_TCP || ev->proto == IPPROTO_UDP)
-		pr_u64("sport", ":%llu", ntohs(ev->sport));
-	pr_str("dst", " > %s", ip_str(ev->daddr, b2));
-	if (ev->proto == IPPROTO_TCP || ev->proto == IPPROTO_UDP)
-		pr_u64("dport", ":%llu", ntohs(ev->dport));
+	/*
+	 * One type per field: strings stay strings, numbers numbers, and a field that does not
+	 * apply is left out (no "-" or 0.0.0.0 for a frame that has no IP header).
+	 */
+	if (ev->eth_proto == 0x0806) {
+		pr_str("ethertype", " %s", "arp");
+		pr_str("arp_op", " %s", arp_op_str(ev->arp_op, pb));
+		pr_str("src", " %s", ip_str(ev->saddr, b1)); /* sender and target protocol addresses */
+		pr_str("dst", " > %s", ip_str(ev->daddr, b2));
+	} else if (ev->eth_proto && ev->eth_proto != 0x0800) {
+		pr_str("ethertype", " ethertype %s", ethertype_str(ev->eth_proto, eb));
+	} else {
+		/* IPv4, or a decapsulated drop whose inner frame was not parsed as far (eth_proto 0) */
+		pr_str("ethertype", NULL, "ipv4");
+		if (ev->proto || ev->saddr || ev->daddr) {
+			pr_str("proto", " %s", proto_str(ev->proto, pb));
+			pr_str("src", " %s", ip_str(ev->saddr, b1));
+			if (ev->proto == IPPROTO_TCP || ev->proto == IPPROTO_UDP)
+				pr_u64("sport", ":%llu", ntohs(ev->sport));
+			pr_str("dst", " > %s", ip_str(ev->daddr, b2));
+			if (ev->proto == IPPROTO_TCP || ev->proto == IPPROTO_UDP)
+				pr_u64("dport", ":%llu", ntohs(ev->dport));
+		}
+	}
 	if (ev->reason == DROP_SG_INGRESS || ev->reason == DROP_SG_EGRESS || ev->reason == DROP_CT_FULL) {
-		if (ev->rule)
-			pr_u64("rule", " rule %llu", ev->rule);
-		else
-			pr_str("rule", " rule %s", "default");
+		/* the rule's priority; 0 = no rule matched, the group's default */
+		pr_u64("rule", ev->rule ? " rule %llu" : NULL, ev->rule);
+		if (!ev->rule)
+			pr_text(" rule default");
 	}
 	pr_end_obj();
 	pr_flush();
@@ -123,7 +163,7 @@ static int do_monitor(int argc, char **argv)
 			for (m.reason = 1; m.reason < DROP__MAX && strcmp(val, drop_reason_name(m.reason)); m.reason++)
 				;
 			if (m.reason == DROP__MAX)
-				return fail("invalid reason \"%s\" (see 'vpcbpf stats' for the names)", val);
+				return fail("invalid reason \"%s\" (see 'vpcbpf stats help' for the names)", val);
 		} else if (matches(*argv, "count")) {
 			if (!(val = next_value(&argc, &argv, "count")) || parse_u32(val, "count", &n, 1, UINT32_MAX))
 				return 1;

@@ -475,7 +475,8 @@ void nic_print(const struct nic_key *k, const struct nic *n)
 	} else {
 		pr_str("remote", " remote %s", ip_str(n->remote, b1));
 	}
-	pr_str("source_check", " source-check %s", n->flags & NIC_F_SOURCE_CHECK ? "on" : "off");
+	/* a boolean, as save and apply have it: one type per field */
+	pr_on_off("source_check", " source-check %s", n->flags & NIC_F_SOURCE_CHECK);
 	if (n->ct_quota)
 		pr_u64("ct_quota", " ct-quota %llu", n->ct_quota);
 	if (n->sg_id) {

@@ -110,6 +110,14 @@ void pr_bool(const char *key, const char *text_if_true, bool value)
 		fputs(text_if_true, stdout);
 }
 
+void pr_on_off(const char *key, const char *text_fmt, bool value)
+{
+	if (opts.json)
+		add(key, json_object_new_boolean(value));
+	else if (text_fmt)
+		printf(text_fmt, value ? "on" : "off");
+}
+
 void pr_text(const char *fmt, ...)
 {
 	va_list ap;

@@ -209,7 +209,7 @@ static int sg_print(struct store *s, __u32 id, const struct sg *g)
 	pr_begin_obj();
 	pr_str("name", "sg %s", name);
 	pr_u64("id", " id %llu", id);
-	pr_u64("nics", " nics %llu", nic_users(s, id, NULL));
+	pr_u64("nic_count", " nics %llu", nic_users(s, id, NULL));
 	pr_u64("rule_count", " rules %llu", n);
 	pr_begin_array("rules");
 	for (size_t i = 0; i < n; i++) {

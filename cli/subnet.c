@@ -259,7 +259,7 @@ static int do_show(int argc, char **argv)
 		pr_u64("vpc", " vpc %llu", r->k.vni);
 		pr_str("gateway", " gateway %s", ip_str(r->sn.gateway, b2));
 		pr_str("name", r->sn.name[0] ? " name %s" : NULL, r->sn.name);
-		pr_u64("nics", " nics %llu", r->nics);
+		pr_u64("nic_count", " nics %llu", r->nics);
 		pr_end_obj();
 	}
 	pr_end_list();

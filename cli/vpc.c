@@ -151,9 +151,9 @@ static void show_one(__u32 vni, const struct vpc *v, const struct vpc_usage *u)
 	pr_begin_obj();
 	pr_u64("vni", "vpc %llu", vni);
 	pr_str("name", v->name[0] ? " name %s" : NULL, v->name);
-	pr_u64("subnets", " subnets %llu", u->subnets);
-	pr_u64("nics", " nics %llu", u->nics);
-	pr_u64("routes", " routes %llu", u->routes);
+	pr_u64("subnet_count", " subnets %llu", u->subnets);
+	pr_u64("nic_count", " nics %llu", u->nics);
+	pr_u64("route_count", " routes %llu", u->routes);
 	pr_end_obj();
 }
 

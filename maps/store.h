@@ -56,5 +56,7 @@ void *store_row_push(void **rows, size_t *n, size_t *cap, size_t size);
 int store_percpu_sum(int fd, const void *key, __u64 *out, int n);
 
 const char *drop_reason_name(unsigned int reason);
+/* One line saying what the reason means (stats help); NULL for a reason nobody described yet. */
+const char *drop_reason_meaning(unsigned int reason);
 
 #endif

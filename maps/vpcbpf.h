@@ -480,7 +480,8 @@ struct drop_event {
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
-	__u32 _pad2;
+	__u16 eth_proto; /* host order: the frame's ethertype (monitor names non-IP drops); 0 = not parsed */
+	__u16 arp_op;    /* host order, ARP frames only; saddr/daddr then hold the sender and target IPs */
 };
 _Static_assert(sizeof(struct drop_event) == 40, "struct drop_event layout");
 

@@ -11,7 +11,7 @@ load common
 	assert_output "10.0.1.10 vpc 10 mac 02:00:00:00:01:10 subnet 10.0.1.0/24 dev vm1 source-check on"
 	ok_json nic show
 	jq -e 'length == 1 and .[0].ip == "10.0.1.10" and .[0].vpc == 10 and .[0].dev == "vm1" and
-		.[0].mac == "02:00:00:00:01:10" and .[0].subnet == "10.0.1.0/24" and .[0].source_check == "on"' <<<"$output"
+		.[0].mac == "02:00:00:00:01:10" and .[0].subnet == "10.0.1.0/24" and .[0].source_check == true' <<<"$output"
 }
 
 @test "nic add remote and source-check off; nic show vpc filters" {

@@ -21,7 +21,7 @@ sg_refuses() {
 	run v sg show
 	assert_output "sg web id 1 nics 0 rules 0"
 	ok_json sg show web
-	jq -e 'length == 1 and .[0].name == "web" and .[0].rules == [] and .[0].nics == 0' <<<"$output"
+	jq -e 'length == 1 and .[0].name == "web" and .[0].rules == [] and .[0].nic_count == 0' <<<"$output"
 	run v sg del web
 	assert_success
 	ok_json sg show

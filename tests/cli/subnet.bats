@@ -45,7 +45,7 @@ load common
 @test "subnet show counts NICs; a subnet with NICs cannot be deleted" {
 	base_world
 	ok_json subnet show
-	jq -e '.[0].nics == 1 and .[1].nics == 0' <<<"$output"
+	jq -e '.[0].nic_count == 1 and .[1].nic_count == 0' <<<"$output"
 	refuses '10.0.1.0/24' subnet del 10.0.1.0/24 vpc 10
 	v nic del 10.0.1.10 vpc 10
 	run v subnet del 10.0.1.0/24 vpc 10

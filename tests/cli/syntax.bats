@@ -19,7 +19,7 @@ load common
 	run v n a 10.0.2.30 v 10 m 02:00:00:00:02:30 rem 192.168.100.2 so off
 	assert_success
 	run v -j n s v 10
-	jq -e '.[1].source_check == "off"' <<<"$output"
+	jq -e '.[1].source_check == false' <<<"$output"
 }
 
 @test "no verb means show" {

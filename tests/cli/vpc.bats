@@ -30,7 +30,7 @@ load common
 	base_world
 	v route add 172.16.0.0/12 vpc 10 blackhole
 	ok_json vpc show 10
-	jq -e '.[0] | .subnets == 2 and .nics == 1 and .routes == 1' <<<"$output"
+	jq -e '.[0] | .subnet_count == 2 and .nic_count == 1 and .route_count == 1' <<<"$output"
 }
 
 @test "vpc del of a VPC with subnets is refused; after cleaning up it works" {
@@ -87,6 +87,6 @@ load common
 	local t0=$SECONDS
 	ok_json vpc show
 	[ $((SECONDS - t0)) -le 5 ] || fail "vpc show of 300 VPCs took $((SECONDS - t0)) s"
-	jq -e 'length == 300 and .[6].subnets == 1 and .[8].routes == 1 and ([.[].subnets] | add) == 1' <<<"$output"
+	jq -e 'length == 300 and .[6].subnet_count == 1 and .[8].route_count == 1 and ([.[].subnet_count] | add) == 1' <<<"$output"
 	refuses "VPC 9" vpc del 8
 }

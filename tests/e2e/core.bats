@@ -186,14 +186,14 @@ rx_all() {
 	in_vm a1 ip addr add 10.0.1.99/24 dev eth0
 	a2_before=$(vm_rx a2)
 	spoof=$(drops spoofed-ip)
-	nic_drops=$(vpcbpf_on h -j stats nic 10.0.1.10 vpc 100 | jq '.[0].drops')
+	nic_drops=$(vpcbpf_on h -j stats nic 10.0.1.10 vpc 100 | jq '.[0].drops_total')
 	run in_vm a1 ping -c 3 -i 0.1 -W 1 -I 10.0.1.99 10.0.1.11
 	in_vm a1 ip addr del 10.0.1.99/24 dev eth0
 	in_vm a1 ip neigh del 10.0.1.11 dev eth0
 	assert_failure
 	[ $(($(drops spoofed-ip) - spoof)) -eq 3 ] || fail "spoofed-ip drops: $spoof -> $(drops spoofed-ip)"
 	[ "$(vm_rx a2)" = "$a2_before" ]
-	[ $(($(vpcbpf_on h -j stats nic 10.0.1.10 vpc 100 | jq '.[0].drops') - nic_drops)) -ge 3 ]
+	[ $(($(vpcbpf_on h -j stats nic 10.0.1.10 vpc 100 | jq '.[0].drops_total') - nic_drops)) -ge 3 ]
 	ping_ok a1 10.0.1.11 # its own address still works
 }
 
