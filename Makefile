@@ -55,6 +55,7 @@ deps:
 # -V names the commit and the libraries linked in; build/version.h is rewritten only when one of them changes.
 DEB_PKGS += pkg-config   # the versions of libbpf and libxdp that vpcbpf -V reports
 DEB_PKGS += iputils-arping   # tests/cli/monitor.bats: an ARP reply from a VM, which the datapath drops
+DEB_PKGS += man-db groff-base   # tests/cli/man.bats renders the man pages with man --warnings
 $(BUILD)/version.h: FORCE
 	$(Q)mkdir -p $(BUILD)
 	$(Q){ printf '#define VPCBPF_COMMIT "%s"\n' "$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)"; \
@@ -125,6 +126,25 @@ install-cni: $(BUILD)/vpcbpf-cni
 $(BUILD)/vpcbpf-cni: $(CNI_OBJS) $(BUILD)/obj/cni/vpcbpf_main.o $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJS)) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lnl-route-3 -lnl-3 -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd $(CLUSTER_LIBS) -lpthread -lm
+
+# ---- man pages and bash completion: written from the tables of build/vpcbpf, so they follow the grammar ----
+# man: build/man/vpcbpf.8 and one vpcbpf-OBJECT.8 a command family (vpcbpf --man [OBJECT] prints the roff).
+PREFIX      ?= /usr/local
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+.PHONY: man install-man install-completion
+man: $(BUILD)/vpcbpf
+	$(call msg,MAN,$(BUILD)/man)
+	$(Q)rm -rf $(BUILD)/man && mkdir -p $(BUILD)/man
+	$(Q)$(BUILD)/vpcbpf --man > $(BUILD)/man/vpcbpf.8
+	$(Q)for o in $$($(BUILD)/vpcbpf --complete -- help ''); do \
+		$(BUILD)/vpcbpf --man $$o > $(BUILD)/man/vpcbpf-$$o.8 || exit 1; done
+install: install-man install-completion
+install-man: man
+	install -d $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+install-completion: cli/completion.bash
+	install -D -m 0644 cli/completion.bash $(DESTDIR)$(BASHCOMPDIR)/vpcbpf
 
 # ---- tests ----
 UNIT_SRCS := $(wildcard tests/unit/*.c)

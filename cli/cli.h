@@ -41,10 +41,17 @@ extern const struct object obj_save, obj_apply;
 extern const struct object obj_sg, obj_monitor, obj_topology;
 extern const struct object obj_agent;
 extern const struct object obj_metrics;
+extern const struct object obj_help;
 extern const struct object *const objects[];
 
 /* -V: version, commit, libbpf and libxdp versions (text or JSON; cli/version.c). */
 void print_version(void);
+
+/* The object a word names: the exact name or alias, else the one object it is a prefix of; NULL after
+ * fail() when none, or when several match ("ambiguous", listing them). */
+const struct object *object_lookup(const char *word);
+/* 'OBJECT help': the object's grammar (text, or {"usage": ...} under -j). */
+void print_usage(const struct object *o);
 
 /* Dispatches one command line (object verb args...). */
 int run_command(int argc, char **argv);

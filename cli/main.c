@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/state.h"
 #include "cli/advertise.h"
 #include "cli/cluster.h"
@@ -17,18 +18,17 @@ struct options opts;
 
 const struct object *const objects[] = {
 	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_sg, &obj_save, &obj_apply, &obj_monitor, &obj_topology,
-	&obj_agent, &obj_metrics, NULL,
+	&obj_agent, &obj_metrics, &obj_help, NULL,
 };
 
+/* The OBJECT list after the options is generated from objects[] (cli/help.c), so it cannot drift. */
 static const char doc[] =
 	"vpcbpf -- a multi-tenant VPC data plane (eBPF on XDP and tc)\n\n"
-	"OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats |\n"
-	"           save | apply | monitor | topology | metrics }\n"
 	"Words may be shortened to any unambiguous prefix (vpcbpf r s = vpcbpf route show);\n"
-	"no COMMAND means show. 'vpcbpf OBJECT help' prints the grammar of an object."
+	"an ambiguous one is refused with its candidates. No COMMAND means show."
 	"\vPin dir: --pin-dir, else $" PIN_ENV ", else " DEFAULT_PIN_DIR ".";
 
-enum { OPT_NETNS = 'n', OPT_ETCD = 0x100, OPT_ETCD_CA, OPT_ETCD_CERT, OPT_ETCD_KEY };
+enum { OPT_NETNS = 'n', OPT_ETCD = 0x100, OPT_ETCD_CA, OPT_ETCD_CERT, OPT_ETCD_KEY, OPT_COMPLETE, OPT_MAN };
 
 static const struct argp_option options[] = {
 	{ "json", 'j', NULL, 0, "Print JSON (errors too: {\"error\": ...})", 0 },
@@ -43,6 +43,8 @@ static const struct argp_option options[] = {
 	{ "etcd-cert", OPT_ETCD_CERT, "FILE", 0, "Client certificate for etcd (PEM; also VPCBPF_ETCD_CERT)", 0 },
 	{ "etcd-key", OPT_ETCD_KEY, "FILE", 0, "Its private key (PEM; also VPCBPF_ETCD_KEY)", 0 },
 	{ "help", 'h', NULL, 0, "Print this help", -1 },
+	{ "complete", OPT_COMPLETE, NULL, OPTION_HIDDEN, "Print the completions of the last word (bash completion)", 0 },
+	{ "man", OPT_MAN, NULL, OPTION_HIDDEN, "Print the man page vpcbpf(8), or vpcbpf-OBJECT(8), in roff (make man)", 0 },
 	{ "version", 'V', NULL, 0, "Print the version, git commit, libbpf and libxdp versions (JSON with -j)", -1 },
 	{ 0 },
 };
@@ -52,6 +54,8 @@ struct cmdline {
 	char **argv;
 	bool done;   /* help printed: nothing else to do */
 	bool version; /* -V: printed once every option is read (-V -j prints JSON too) */
+	bool complete; /* --complete -- WORDS...: the words are completed, not run */
+	bool man;      /* --man [OBJECT]: a man page */
 	bool failed; /* an error line has been printed */
 };
 
@@ -107,6 +111,18 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_ETCD_CA: etcd_tls.ca = arg; break;
 	case OPT_ETCD_CERT: etcd_tls.cert = arg; break;
 	case OPT_ETCD_KEY: etcd_tls.key = arg; break;
+	case OPT_MAN:
+		cl->man = true;
+		break;
+	case OPT_COMPLETE:
+		cl->complete = true;
+		/* every word after "--" is the command line being typed, options included */
+		cl->argc = state->argc - state->next;
+		cl->argv = &state->argv[state->next];
+		if (cl->argc && !strcmp(cl->argv[0], "--"))
+			cl->argc--, cl->argv++;
+		state->next = state->argc;
+		break;
 	case 'd':
 		if (!*arg) {
 			cl->failed = true;
@@ -123,6 +139,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'h':
 		/* argp_state_help is silent under ARGP_NO_ERRS */
 		argp_help(state->root_argp, stdout, ARGP_HELP_STD_HELP, "vpcbpf");
+		help_objects(stdout);
 		cl->done = true;
 		break;
 	case 'V':
@@ -154,7 +171,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-static void print_usage(const struct object *o)
+void print_usage(const struct object *o)
 {
 	char *text;
 
@@ -170,12 +187,54 @@ static void print_usage(const struct object *o)
 	free(text);
 }
 
-static const struct object *find_object(const char *word)
+const struct object *object_lookup(const char *word)
 {
+	const struct object *found = NULL;
+	char names[256] = "";
+	int n = 0;
+
 	for (int i = 0; objects[i]; i++)
-		if (matches(word, objects[i]->name) || (objects[i]->alias && matches(word, objects[i]->alias)))
+		if (!strcmp(word, objects[i]->name) || (objects[i]->alias && !strcmp(word, objects[i]->alias)))
 			return objects[i];
+	for (int i = 0; objects[i]; i++)
+		if (matches(word, objects[i]->name) || (objects[i]->alias && matches(word, objects[i]->alias))) {
+			found = objects[i];
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", n++ ? ", " : "",
+				 objects[i]->name);
+		}
+	if (n == 1)
+		return found;
+	if (n > 1)
+		fail("ambiguous object \"%s\": %s", word, names);
+	else
+		fail("unknown object \"%s\" (try --help)", word);
 	return NULL;
+}
+
+/* The command of o a word names: exact, else the one it is a prefix of; list and ls are show (iproute2). */
+static const struct cmd *verb_lookup(const struct object *o, const char *word, bool *ambiguous)
+{
+	const struct cmd *found = NULL;
+	char names[256] = "";
+	int n = 0;
+
+	*ambiguous = false;
+	if (!strcmp(word, "ls") || (strlen(word) >= 2 && matches(word, "list")))
+		word = "show";
+	for (const struct cmd *c = o->cmds; c->name; c++)
+		if (!strcmp(word, c->name))
+			return c;
+	for (const struct cmd *c = o->cmds; c->name; c++)
+		if (matches(word, c->name) && !(found && found->fn == c->fn)) { /* del and delete are one command */
+			found = c;
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", n++ ? ", " : "", c->name);
+		}
+	if (n > 1) {
+		*ambiguous = true;
+		fail("%s: ambiguous command \"%s\": %s", o->name, word, names);
+		return NULL;
+	}
+	return found;
 }
 
 int run_command(int argc, char **argv)
@@ -184,9 +243,8 @@ int run_command(int argc, char **argv)
 
 	if (argc < 1)
 		return fail("missing OBJECT (try --help)");
-	o = find_object(argv[0]);
-	if (!o)
-		return fail("unknown object \"%s\" (try --help)", argv[0]);
+	if (!(o = object_lookup(argv[0])))
+		return 1;
 	if (argc < 2)
 		return o->cmds[0].fn(0, argv + 1);
 	if (matches(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -195,9 +253,12 @@ int run_command(int argc, char **argv)
 	}
 	if (o->no_verbs)
 		return o->cmds[0].fn(argc - 1, argv + 1);
-	for (const struct cmd *c = o->cmds; c->name; c++)
-		if (matches(argv[1], c->name))
-			return c->fn(argc - 2, argv + 2);
+	bool ambiguous;
+	const struct cmd *c = verb_lookup(o, argv[1], &ambiguous);
+	if (c)
+		return c->fn(argc - 2, argv + 2);
+	if (ambiguous)
+		return 1;
 	if (o->args_without_verb)
 		return o->cmds[0].fn(argc - 1, argv + 1);
 	return fail("%s: unknown command \"%s\" (try 'vpcbpf %s help')", o->name, argv[1], o->name);
@@ -241,6 +302,13 @@ int main(int argc, char **argv)
 	}
 	if (cl.done)
 		return 0;
+	if (cl.complete)
+		return help_complete(cl.argc, cl.argv);
+	if (cl.man) {
+		err = man_page(options, cl.argc, cl.argv);
+		pr_flush();
+		return err ? error_status : 0;
+	}
 	if (cl.version) {
 		print_version();
 		pr_flush();
@@ -257,6 +325,7 @@ int main(int argc, char **argv)
 		err = cl.argc ? fail("--batch takes commands from the file, not the command line") : run_batch(opts.batch);
 	} else if (!cl.argc) {
 		argp_help(&argp, stdout, ARGP_HELP_STD_HELP, "vpcbpf");
+		help_objects(stdout);
 		err = 0;
 	} else {
 		err = run_command(cl.argc, cl.argv);

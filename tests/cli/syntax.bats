@@ -70,8 +70,7 @@ load common
 @test "help: vpcbpf --help and vpcbpf OBJECT help print the grammar" {
 	run "$VPCBPF" --help
 	assert_success
-	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | sg | stats |"
-	assert_output --partial "           save | apply | monitor | topology | metrics }"
+	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats | sg (security-group) | save | apply | monitor"
 	for obj in dp vpc subnet vxnet nic route sg stats monitor; do
 		run "$VPCBPF" $obj help
 		assert_success

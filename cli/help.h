@@ -1,0 +1,17 @@
+/* cli/help.h — help and completion generated from the object table (cli/help.c). */
+#ifndef VPCBPF_CLI_HELP_H
+#define VPCBPF_CLI_HELP_H
+
+#include <stdio.h>
+#include "cli/cli.h"
+
+/* The OBJECT list and each object's first grammar line, for --help and 'vpcbpf help'. */
+void help_objects(FILE *f);
+/* vpcbpf --complete -- WORDS...: the candidates for the last word (maybe ""), one a line. */
+int help_complete(int argc, char **argv);
+
+/* vpcbpf --man [OBJECT]: the roff of vpcbpf(8), or of vpcbpf-OBJECT(8) (cli/man.c). */
+struct argp_option;
+int man_page(const struct argp_option *options, int argc, char **argv);
+
+#endif
