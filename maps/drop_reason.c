@@ -63,6 +63,7 @@ static const char *const meanings[DROP__MAX] = {
 	[DROP_NOT_LOCAL] = "decapsulated for a NIC that does not live on this host",
 	[DROP_CT_NIC_QUOTA] = "the NIC holds its quota of tracked flows: a new one was refused",
 	[DROP_IP_CHECKSUM] = "the IPv4 header checksum from a VM does not verify",
+	[DROP_DHCP_MALFORMED] = "DHCP to the datapath's server that is not a well-formed request",
 };
 
 const char *drop_reason_meaning(unsigned int reason)

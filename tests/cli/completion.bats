@@ -29,6 +29,20 @@ complete_line() {
 	REPLY="${COMPREPLY[*]}"
 }
 
+# offers WORDS... / offers_not WORDS...: $REPLY holds each word / none of them (other keywords may come and go)
+offers() {
+	local w
+	for w in "$@"; do
+		[[ " $REPLY " == *" $w "* ]] || fail "no \"$w\" in: $REPLY"
+	done
+}
+offers_not() {
+	local w
+	for w in "$@"; do
+		[[ " $REPLY " != *" $w "* ]] || fail "\"$w\" offered in: $REPLY"
+	done
+}
+
 @test "completion is registered for vpcbpf" {
 	run complete -p vpcbpf
 	assert_output --partial "-F _vpcbpf"
@@ -60,24 +74,29 @@ complete_line() {
 
 @test "keywords: those of the verb not typed yet, and not an alternative of one typed" {
 	complete_line "vpcbpf route add 10.0.0.0/8 "
-	[ "$REPLY" = "vpc via blackhole peer advertise" ] || fail "$REPLY"
+	offers vpc via blackhole peer advertise
+	offers_not add replace del show get flush
 	complete_line "vpcbpf route add 10.0.0.0/8 vpc 5 via 10.0.0.1 "
-	[ "$REPLY" = "advertise" ] || fail "$REPLY"
+	offers advertise
+	offers_not vpc via blackhole peer
 	complete_line "vpcbpf subnet add 10.0.0.0/24 vpc 5 "
 	[ "$REPLY" = "gateway name" ] || fail "$REPLY"
 	complete_line "vpcbpf nic add 10.0.0.5 vpc 5 "
-	[ "$REPLY" = "mac dev remote sg source-check" ] || fail "$REPLY"
+	offers mac dev remote sg source-check
+	offers_not vpc add replace on off
 	complete_line "vpcbpf route show "
 	[ "$REPLY" = "vpc" ] || fail "$REPLY"
 	complete_line "vpcbpf sg rule add web ingress proto tcp "
 	[ "$REPLY" = "port cidr allow deny priority" ] || fail "$REPLY"
 	complete_line "vpcbpf dp up "
-	[ "$REPLY" = "dev local xdp router-mac" ] || fail "$REPLY"
+	offers dev local xdp router-mac
+	offers_not down keep-maps show native
 }
 
 @test "values: a keyword's value set; the drop reasons after monitor reason" {
 	complete_line "vpcbpf dp up xdp "
-	[ "$REPLY" = "native generic off" ] || fail "$REPLY"
+	offers native generic off
+	offers_not dev local xdp
 	complete_line "vpcbpf nic add 10.0.0.5 vpc 5 source-check "
 	[ "$REPLY" = "on off" ] || fail "$REPLY"
 	complete_line "vpcbpf sg rule add web ingress proto "

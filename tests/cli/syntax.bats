@@ -5,7 +5,7 @@ load common
 @test "unambiguous prefixes: vpcbpf r s = route show, and friends" {
 	base_world
 	v route add 172.16.0.0/12 vpc 10 blackhole
-	for pair in "r s|route show" "ro sh vpc 10|route show vpc 10" "v s|vpc show" "n s|nic show" \
+	for pair in "r s|route show" "ro sh vpc 10|route show vpc 10" "vp s|vpc show" "n sh|nic show" \
 		"vx s|subnet show" "sub sh|subnet show" "st|stats" "d s|dp show" "r g 10.0.1.10 v 10|route get 10.0.1.10 vpc 10"; do
 		short=${pair%%|*} long=${pair#*|}
 		[ "$(v -j $short)" = "$(v -j $long)" ] || fail "\"$short\" is not \"$long\""
@@ -18,7 +18,7 @@ load common
 	assert_success
 	run v n a 10.0.2.30 v 10 m 02:00:00:00:02:30 rem 192.168.100.2 so off
 	assert_success
-	run v -j n s v 10
+	run v -j n sh v 10
 	jq -e '.[1].source_check == false' <<<"$output"
 }
 
