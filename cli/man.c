@@ -42,6 +42,8 @@ static const char *summary(const char *name)
 		{ "monitor", "stream the datapath's drop events" },
 		{ "topology", "the network as a Graphviz graph or JSON" },
 		{ "help", "the objects and their grammar" },
+		{ "agent", "the node agent: this host's state from etcd (cluster mode)" },
+		{ "metrics", "the datapath's counters as Prometheus metrics" },
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(known[i].name, name))
