@@ -4,7 +4,8 @@
 # Usage: cni.sh OUT.json   (env: VPCBPF, BENCH_CNI_CONTAINERS, default 100)
 # One emulated host (a netns with its own pin dir) and N container netns; each plugin is run as a runtime runs it
 # (CNI_* env, netconf on stdin, in the host's netns), one container after the other; the same host-local IPAM
-# serves all three rows: host-local alone, bridge + host-local (the kernel's own bridge), vpcbpf + host-local.
+# serves all rows: host-local alone, bridge + host-local (the kernel's own bridge), vpcbpf + host-local, and vpcbpf
+# in cluster mode (a real etcd, this host's agent applying each NIC before ADD or DEL returns).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VPCBPF=${VPCBPF:-$ROOT/build/vpcbpf}
@@ -18,6 +19,7 @@ IPAM_PATH=/usr/lib/cni
 
 cleanup() {
 	local i
+	lib_cleanup 2>/dev/null
 	"$VPCBPF" -n "$P" -d "$PIN" dp down >/dev/null 2>&1
 	for i in $(seq "$N"); do ip netns del "$P-c$i" 2>/dev/null; done
 	ip netns del "$P" 2>/dev/null
@@ -41,9 +43,10 @@ stats() {
 }
 
 # call PLUGIN COMMAND I CONF: one CNI call for container I, in the host's netns
+HOSTNS=$P
 call() {
 	CNI_COMMAND=$2 CNI_CONTAINERID=bench-$3 CNI_NETNS=/run/netns/$P-c$3 CNI_IFNAME=eth0 CNI_PATH=$IPAM_PATH \
-		nsenter --net="/run/netns/$P" "$1" <<<"$4"
+		nsenter --net="/run/netns/$HOSTNS" "$1" <<<"$4"
 }
 
 # run_loop NAME PLUGIN CONF: ADD for every container, then DEL for every one; times in $TMP/NAME.{add,del}
@@ -98,16 +101,40 @@ leaks=$(
 )
 leaks=$(echo $leaks | tr ' ' ',')
 
+# cluster mode: etcd on a switch, host cA with its agent; the plugin waits for the agent on every ADD and DEL
+# shellcheck source=../lib/vpcbpf.bash
+. "$ROOT/tests/lib/vpcbpf.bash"
+lib_init
+switch_create csw 192.168.101 cA >/dev/null && etcd_start csw >/dev/null || { echo "cni bench: no etcd" >&2; exit 1; }
+lib_register pin cA
+"$VPCBPF" -n "$T-cA" -d "$BPFFS/$T-cA" agent --etcd "$ETCD_URL" host cA dev ul0 xdp generic >"$TMP/agent.log" 2>&1 &
+proc_register $!
+E() { ip netns exec "$T-csw" "$VPCBPF" --etcd "$ETCD_URL" "$@"; }
+E vpc add 100 && E subnet add 10.0.0.0/24 vpc 100 || exit 1
+for _ in $(seq 100); do
+	[ "$(E -j host show | jq '[.[] | select(.state == "up")] | length')" = 1 ] && break
+	sleep 0.1
+done
+cluster_conf='{"cniVersion":"1.0.0","name":"bench","type":"vpcbpf","vpc":100,"etcd":"'"$ETCD_URL"'","host":"cA","ipam":{"type":"host-local","ranges":[[{"subnet":"10.0.0.0/24"}]],"dataDir":"'"$TMP/ipam-cluster"'"}}'
+HOSTNS=$T-cA
+export VPCBPF_PIN_DIR=$BPFFS/$T-cA
+run_loop cluster "$PLUGIN" "$cluster_conf" || exit 1
+cluster_left=$(( $(E -j nic show | jq length) + $(grep -c "left open" "$TMP/cluster.stderr" || true) ))
+
 jq -n --argjson n "$N" --arg leaks "$leaks" \
 	--argjson ia "$(stats <"$TMP/ipam.add")" --argjson id "$(stats <"$TMP/ipam.del")" \
 	--argjson ba "$(stats <"$TMP/bridge.add")" --argjson bd "$(stats <"$TMP/bridge.del")" \
 	--argjson va "$(stats <"$TMP/vpcbpf.add")" --argjson vd "$(stats <"$TMP/vpcbpf.del")" \
+	--argjson ca "$(stats <"$TMP/cluster.add")" --argjson cd "$(stats <"$TMP/cluster.del")" --argjson cl "$cluster_left" \
 	'{containers: $n, host_local: {add: $ia, del: $id}, bridge: {add: $ba, del: $bd}, vpcbpf: {add: $va, del: $vd},
+	  vpcbpf_cluster: {add: $ca, del: $cd, nics_left_in_etcd: $cl},
 	  left_after_del: ($leaks | split(",") | map(tonumber) |
 		{veths: .[0], nics: .[1], nic_stats: .[2], ifindex_nics: .[3], ipam_files: .[4], plugin_fd_warnings: .[5]})}' >"$OUT"
 jq -r '"CNI, \(.containers) containers one after the other (median / p90 ms per call):",
 	"  host-local alone   ADD \(.host_local.add.median_ms) / \(.host_local.add.p90_ms)   DEL \(.host_local.del.median_ms) / \(.host_local.del.p90_ms)",
 	"  bridge+host-local  ADD \(.bridge.add.median_ms) / \(.bridge.add.p90_ms)   DEL \(.bridge.del.median_ms) / \(.bridge.del.p90_ms)",
 	"  vpcbpf+host-local  ADD \(.vpcbpf.add.median_ms) / \(.vpcbpf.add.p90_ms)   DEL \(.vpcbpf.del.median_ms) / \(.vpcbpf.del.p90_ms)",
+	"  vpcbpf, cluster    ADD \(.vpcbpf_cluster.add.median_ms) / \(.vpcbpf_cluster.add.p90_ms)   DEL \(.vpcbpf_cluster.del.median_ms) / \(.vpcbpf_cluster.del.p90_ms)   (etcd + agent; NICs and fds left: \(.vpcbpf_cluster.nics_left_in_etcd))",
 	"  left after DEL: \(.left_after_del)"' "$OUT"
+[ "$cluster_left" = 0 ] || { echo "cni bench: cluster mode left $cluster_left NIC(s) in etcd or fd(s) open" >&2; exit 1; }
 [ "$leaks" = "0,0,0,0,0,0" ] || { echo "cni bench: vpcbpf-cni left something behind: $leaks" >&2; exit 1; }
