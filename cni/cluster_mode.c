@@ -174,43 +174,20 @@ static int edit_and_wait(const struct netconf *nc, int argc, char **argv, const 
 	return 0;
 }
 
-static void words_del(char *words[6], char ip[16], char vni[12], const struct nic_key *k)
-{
-	inet_ntop(AF_INET, &k->ip, ip, 16);
-	snprintf(vni, 12, "%u", k->vni);
-	words[0] = "nic";
-	words[1] = "del";
-	words[2] = ip;
-	words[3] = "vpc";
-	words[4] = vni;
-	words[5] = NULL;
-}
-
 int cluster_nic_add(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a)
 {
-	char ip[16], vni[12], mac[18], what[96], dev[IF_NAMESIZE], host[256], sg[NAME_LEN];
-	char *words[14] = { "nic", "add", ip, "vpc", vni, "mac", mac, "host", host, "dev", dev, NULL, NULL, NULL };
-	int argc = 11, err;
+	struct nic_words w;
+	char what[96];
+	int err;
 
-	inet_ntop(AF_INET, &a->ip, ip, sizeof(ip));
-	snprintf(vni, sizeof(vni), "%u", nc->vpc);
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", c->mac[0], c->mac[1], c->mac[2], c->mac[3],
-		 c->mac[4], c->mac[5]);
-	snprintf(host, sizeof(host), "%s", nc->host);
-	snprintf(dev, sizeof(dev), "%s", c->host_if);
-	if (nc->sg[0]) {
-		snprintf(sg, sizeof(sg), "%s", nc->sg);
-		words[argc++] = "sg";
-		words[argc++] = sg;
-	}
-	snprintf(what, sizeof(what), "cannot add NIC %s to VPC %u", ip, nc->vpc);
-	err = edit_and_wait(nc, argc, words, what);
+	nic_add_words(&w, nc, c, a);
+	snprintf(what, sizeof(what), "cannot add NIC %s to VPC %u", w.ip, nc->vpc);
+	err = edit_and_wait(nc, w.argc, w.argv, what);
 	if (err == CNI_ERR_TRY_AGAIN) {
 		/* not applied in time: take it back out of etcd, so that nothing is left for a later ADD to trip on */
 		struct nic_key k = { .vni = nc->vpc, .ip = a->ip };
-		char *del[6], ip2[16], vni2[12];
-		words_del(del, ip2, vni2, &k);
-		cluster_edit_words(nc->etcd, 5, del, NULL);
+		nic_del_words(&w, &k);
+		cluster_edit_words(nc->etcd, w.argc, w.argv, NULL);
 	}
 	return err;
 }
@@ -256,7 +233,8 @@ static int find_nic(const struct netconf *nc, const struct cni_call *c, const st
 int cluster_nic_del(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a)
 {
 	struct nic_key k;
-	char *words[6], ip[16], vni[12], what[96];
+	struct nic_words w;
+	char what[96];
 	int err;
 
 	if ((err = open_etcd(nc)))
@@ -266,9 +244,9 @@ int cluster_nic_del(const struct netconf *nc, const struct cni_call *c, const st
 		return 0; /* already gone */
 	if (err)
 		return err;
-	words_del(words, ip, vni, &k);
-	snprintf(what, sizeof(what), "cannot delete NIC %s of VPC %u", ip, k.vni);
-	return edit_and_wait(nc, 5, words, what);
+	nic_del_words(&w, &k);
+	snprintf(what, sizeof(what), "cannot delete NIC %s of VPC %u", w.ip, k.vni);
+	return edit_and_wait(nc, w.argc, w.argv, what);
 }
 
 int cluster_nic_check(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a)

@@ -114,6 +114,15 @@ int cluster_nic_del(const struct netconf *nc, const struct cni_call *c, const st
 int cluster_nic_check(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a);
 void cluster_close(void);
 
+/* words.c: the NIC as a command's words (cli/cluster.h and the one grammar take words) */
+struct nic_words {
+	char ip[16], vni[12], mac[18], dev[IF_NAMESIZE], host[256], sg[NAME_LEN];
+	char *argv[16];
+	int argc;
+};
+int nic_add_words(struct nic_words *w, const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a);
+int nic_del_words(struct nic_words *w, const struct nic_key *k);
+
 /* commands */
 int cmd_add(struct cni_call *c, struct netconf *nc);
 int cmd_del(struct cni_call *c, struct netconf *nc);
