@@ -92,7 +92,7 @@ image() { echo "localhost/vpcbpf:$(cat "$LIB_STATE/version")"; }
 	assert_failure
 }
 
-@test "the image runs the agent against a real etcd: registers its host, applies the cluster's NICs, stops on SIGTERM" {
+@test "the image runs the agent against a real etcd: registers, applies the cluster's NICs, serves metrics, stops on SIGTERM" {
 	# The emulated host hA (a netns) is the host: the container joins its network namespace, which is
 	# what --network host gives on a real host. etcd runs on hB, across the underlay.
 	underlay_create hA hB
@@ -104,9 +104,12 @@ image() { echo "localhost/vpcbpf:$(cat "$LIB_STATE/version")"; }
 	E subnet add 10.0.1.0/24 vpc 100
 	E nic add 10.0.1.10 vpc 100 mac 02:00:00:00:01:10 host hA dev a1
 	E nic add 10.0.1.11 vpc 100 mac 02:00:00:00:01:11 host hB dev b1
+	local port
+	port=$(free_port)
 	proc_start agent podman $(podman_opts) run --rm --name "$T-agent" --network "ns:/var/run/netns/$T-hA" \
 		--privileged -v /sys/fs/bpf:/sys/fs/bpf --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-		"$(image)" -d "$BPFFS/$T-hA" agent --etcd "$ETCD_URL" host hA dev ul0 xdp generic lease 3
+		"$(image)" -d "$BPFFS/$T-hA" agent --etcd "$ETCD_URL" host hA dev ul0 xdp generic lease 3 \
+		metrics "127.0.0.1:$port"
 	# the host registered, and its own NIC is local on a1 (read by the host's vpcbpf, not the container's)
 	wait_until 30 eval 'E -j host show | jq -e ".[] | select(.host == \"hA\" and .state == \"up\")" >/dev/null' ||
 		fail "hA never registered: $(cat "$(proc_log agent)")"
@@ -114,6 +117,17 @@ image() { echo "localhost/vpcbpf:$(cat "$LIB_STATE/version")"; }
 		fail "the NIC never reached hA: $(cat "$(proc_log agent)")"
 	# the datapath the container loaded forwards: the VM reaches its gateway
 	in_vm a1 ping -c 2 -i 0.2 -W 2 10.0.1.1
+	# its metrics, on the host's network: synced, the datapath's and the agent's families
+	local url=http://127.0.0.1:$port
+	wait_until 30 eval '[ "$(ip netns exec "$T-hA" curl -s -o /dev/null -w "%{http_code}" "$url/healthz")" = 200 ]' ||
+		fail "/healthz never said synced: $(cat "$(proc_log agent)")"
+	ip netns exec "$T-hA" curl -sf --max-time 5 "$url/metrics" >"$LIB_STATE/agent.scrape"
+	promtool check metrics <"$LIB_STATE/agent.scrape"
+	grep -qx 'vpcbpf_datapath_up 1' "$LIB_STATE/agent.scrape"
+	grep -qx 'vpcbpf_agent_synced 1' "$LIB_STATE/agent.scrape"
+	grep -qx 'vpcbpf_agent_etcd_connected 1' "$LIB_STATE/agent.scrape"
+	[ "$(awk '$1 == "vpcbpf_agent_applied_revision" { print $2 }' "$LIB_STATE/agent.scrape")" -gt 0 ]
+	grep -q '^vpcbpf_nic_tx_packets_total{vpc="100",nic="10.0.1.10"} [1-9]' "$LIB_STATE/agent.scrape"
 	# SIGTERM to podman reaches the agent: a clean stop that gives its lease back
 	proc_stop agent 20 || fail "the agent's container exited $?: $(cat "$(proc_log agent)")"
 	grep -q "lease revoked" "$(proc_log agent)"
