@@ -99,7 +99,7 @@ prom_is() { [ "$(prom_query "$1")" = "$2" ]; }
 		fail "Prometheus has $(prom_query 'vpcbpf_drops_total{reason="spoofed-ip"}')"
 	# and the NIC that sent them counts them too
 	local nic_drops
-	nic_drops=$(vpcbpf_on h -j stats nic 10.0.1.10 vpc 100 | jq '.[0].drops')
+	nic_drops=$(vpcbpf_on h -j stats nic 10.0.1.10 vpc 100 | jq '.[0].drops_total')
 	[ "$nic_drops" -ge 4 ]
 	wait_until 20 prom_is 'vpcbpf_nic_drops_total{vpc="100",nic="10.0.1.10"}' "$nic_drops"
 }
