@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
@@ -285,6 +286,29 @@ static int join_netns(const char *name)
 static struct store the_store;
 static bool store_opened;
 
+/*
+ * A command that ran long on a terminal ends with one line on stderr saying what finished and how long
+ * it took (its transaction drew progress bars meanwhile: cli/state.c). Not on a pipe: scripts get the
+ * output alone. VPCBPF_SUMMARY_MS moves the threshold (default 1000 ms).
+ */
+static void summary_line(int argc, char **argv, const struct timespec *start)
+{
+	const char *env = getenv("VPCBPF_SUMMARY_MS");
+	struct timespec now;
+	double ms;
+	char what[256] = "";
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+	if (ms < (env && *env ? atof(env) : 1000.0))
+		return;
+	for (int i = 0; i < argc && strlen(what) < sizeof(what) - 64; i++)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%.48s", i ? " " : "", argv[i]);
+	fprintf(stderr, "vpcbpf: %s: done in %.2f s\n", what, ms / 1e3);
+}
+
 int main(int argc, char **argv)
 {
 	struct argp argp = { options, parse_opt, "OBJECT [COMMAND [ARGS...]]", doc, NULL, NULL, NULL };
@@ -328,7 +352,11 @@ int main(int argc, char **argv)
 		help_objects(stdout);
 		err = 0;
 	} else {
+		struct timespec start;
+		clock_gettime(CLOCK_MONOTONIC, &start);
 		err = run_command(cl.argc, cl.argv);
+		if (!err)
+			summary_line(cl.argc, cl.argv, &start);
 	}
 	/* an edit (it took the lock) that no commit already followed into the kernel's advertised routes */
 	if (!err && store_opened && the_store.lock_fd >= 0 && !advertise_settled())
