@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <json-c/json.h>
 #include "cli/cli.h"
+#include "cli/edit.h"
 #include "cli/jdoc.h"
 #include "cli/schema.h"
 #include "cli/state.h"
@@ -101,28 +102,36 @@ static int take_fields(const struct jval *o, struct field *f, size_t n)
 	return 0;
 }
 
-static int get_vni(const struct jval *v, const char *key, __u32 *vni)
+/* A VNI key: the same check and words as the command line's VNI (the error context names the object). */
+static int get_vni(const struct jval *v, __u32 *vni)
 {
-	int64_t x = v->i;
-	if (x < VNI_MIN || x > VNI_MAX)
-		return fail("\"%s\": invalid VNI %lld (expected %u..%u)", key, (long long)x, VNI_MIN, VNI_MAX);
-	*vni = (__u32)x;
-	return 0;
+	char num[24];
+
+	snprintf(num, sizeof(num), "%lld", (long long)v->i);
+	return parse_vni(num, vni);
+}
+
+/* Each JSON object becomes the edit its command would be (cli/edit.c), and goes through the same rules. */
+static void edit_init(struct edit *e, enum edit_op op)
+{
+	memset(e, 0, sizeof(*e));
+	e->verb = edit_verb_of(op);
+	e->source_check = true;
 }
 
 static int apply_vpc(struct txn_state *st, const struct jval *o)
 {
 	struct field f[] = { { "vni", J_INT, true }, { "name", J_STRING, false } };
-	char name[NAME_LEN] = "";
-	__u32 vni;
+	struct edit e;
 
-	if (take_fields(o, f, 2) || get_vni(f[0].val, "vni", &vni))
+	edit_init(&e, EDIT_VPC_ADD);
+	if (take_fields(o, f, 2) || get_vni(f[0].val, &e.vni))
 		return 1;
-	if (f[1].val && parse_name(f[1].val->s, "VPC name", name))
+	if (f[1].val && parse_name(f[1].val->s, "VPC name", e.name))
 		return 1;
-	if (table_get(&st->vpcs, &vni))
-		return fail("duplicate VPC %u", vni);
-	return state_vpc_add(st, vni, name);
+	if (table_get(&st->vpcs, &e.vni))
+		return fail("duplicate VPC %u", e.vni);
+	return edit_apply(st, &e);
 }
 
 static int apply_subnet(struct txn_state *st, const struct jval *o)
@@ -130,20 +139,25 @@ static int apply_subnet(struct txn_state *st, const struct jval *o)
 	struct field f[] = { { "cidr", J_STRING, true }, { "vpc", J_INT, true },
 			     { "gateway", J_STRING, false }, { "name", J_STRING, false } };
 	struct subnet_key k;
-	char name[NAME_LEN] = "", b[20];
-	__be32 gw = 0;
+	struct edit e;
+	char b[20];
 
+	edit_init(&e, EDIT_SUBNET_ADD);
+	if (take_fields(o, f, 4) || parse_prefix(f[0].val->s, &e.prefix, &e.len) || get_vni(f[1].val, &e.vni))
+		return 1;
+	if (f[2].val && parse_ip(f[2].val->s, &e.gateway))
+		return 1;
+	if (f[2].val)
+		e.have |= 1U << ES_GATEWAY;
+	if (f[3].val && parse_name(f[3].val->s, "subnet name", e.name))
+		return 1;
 	memset(&k, 0, sizeof(k));
-	if (take_fields(o, f, 4) || parse_prefix(f[0].val->s, &k.prefix, &k.len) ||
-	    get_vni(f[1].val, "vpc", &k.vni))
-		return 1;
-	if (f[2].val && parse_ip(f[2].val->s, &gw))
-		return 1;
-	if (f[3].val && parse_name(f[3].val->s, "subnet name", name))
-		return 1;
+	k.vni = e.vni;
+	k.prefix = e.prefix;
+	k.len = e.len;
 	if (table_get(&st->subnets, &k))
 		return fail("duplicate subnet %s of VPC %u", prefix_str(k.prefix, k.len, b), k.vni);
-	return state_subnet_add(st, k, f[2].val != NULL, gw, name);
+	return edit_apply(st, &e);
 }
 
 /* A rule is given as the words of 'sg rule add', so it is checked exactly as that command checks it. */
@@ -153,7 +167,7 @@ static int apply_sg_rule(struct txn_state *st, const char *sg, const struct jval
 			     { "proto", J_STRING, true }, { "port", J_STRING, false },
 			     { "cidr", J_STRING, false }, { "action", J_STRING, true } };
 	char *words[12], prio[24];
-	struct sg_rule_entry e;
+	struct edit e;
 	int n = 0;
 
 	if (take_fields(o, f, 6))
@@ -180,21 +194,25 @@ static int apply_sg_rule(struct txn_state *st, const char *sg, const struct jval
 		words[n++] = "priority";
 		words[n++] = prio;
 	}
-	return sg_parse_rule(n, words, &e) || state_sg_rule_add(st, sg, e);
+	edit_init(&e, EDIT_SG_RULE_ADD);
+	e.group = sg;
+	return sg_parse_rule(n, words, &e.rule) || edit_apply(st, &e);
 }
 
 static int apply_sg(struct txn_state *st, const struct jval *o)
 {
 	struct field f[] = { { "name", J_STRING, true }, { "rules", J_ARRAY, false } };
 	char name[NAME_LEN];
-	__u32 id;
+	struct edit e;
 
-	if (take_fields(o, f, 2) || parse_name(f[0].val->s, "security group name", name))
+	edit_init(&e, EDIT_SG_ADD);
+	if (take_fields(o, f, 2) || parse_name(f[0].val->s, "security group name", e.name))
 		return 1;
+	memcpy(name, e.name, NAME_LEN);
 	for (const struct txn_sg *g = NULL; (g = table_next(&st->sgs, g));)
 		if (!strncmp(g->name, name, NAME_LEN))
 			return fail("duplicate security group \"%s\"", name);
-	if (state_sg_add(st, name) || state_sg_id(st, name, &id))
+	if (edit_apply(st, &e))
 		return 1;
 	size_t n = f[1].val ? f[1].val->n : 0;
 	size_t len = strlen(err_context);
@@ -212,44 +230,52 @@ static int apply_nic(struct txn_state *st, const struct jval *o)
 			     { "mac", J_STRING, true }, { "dev", J_STRING, false },
 			     { "remote", J_STRING, false }, { "source_check", J_BOOL, false },
 			     { "sg", J_STRING, false }, { "ct_quota", J_INT, false }, { "host", J_STRING, false } };
-	struct txn_nic n;
+	struct nic_key k;
+	struct edit e;
 	char b[16];
 
-	memset(&n, 0, sizeof(n));
-	if (take_fields(o, f, 9) || parse_ip(f[0].val->s, &n.k.ip) ||
-	    get_vni(f[1].val, "vpc", &n.k.vni) || parse_mac(f[2].val->s, n.v.mac))
+	edit_init(&e, EDIT_NIC_ADD);
+	if (take_fields(o, f, 9) || parse_ip(f[0].val->s, &e.ip) || get_vni(f[1].val, &e.vni) ||
+	    parse_mac(f[2].val->s, e.mac))
 		return 1;
-	if (f[6].val && state_sg_id(st, f[6].val->s, &n.v.sg_id))
-		return 1;
+	if (f[6].val) {
+		if (strcmp(f[6].val->s, "none") && parse_name(f[6].val->s, "security group name", e.sg))
+			return 1;
+		e.have |= 1U << ES_SG;
+	}
 	if (!f[3].val == !f[4].val)
-		return fail("NIC %s: give exactly one of \"dev\" or \"remote\"", ip_str(n.k.ip, b));
+		return fail("NIC %s: give exactly one of \"dev\" or \"remote\"", ip_str(e.ip, b));
 	if (f[3].val) {
 		const char *dev = f[3].val->s;
 		if (!*dev || strlen(dev) >= IF_NAMESIZE)
 			return fail("invalid device name \"%s\"", dev);
-		snprintf(n.dev, sizeof(n.dev), "%s", dev);
-		n.v.flags = NIC_F_LOCAL;
+		snprintf(e.dev, sizeof(e.dev), "%s", dev);
+		e.have |= 1U << ES_DEV;
 	} else {
-		if (parse_ip(f[4].val->s, &n.v.remote))
+		if (parse_ip(f[4].val->s, &e.remote))
 			return 1;
-		n.v.flags = NIC_F_REMOTE;
+		e.have |= 1U << ES_REMOTE;
 	}
-	if (!f[5].val || (f[5].val->i != 0))
-		n.v.flags |= NIC_F_SOURCE_CHECK;
+	e.source_check = !f[5].val || f[5].val->i != 0;
 	if (f[7].val && (f[7].val->i < 0 || f[7].val->i > MAX_CONNTRACK))
-		return fail("NIC %s: ct_quota %lld out of range (0: the host's, up to %u)", ip_str(n.k.ip, b),
+		return fail("NIC %s: ct_quota %lld out of range (0: the host's, up to %u)", ip_str(e.ip, b),
 			    (long long)f[7].val->i, MAX_CONNTRACK);
-	if (f[7].val)
-		n.v.ct_quota = (__u32)f[7].val->i;
+	if (f[7].val) {
+		e.ct_quota = (__u32)f[7].val->i;
+		e.have |= 1U << ES_CT_QUOTA;
+	}
 	if (f[8].val) { /* cluster mode: the host it lives on, as "dev" there */
 		const char *h = f[8].val->s;
 		if (!*h || strlen(h) >= TXN_HOST_LEN || strchr(h, '/'))
 			return fail("invalid host name \"%s\"", h);
-		snprintf(n.host, sizeof(n.host), "%s", h);
+		snprintf(e.host, sizeof(e.host), "%s", h);
+		e.have |= 1U << ES_HOST;
 	}
-	if (table_get(&st->nics, &n.k))
-		return fail("duplicate NIC %s of VPC %u", ip_str(n.k.ip, b), n.k.vni);
-	return state_nic_set(st, n, false);
+	k.vni = e.vni;
+	k.ip = e.ip;
+	if (table_get(&st->nics, &k))
+		return fail("duplicate NIC %s of VPC %u", ip_str(e.ip, b), e.vni);
+	return edit_apply(st, &e);
 }
 
 static int apply_route(struct txn_state *st, const struct jval *o)
@@ -258,34 +284,31 @@ static int apply_route(struct txn_state *st, const struct jval *o)
 			     { "via", J_STRING, false }, { "peer", J_INT, false },
 			     { "blackhole", J_BOOL, false }, { "advertise", J_BOOL, false } };
 	struct txn_route_key k;
-	struct route r;
-	__u32 vni = 0;
+	struct edit e;
 	char b[20];
 
-	memset(&r, 0, sizeof(r));
-	if (take_fields(o, f, 6) || parse_prefix(f[0].val->s, &r.prefix, &r.len) ||
-	    get_vni(f[1].val, "vpc", &vni))
+	edit_init(&e, EDIT_ROUTE_ADD);
+	if (take_fields(o, f, 6) || parse_prefix(f[0].val->s, &e.prefix, &e.len) || get_vni(f[1].val, &e.vni))
 		return 1;
 	if ((f[2].val != NULL) + (f[3].val != NULL) + (f[4].val && (f[4].val->i != 0)) != 1)
 		return fail("route %s: give exactly one next hop: \"via\", \"peer\" or \"blackhole\": true",
-			    prefix_str(r.prefix, r.len, b));
+			    prefix_str(e.prefix, e.len, b));
 	if (f[2].val) {
-		if (parse_ip(f[2].val->s, &r.via))
+		if (parse_ip(f[2].val->s, &e.via))
 			return 1;
-		r.kind = ROUTE_VIA;
+		e.have |= 1U << ES_VIA;
 	} else if (f[3].val) {
-		if (get_vni(f[3].val, "peer", &r.peer_vni))
+		if (get_vni(f[3].val, &e.peer_vni))
 			return 1;
-		r.kind = ROUTE_PEER;
+		e.have |= 1U << ES_PEER;
 	} else {
-		r.kind = ROUTE_BLACKHOLE;
+		e.have |= 1U << ES_BLACKHOLE;
 	}
-	if (f[5].val && (f[5].val->i != 0))
-		r.flags |= ROUTE_F_ADVERTISE;
-	k = txn_route_key(vni, r.prefix, r.len);
+	e.advertise = f[5].val && f[5].val->i != 0;
+	k = txn_route_key(e.vni, e.prefix, e.len);
 	if (table_get(&st->routes, &k))
-		return fail("duplicate route %s of VPC %u", prefix_str(r.prefix, r.len, b), vni);
-	return state_route_set(st, vni, &r, false);
+		return fail("duplicate route %s of VPC %u", prefix_str(e.prefix, e.len, b), e.vni);
+	return edit_apply(st, &e);
 }
 
 /* In dependency order: what an object refers to is read before it. */

@@ -19,7 +19,8 @@ struct options {
 };
 extern struct options opts;
 
-/* A command gets the words after its verb; it returns 0, or non-zero after printing an error. */
+/* A command gets the words after its verb; it returns 0, or non-zero after printing an error.
+ * fn is NULL for an edit verb: cli/edit.c parses and applies it (its table gives the verb's place for prefixes). */
 typedef int (*cmd_fn)(int argc, char **argv);
 struct cmd {
 	const char *name;
@@ -42,13 +43,13 @@ extern const struct object obj_sg, obj_monitor, obj_topology;
 extern const struct object obj_agent;
 extern const struct object obj_metrics;
 extern const struct object obj_help;
-extern const struct object *const objects[];
+extern const struct object *const objects[]; /* cli/objects.c */
 
 /* -V: version, commit, libbpf and libxdp versions (text or JSON; cli/version.c). */
 void print_version(void);
 
 /* The object a word names: the exact name or alias, else the one object it is a prefix of; NULL after
- * fail() when none, or when several match ("ambiguous", listing them). */
+ * fail() when none, or when several match ("ambiguous", listing them). cli/objects.c */
 const struct object *object_lookup(const char *word);
 /* 'OBJECT help': the object's grammar (text, or {"usage": ...} under -j). */
 void print_usage(const struct object *o);
@@ -104,9 +105,6 @@ void nic_print(const struct nic_key *k, const struct nic *n);
 /* Security groups by name (cli/sg.c): the id, or 1 after "does not exist"; a name for an id. */
 int sg_lookup(struct store *s, const char *name, __u32 *id);
 const char *sg_name(struct store *s, __u32 id, char buf[NAME_LEN]);
-/* RULE words (cli/sg.c) into a rule; priority 0 when not given. */
-struct sg_rule_entry;
-int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e);
 
 /* ---- the store, opened once per process ---- */
 struct store *store_get(bool lock);

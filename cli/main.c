@@ -10,17 +10,15 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
+#include "cli/edit.h"
 #include "cli/help.h"
+#include "cli/objects.h"
 #include "cli/state.h"
 #include "cli/advertise.h"
 #include "cli/cluster.h"
 
 struct options opts;
 
-const struct object *const objects[] = {
-	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_sg, &obj_save, &obj_apply, &obj_monitor, &obj_topology,
-	&obj_agent, &obj_metrics, &obj_help, NULL,
-};
 
 /* The OBJECT list after the options is generated from objects[] (cli/help.c), so it cannot drift. */
 static const char doc[] =
@@ -188,56 +186,6 @@ void print_usage(const struct object *o)
 	free(text);
 }
 
-const struct object *object_lookup(const char *word)
-{
-	const struct object *found = NULL;
-	char names[256] = "";
-	int n = 0;
-
-	for (int i = 0; objects[i]; i++)
-		if (!strcmp(word, objects[i]->name) || (objects[i]->alias && !strcmp(word, objects[i]->alias)))
-			return objects[i];
-	for (int i = 0; objects[i]; i++)
-		if (matches(word, objects[i]->name) || (objects[i]->alias && matches(word, objects[i]->alias))) {
-			found = objects[i];
-			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", n++ ? ", " : "",
-				 objects[i]->name);
-		}
-	if (n == 1)
-		return found;
-	if (n > 1)
-		fail("ambiguous object \"%s\": %s", word, names);
-	else
-		fail("unknown object \"%s\" (try --help)", word);
-	return NULL;
-}
-
-/* The command of o a word names: exact, else the one it is a prefix of; list and ls are show (iproute2). */
-static const struct cmd *verb_lookup(const struct object *o, const char *word, bool *ambiguous)
-{
-	const struct cmd *found = NULL;
-	char names[256] = "";
-	int n = 0;
-
-	*ambiguous = false;
-	if (!strcmp(word, "ls") || (strlen(word) >= 2 && matches(word, "list")))
-		word = "show";
-	for (const struct cmd *c = o->cmds; c->name; c++)
-		if (!strcmp(word, c->name))
-			return c;
-	for (const struct cmd *c = o->cmds; c->name; c++)
-		if (matches(word, c->name) && !(found && found->fn == c->fn)) { /* del and delete are one command */
-			found = c;
-			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", n++ ? ", " : "", c->name);
-		}
-	if (n > 1) {
-		*ambiguous = true;
-		fail("%s: ambiguous command \"%s\": %s", o->name, word, names);
-		return NULL;
-	}
-	return found;
-}
-
 int run_command(int argc, char **argv)
 {
 	const struct object *o;
@@ -256,6 +204,9 @@ int run_command(int argc, char **argv)
 		return o->cmds[0].fn(argc - 1, argv + 1);
 	bool ambiguous;
 	const struct cmd *c = verb_lookup(o, argv[1], &ambiguous);
+	/* Edits (add, del, ...) have one grammar and one set of rules, shared with --batch and apply. */
+	if (c && !c->fn)
+		return edit_run(argc, argv);
 	if (c)
 		return c->fn(argc - 2, argv + 2);
 	if (ambiguous)

@@ -18,122 +18,6 @@ static const char *kind_name(__u8 kind)
 	return kind < sizeof(kind_names) / sizeof(kind_names[0]) && kind_names[kind] ? kind_names[kind] : "unknown";
 }
 
-/* ROUTE := PREFIX vpc VNI NEXTHOP [advertise]; NEXTHOP := via IP | blackhole | peer VNI */
-static int parse_route(int argc, char **argv, const char *cmd, __u32 *vni, struct route *r, bool need_nexthop)
-{
-	bool have_vpc = false;
-
-	memset(r, 0, sizeof(*r));
-	if (argc < 1)
-		return fail("route %s: missing PREFIX", cmd);
-	if (parse_prefix(argv[0], &r->prefix, &r->len))
-		return 1;
-	for (argc--, argv++; argc > 0; argc--, argv++) {
-		const char *val;
-		if (matches(*argv, "vpc")) {
-			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, vni))
-				return 1;
-			have_vpc = true;
-		} else if (need_nexthop && !strcmp(*argv, "via")) {
-			if (r->kind)
-				return fail("route %s: more than one next hop (\"%s\")", cmd, *argv);
-			if (!(val = next_value(&argc, &argv, "via")) || parse_ip(val, &r->via))
-				return 1;
-			r->kind = ROUTE_VIA;
-		} else if (need_nexthop && matches(*argv, "blackhole")) {
-			if (r->kind)
-				return fail("route %s: more than one next hop (\"%s\")", cmd, *argv);
-			r->kind = ROUTE_BLACKHOLE;
-		} else if (need_nexthop && matches(*argv, "peer")) {
-			if (r->kind)
-				return fail("route %s: more than one next hop (\"%s\")", cmd, *argv);
-			if (!(val = next_value(&argc, &argv, "peer")) || parse_vni(val, &r->peer_vni))
-				return 1;
-			r->kind = ROUTE_PEER;
-		} else if (need_nexthop && matches(*argv, "advertise")) {
-			r->flags |= ROUTE_F_ADVERTISE;
-		} else {
-			return unknown_word(*argv);
-		}
-	}
-	if (!have_vpc)
-		return fail("route %s: missing \"vpc VNI\"", cmd);
-	if (need_nexthop && !r->kind)
-		return fail("route %s: missing next hop (via IP | blackhole | peer VNI)", cmd);
-	return 0;
-}
-
-static int route_set(int argc, char **argv, bool replace)
-{
-	const char *cmd = replace ? "replace" : "add";
-	struct route r, old;
-	struct store *s;
-	struct nic nh;
-	struct vpc v;
-	__u32 vni = 0;
-	char b1[20], b2[16];
-	int err;
-
-	if (parse_route(argc, argv, cmd, &vni, &r, true))
-		return 1;
-	if (!(s = store_get(true)))
-		return 1;
-	if (store_vpc(s, vni, &v))
-		return fail("VPC %u does not exist", vni);
-	if (r.kind == ROUTE_VIA && store_nic(s, vni, r.via, &nh))
-		return fail("next hop %s is not a NIC of VPC %u: add the appliance's NIC first", ip_str(r.via, b2), vni);
-	if (r.kind == ROUTE_PEER) {
-		if (r.peer_vni == vni)
-			return fail("route %s: a VPC cannot peer with itself", cmd);
-		if (store_vpc(s, r.peer_vni, &v))
-			return fail("peer VPC %u does not exist", r.peer_vni);
-	}
-	err = route_table_get(&s->rm, vni, r.prefix, r.len, &old);
-	if (err == 0 && old.kind == ROUTE_CONNECTED)
-		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)",
-			    prefix_str(r.prefix, r.len, b1), vni);
-	if (err == 0 && !replace)
-		return fail("route %s already exists in VPC %u (use route replace)", prefix_str(r.prefix, r.len, b1), vni);
-	err = txn_route_insert(s, vni, &r);
-	if (err)
-		return fail_errno(err, "cannot %s route %s", cmd, prefix_str(r.prefix, r.len, b1));
-	return 0;
-}
-
-static int do_add(int argc, char **argv)
-{
-	return route_set(argc, argv, false);
-}
-
-static int do_replace(int argc, char **argv)
-{
-	return route_set(argc, argv, true);
-}
-
-static int do_del(int argc, char **argv)
-{
-	struct route r, old;
-	struct store *s;
-	__u32 vni = 0;
-	char b1[20];
-	int err;
-
-	if (parse_route(argc, argv, "del", &vni, &r, false))
-		return 1;
-	if (!(s = store_get(true)))
-		return 1;
-	err = route_table_get(&s->rm, vni, r.prefix, r.len, &old);
-	if (err)
-		return fail("route %s does not exist in VPC %u", prefix_str(r.prefix, r.len, b1), vni);
-	if (old.kind == ROUTE_CONNECTED)
-		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)",
-			    prefix_str(r.prefix, r.len, b1), vni);
-	err = txn_route_remove(s, vni, r.prefix, r.len);
-	if (err)
-		return fail_errno(err, "cannot delete route %s", prefix_str(r.prefix, r.len, b1));
-	return 0;
-}
-
 struct route_row {
 	__u32 vni;
 	struct route r;
@@ -240,28 +124,6 @@ static int do_show(int argc, char **argv)
 	return 0;
 }
 
-/* All static routes of a VPC go in one swap of its table (a transaction, like a batch). */
-static int do_flush(int argc, char **argv)
-{
-	struct txn_state cur, want;
-	struct store *s;
-	__u32 vni;
-	int err;
-
-	if (parse_vpc_filter(argc, argv, &vni, true, "flush"))
-		return 1;
-	if (!(s = store_get(true)) || state_load(s, &cur))
-		return 1;
-	if (txn_state_copy(&want, &cur)) {
-		txn_state_free(&cur);
-		return fail("out of memory");
-	}
-	err = state_route_flush(&want, vni) || state_commit(s, &cur, &want);
-	txn_state_free(&cur);
-	txn_state_free(&want);
-	return err;
-}
-
 /* Resolves ADDR the way the datapath does: a NIC first, then the longest route; via and peer followed once. */
 static int do_get(int argc, char **argv)
 {
@@ -334,8 +196,8 @@ static int do_get(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show }, { "add", do_add }, { "del", do_del }, { "delete", do_del }, { "replace", do_replace },
-	{ "get", do_get }, { "flush", do_flush }, { "list", do_show }, { 0 },
+	{ "show", do_show }, { "add", NULL }, { "del", NULL }, { "delete", NULL }, { "replace", NULL },
+	{ "get", do_get }, { "flush", NULL }, { "list", do_show }, { 0 },
 };
 
 const struct object obj_route = {

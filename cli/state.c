@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include "cli/cli.h"
 #include "cli/attach.h"
@@ -16,6 +18,12 @@
 
 static struct host host; /* the underlay, for checks on NICs; zero before dp up names one */
 bool state_cluster;
+
+/* A rule asked about what its caller did not load (cli/edit.c says what each edit needs): a bug, said so. */
+static int not_loaded(void)
+{
+	return fail("internal error: the state this edit reads was not loaded");
+}
 
 int state_vpc_add(struct txn_state *st, __u32 vni, const char name[NAME_LEN])
 {
@@ -37,6 +45,8 @@ int state_vpc_del(struct txn_state *st, __u32 vni)
 
 	if (!table_get(&st->vpcs, &vni))
 		return fail("VPC %u does not exist", vni);
+	if (st->routes_partial || !txn_nics_known(st, NULL))
+		return not_loaded();
 	for (const struct txn_subnet *sn = NULL; (sn = table_next(&st->subnets, sn));)
 		subnets += sn->k.vni == vni;
 	for (const struct txn_nic *n = NULL; (n = table_next(&st->nics, n));)
@@ -90,6 +100,8 @@ int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gatewa
 			return fail("subnet %s overlaps subnet %s of VPC %u", prefix_str(k.prefix, k.len, b1),
 				    prefix_str(o->k.prefix, o->k.len, b2), k.vni);
 	struct txn_route_key rk = txn_route_key(k.vni, k.prefix, k.len);
+	if (!txn_routes_known(st, k.vni, &k.prefix, k.len))
+		return not_loaded();
 	if (table_get(&st->routes, &rk))
 		return fail("VPC %u already has a route for %s: delete it first", k.vni, prefix_str(k.prefix, k.len, b1));
 	return table_put(&st->subnets, &sn) ? 0 : fail("out of memory");
@@ -111,6 +123,8 @@ int state_subnet_del(struct txn_state *st, struct subnet_key k)
 	memset(k._pad, 0, sizeof(k._pad));
 	if (!table_get(&st->subnets, &k))
 		return fail("subnet %s does not exist in VPC %u", prefix_str(k.prefix, k.len, b1), k.vni);
+	if (!txn_nics_known(st, NULL))
+		return not_loaded();
 	if ((n = nics_in_subnet(st, &k)))
 		return fail("subnet %s of VPC %u still has %u NIC(s): delete them first", prefix_str(k.prefix, k.len, b1),
 			    k.vni, n);
@@ -134,15 +148,31 @@ static const struct txn_subnet *subnet_of(const struct txn_state *st, __u32 vni,
 	return NULL;
 }
 
-int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
+/* The MTU of a device, or -1. */
+static int dev_mtu(const char *dev)
 {
-	const char *cmd = replace ? "replace" : "add";
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), mtu = -1;
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		mtu = ifr.ifr_mtu;
+	close(fd);
+	return mtu;
+}
+
+int state_nic_set(struct txn_state *st, struct txn_nic n, const char *sg, bool replace)
+{
 	const struct txn_nic *old;
 	const struct txn_subnet *sn;
 	char b1[16], b2[20];
 
 	if (!table_get(&st->vpcs, &n.k.vni))
 		return fail("VPC %u does not exist", n.k.vni);
+	if (!txn_nics_known(st, NULL))
+		return not_loaded();
 	sn = subnet_of(st, n.k.vni, n.k.ip);
 	if (!sn)
 		return fail("%s is in no subnet of VPC %u: add the subnet first", ip_str(n.k.ip, b1), n.k.vni);
@@ -153,6 +183,10 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
 	n.v.subnet = sn->k.prefix;
 	n.v.subnet_len = sn->k.len;
 	n.v.gateway = sn->v.gateway;
+	/* The gateway answers with the router MAC: a VM using it would receive frames "from itself". */
+	if (!memcmp(n.v.mac, host.router_mac, sizeof(host.router_mac)))
+		return fail("MAC %s is the router MAC of this host (every gateway's): give the NIC its own",
+			    mac_str(n.v.mac, (char[18]){ 0 }));
 	if (n.host[0] || state_cluster) {
 		/* cluster mode: the NIC lives on another machine as dev there; its agent resolves it */
 		if (!state_cluster)
@@ -189,11 +223,21 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace)
 	old = table_get(&st->nics, &n.k);
 	if (old && !replace)
 		return fail("NIC %s already exists in VPC %u (use nic replace to move it)", ip_str(n.k.ip, b1), n.k.vni);
+	if (sg && state_sg_id(st, sg[0] ? sg : "none", &n.v.sg_id))
+		return 1;
 	if (n.v.sg_id == TXN_SG_KEEP)
 		n.v.sg_id = old ? old->v.sg_id : 0;
 	if (n.v.ct_quota == TXN_CT_QUOTA_KEEP)
 		n.v.ct_quota = old ? old->v.ct_quota : 0;
-	(void)cmd;
+	if ((n.v.flags & NIC_F_LOCAL) && !state_cluster) {
+		int mtu = dev_mtu(n.dev);
+		if (host.underlay_mtu && mtu > (int)host.underlay_mtu - OVERLAY_OVERHEAD)
+			fprintf(stderr,
+				"vpcbpf: warning: %s has MTU %d but the overlay carries at most %u (underlay MTU %u - %d): "
+				"set the VM's MTU to %u\n",
+				n.dev, mtu, host.underlay_mtu - OVERLAY_OVERHEAD, host.underlay_mtu, OVERLAY_OVERHEAD,
+				host.underlay_mtu - OVERLAY_OVERHEAD);
+	}
 	return table_put(&st->nics, &n) ? 0 : fail("out of memory");
 }
 
@@ -201,8 +245,12 @@ int state_nic_del(struct txn_state *st, struct nic_key k)
 {
 	char b1[16], b2[20];
 
+	if (!txn_nics_known(st, NULL))
+		return not_loaded();
 	if (!table_get(&st->nics, &k))
 		return fail("NIC %s does not exist in VPC %u", ip_str(k.ip, b1), k.vni);
+	if (!opts.force && !txn_routes_known(st, k.vni, NULL, 0))
+		return not_loaded();
 	if (!opts.force)
 		for (const struct txn_route *r = NULL; (r = table_next(&st->routes, r));)
 			if (r->k.vni == k.vni && r->r.kind == ROUTE_VIA && r->r.via == k.ip)
@@ -217,20 +265,27 @@ int state_nic_set_ct_quota(struct txn_state *st, struct nic_key k, __u32 quota)
 	struct txn_nic *n = table_get(&st->nics, &k);
 	char b1[16];
 
+	if (!txn_nics_known(st, &k))
+		return not_loaded();
 	if (!n)
 		return fail("NIC %s does not exist in VPC %u", ip_str(k.ip, b1), k.vni);
 	n->v.ct_quota = quota;
 	return 0;
 }
 
-int state_nic_update(struct txn_state *st, struct nic_key k, bool set_sg, __u32 sg_id, bool set_sc, bool sc)
+int state_nic_update(struct txn_state *st, struct nic_key k, const char *sg, bool set_sc, bool sc)
 {
 	struct txn_nic *n = table_get(&st->nics, &k);
+	__u32 sg_id = 0;
 	char b1[16];
 
+	if (!txn_nics_known(st, &k))
+		return not_loaded();
 	if (!n)
 		return fail("NIC %s does not exist in VPC %u", ip_str(k.ip, b1), k.vni);
-	if (set_sg)
+	if (sg && state_sg_id(st, sg[0] ? sg : "none", &sg_id))
+		return 1;
+	if (sg)
 		n->v.sg_id = sg_id;
 	if (set_sc)
 		n->v.flags = sc ? (n->v.flags | NIC_F_SOURCE_CHECK) : (n->v.flags & ~NIC_F_SOURCE_CHECK);
@@ -258,6 +313,9 @@ static struct table sg_known; /* struct txn_sg: the groups at load time */
 int state_sg_id(const struct txn_state *st, const char *name, __u32 *id)
 {
 	const struct txn_sg *g;
+
+	if (st->sgs_unloaded)
+		return not_loaded();
 	if (!strcmp(name, "none")) {
 		*id = 0;
 		return 0;
@@ -272,6 +330,9 @@ int state_sg_add(struct txn_state *st, const char name[NAME_LEN])
 {
 	struct txn_sg g;
 	__u32 id;
+
+	if (st->sgs_unloaded)
+		return not_loaded();
 
 	if (sg_by_name(st, name))
 		return fail("security group \"%s\" already exists", name);
@@ -299,8 +360,13 @@ int state_sg_del(struct txn_state *st, const char *name)
 	struct txn_sg *g = sg_by_name(st, name);
 	char b1[16];
 
+	if (st->sgs_unloaded)
+		return not_loaded();
+
 	if (!g)
 		return fail("security group \"%s\" does not exist", name);
+	if (!txn_nics_known(st, NULL))
+		return not_loaded();
 	for (const struct txn_nic *n = NULL; (n = table_next(&st->nics, n));)
 		if (n->v.sg_id == g->id)
 			return fail("security group \"%s\" is used by NIC %s of VPC %u: change the NIC's group first", name,
@@ -312,12 +378,37 @@ int state_sg_del(struct txn_state *st, const char *name)
 	return 0;
 }
 
+/* Whether group id's rules in st compile into the maps' limits: 0, -E2BIG, or -ENOMEM. */
+static int sg_compiles(const struct txn_state *st, __u32 id)
+{
+	struct sg_rule_entry *rules = calloc(st->sg_rules.live + 1, sizeof(*rules));
+	struct sg_compiled c;
+	size_t n = 0;
+	int err;
+
+	if (!rules)
+		return -ENOMEM;
+	for (const struct txn_sg_rule *r = NULL; (r = table_next(&st->sg_rules, r));)
+		if (r->k.sg_id == id) {
+			rules[n].priority = r->k.priority;
+			rules[n++].r = r->r;
+		}
+	err = sg_compile(id, 0, rules, n, &c);
+	if (!err)
+		sg_compiled_free(&c);
+	free(rules);
+	return err;
+}
+
 int state_sg_rule_add(struct txn_state *st, const char *name, struct sg_rule_entry e)
 {
 	struct txn_sg *g = sg_by_name(st, name);
 	struct txn_sg_rule r;
 	__u32 last = 0;
 	size_t n = 0;
+
+	if (st->sgs_unloaded)
+		return not_loaded();
 
 	if (!g)
 		return fail("security group \"%s\" does not exist", name);
@@ -340,13 +431,23 @@ int state_sg_rule_add(struct txn_state *st, const char *name, struct sg_rule_ent
 	if (table_get(&st->sg_rules, &r.k))
 		return fail("security group \"%s\" already has a rule of priority %u", name, e.priority);
 	r.r = e.r;
-	return table_put(&st->sg_rules, &r) ? 0 : fail("out of memory");
+	if (!table_put(&st->sg_rules, &r))
+		return fail("out of memory");
+	if (sg_compiles(st, g->id) == -E2BIG) {
+		table_del(&st->sg_rules, &r.k);
+		return fail("security group \"%s\": the rules compile to more than %d entries; merge port ranges or CIDRs",
+			    name, SG_MAX_COMPILED);
+	}
+	return 0;
 }
 
 int state_sg_rule_del(struct txn_state *st, const char *name, __u32 priority)
 {
 	struct txn_sg *g = sg_by_name(st, name);
 	struct txn_sg_rule_key k;
+
+	if (st->sgs_unloaded)
+		return not_loaded();
 
 	if (!g)
 		return fail("security group \"%s\" does not exist", name);
@@ -377,6 +478,8 @@ int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool
 
 	if (!table_get(&st->vpcs, &vni))
 		return fail("VPC %u does not exist", vni);
+	if (r->kind == ROUTE_VIA && !txn_nics_known(st, &nk))
+		return not_loaded();
 	if (r->kind == ROUTE_VIA && !table_get(&st->nics, &nk))
 		return fail("next hop %s is not a NIC of VPC %u: add the appliance's NIC first", ip_str(r->via, b2), vni);
 	if (r->kind == ROUTE_PEER) {
@@ -390,6 +493,8 @@ int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool
 			    prefix_str(r->prefix, r->len, b1), vni);
 	memset(&tr, 0, sizeof(tr));
 	tr.k = txn_route_key(vni, r->prefix, r->len);
+	if (!txn_routes_known(st, vni, &r->prefix, r->len))
+		return not_loaded();
 	if (table_get(&st->routes, &tr.k) && !replace)
 		return fail("route %s already exists in VPC %u (use route replace)", prefix_str(r->prefix, r->len, b1), vni);
 	tr.r = *r;
@@ -409,6 +514,8 @@ int state_route_del(struct txn_state *st, __u32 vni, __be32 prefix, __u8 len)
 	if (is_subnet(st, vni, prefix, len))
 		return fail("%s is the connected route of a subnet of VPC %u (use subnet del)", prefix_str(prefix, len, b1),
 			    vni);
+	if (!txn_routes_known(st, vni, &prefix, len))
+		return not_loaded();
 	if (!table_del(&st->routes, &k))
 		return fail("route %s does not exist in VPC %u", prefix_str(prefix, len, b1), vni);
 	return 0;
@@ -418,6 +525,8 @@ int state_route_flush(struct txn_state *st, __u32 vni)
 {
 	if (!table_get(&st->vpcs, &vni))
 		return fail("VPC %u does not exist", vni);
+	if (!txn_routes_known(st, vni, NULL, 0))
+		return not_loaded();
 	for (struct txn_route *r = NULL; (r = table_next(&st->routes, r));)
 		if (r->k.vni == vni)
 			table_del(&st->routes, &r->k);
@@ -479,6 +588,7 @@ const struct txn_hooks cli_txn_hooks = {
 };
 
 static int load(struct store *s, struct txn_state *st, bool routes_from_fib);
+static int sg_loaded(struct txn_state *st);
 
 int state_load(struct store *s, struct txn_state *st)
 {
@@ -500,6 +610,12 @@ static int load(struct store *s, struct txn_state *st, bool routes_from_fib)
 	err = txn_state_load_ex(s, st, routes_from_fib);
 	if (err)
 		return fail_errno(err, "cannot read the state under %s", s->pin_dir);
+	return sg_loaded(st);
+}
+
+/* The groups as loaded keep their ids (see sg_ids_taken). */
+static int sg_loaded(struct txn_state *st)
+{
 	table_free(&sg_known);
 	if (table_copy(&sg_known, &st->sgs))
 		return fail("out of memory");
@@ -507,6 +623,31 @@ static int load(struct store *s, struct txn_state *st, bool routes_from_fib)
 		if (g->id <= MAX_SGS)
 			sg_ids_taken[g->id / 32] |= 1U << (g->id % 32);
 	return 0;
+}
+
+int state_load_for(struct store *s, struct txn_state *st, const struct state_need *need)
+{
+	int err;
+
+	if (need->routes == NEED_ALL)
+		return load(s, st, true);
+	err = txn_recover(s, &cli_txn_hooks);
+	if (err < 0)
+		return fail_errno(err, "cannot finish the transaction a killed command left");
+	if (store_host(s, &host))
+		memset(&host, 0, sizeof(host));
+	err = txn_state_load_small(s, st, (need->nics ? TXN_LOAD_NICS : 0) | (need->sgs ? TXN_LOAD_SGS : 0));
+	if (!err && need->routes == NEED_ROUTE_ONE)
+		err = txn_state_load_route(s, st, need->vni, need->prefix, need->len);
+	if (!err && need->routes == NEED_ROUTES_VPC)
+		err = txn_state_load_vpc_routes(s, st, need->vni);
+	if (!err && !need->nics && need->nic.vni)
+		err = txn_state_load_nic(s, st, need->nic);
+	if (err) {
+		txn_state_free(st);
+		return fail_errno(err, "cannot read the state under %s", s->pin_dir);
+	}
+	return sg_loaded(st);
 }
 
 int state_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want)

@@ -16,8 +16,9 @@ int state_vpc_del(struct txn_state *st, __u32 vni);
 int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gateway, __be32 gateway,
 		     const char name[NAME_LEN]);
 int state_subnet_del(struct txn_state *st, struct subnet_key k);
-/* n: key, mac, flags (LOCAL or REMOTE, SOURCE_CHECK), dev or v.remote, v.sg_id (or TXN_SG_KEEP); derived fields are filled in. */
-int state_nic_set(struct txn_state *st, struct txn_nic n, bool replace);
+/* n: key, mac, flags (LOCAL or REMOTE, SOURCE_CHECK), dev or v.remote, v.sg_id (or TXN_SG_KEEP); derived fields
+ * are filled in. sg: the group's name ("" or "none": none), or NULL for v.sg_id. */
+int state_nic_set(struct txn_state *st, struct txn_nic n, const char *sg, bool replace);
 int state_nic_del(struct txn_state *st, struct nic_key k);
 /* Security groups, by name. */
 int state_sg_add(struct txn_state *st, const char name[NAME_LEN]);
@@ -27,8 +28,8 @@ int state_sg_rule_add(struct txn_state *st, const char *name, struct sg_rule_ent
 int state_sg_rule_del(struct txn_state *st, const char *name, __u32 priority);
 /* "NAME" -> its id; "none" -> 0. */
 int state_sg_id(const struct txn_state *st, const char *name, __u32 *id);
-/* nic set: a new group and/or source check for an existing NIC. */
-int state_nic_update(struct txn_state *st, struct nic_key k, bool set_sg, __u32 sg_id, bool set_sc, bool sc);
+/* nic set: a new group (sg: a name, "" or "none"; NULL: unchanged) and/or source check for an existing NIC. */
+int state_nic_update(struct txn_state *st, struct nic_key k, const char *sg, bool set_sc, bool sc);
 /* nic set ... ct-quota: the NIC's conntrack quota (0: the host's). */
 int state_nic_set_ct_quota(struct txn_state *st, struct nic_key k, __u32 quota);
 int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool replace);
@@ -39,6 +40,18 @@ int state_route_flush(struct txn_state *st, __u32 vni);
 int state_load(struct store *s, struct txn_state *st);
 /* The same for apply and batch: the routes come from the fib regions (no walk of the routes hash). */
 int state_load_edit(struct store *s, struct txn_state *st);
+/* What an edit's rules read, for a single command's lazy load (VPCs and subnets are always read). */
+struct state_need {
+	enum { NEED_ROUTES_NONE, NEED_ROUTE_ONE, NEED_ROUTES_VPC, NEED_ALL } routes; /* NEED_ALL: everything */
+	bool nics; /* every NIC; else only nic, when nic.vni is set */
+	bool sgs;  /* the groups and their rules */
+	__u32 vni; /* NEED_ROUTE_ONE: (vni, prefix, len); NEED_ROUTES_VPC: vni */
+	__be32 prefix;
+	__u8 len;
+	struct nic_key nic;
+};
+/* Under the lock: finishes a killed transaction, then loads what need says. */
+int state_load_for(struct store *s, struct txn_state *st, const struct state_need *need);
 /* Makes the host equal to want (cur: what state_load returned); prints errors. */
 int state_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want);
 

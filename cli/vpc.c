@@ -9,8 +9,7 @@
 
 struct vpc_usage {
 	__u32 vni;
-	unsigned int subnets, nics, routes, peered_by;
-	__u32 peer_from; /* a VPC with a peer route to vni */
+	unsigned int subnets, nics, routes;
 };
 
 /* Usage of many VPCs at once, sorted by VNI: one walk of each map, however many VPCs are shown. */
@@ -58,10 +57,6 @@ static int count_route(const void *key, const void *value, void *ctx)
 	u = usage_of(ctx, k->vni);
 	if (u && r->kind != ROUTE_CONNECTED)
 		u->routes++;
-	if (r->kind == ROUTE_PEER && r->peer_vni != k->vni && (u = usage_of(ctx, r->peer_vni))) {
-		u->peered_by++;
-		u->peer_from = k->vni;
-	}
 	return 0;
 }
 
@@ -80,70 +75,6 @@ static void vpc_usage(struct store *s, __u32 vni, struct vpc_usage *u)
 	memset(u, 0, sizeof(*u));
 	u->vni = vni;
 	usage_fill(s, &set);
-}
-
-static int do_add(int argc, char **argv)
-{
-	struct vpc v;
-	__u32 vni;
-	struct store *s;
-
-	memset(&v, 0, sizeof(v));
-	if (argc < 1)
-		return fail("vpc add: missing VNI");
-	if (parse_vni(argv[0], &vni))
-		return 1;
-	for (argc--, argv++; argc > 0; argc--, argv++) {
-		if (matches(*argv, "name")) {
-			const char *val = next_value(&argc, &argv, "name");
-			if (!val || parse_name(val, "VPC name", v.name))
-				return 1;
-		} else {
-			return unknown_word(*argv);
-		}
-	}
-	if (!(s = store_get(true)))
-		return 1;
-	if (bpf_map_update_elem(s->fd[SM_VPCS], &vni, &v, BPF_NOEXIST))
-		return errno == EEXIST ? fail("VPC %u already exists", vni) : fail_errno(errno, "cannot add VPC %u", vni);
-	return 0;
-}
-
-static int do_del(int argc, char **argv)
-{
-	struct vpc_usage u;
-	struct store *s;
-	struct vpc v;
-	__u32 vni;
-
-	if (argc < 1)
-		return fail("vpc del: missing VNI");
-	if (parse_vni(argv[0], &vni))
-		return 1;
-	if (argc > 1)
-		return unknown_word(argv[1]);
-	if (!(s = store_get(true)))
-		return 1;
-	if (store_vpc(s, vni, &v))
-		return fail("VPC %u does not exist", vni);
-	vpc_usage(s, vni, &u);
-	if (u.subnets)
-		return fail("VPC %u still has %u subnet(s) and %u NIC(s): delete them first", vni, u.subnets, u.nics);
-	if (u.peered_by && !opts.force)
-		return fail("VPC %u is the peer of a route in VPC %u: delete that route first (or --force)", vni,
-			    u.peer_from);
-	/* The VPC record is what the datapath looks up first: it goes before the routes it leads to. */
-	struct txn_plan p;
-	txn_plan_init(&p);
-	int err = txn_plan_del(&p, SM_VPCS, &vni, sizeof(vni));
-	if (!err)
-		err = txn_plan_purge_vpc(s, &p, vni);
-	if (!err)
-		err = txn_run(s, &p, NULL);
-	txn_plan_free(&p);
-	if (err)
-		return fail_errno(err, "cannot delete VPC %u", vni);
-	return 0;
 }
 
 static void show_one(__u32 vni, const struct vpc *v, const struct vpc_usage *u)
@@ -196,7 +127,7 @@ static int do_show(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show }, { "add", do_add }, { "del", do_del }, { "delete", do_del }, { "list", do_show }, { 0 },
+	{ "show", do_show }, { "add", NULL }, { "del", NULL }, { "delete", NULL }, { "list", do_show }, { 0 },
 };
 
 const struct object obj_vpc = {

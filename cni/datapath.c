@@ -127,7 +127,7 @@ int dp_nic_add(const struct netconf *nc, const struct cni_call *c, const struct 
 		return cni_fail(CNI_ERR_IO, "out of memory");
 	}
 	fail_last[0] = '\0';
-	err = state_nic_set(&want, n, false) ? refused(what) : commit(&want, what);
+	err = state_nic_set(&want, n, NULL, false) ? refused(what) : commit(&want, what);
 	txn_state_free(&want);
 	return err;
 }

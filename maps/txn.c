@@ -26,6 +26,8 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static struct route_key rkey(__u32 vni, __u16 gen, __u8 type, __u8 len, __be32 addr);
+
 /* Time spent in exec_ops by kind of step, for txn_timing. */
 static double t_swap, t_barrier, t_purge, t_sync, t_other;
 
@@ -40,6 +42,11 @@ void txn_state_init(struct txn_state *st)
 	table_init(&st->sgs, sizeof(__u32), sizeof(struct txn_sg));
 	table_init(&st->sg_rules, sizeof(struct txn_sg_rule_key), sizeof(struct txn_sg_rule));
 	table_init(&st->live_keys, sizeof(__u32), sizeof(struct txn_keys));
+	st->routes_partial = false;
+	table_init(&st->route_vpcs, sizeof(__u32), sizeof(__u32));
+	table_init(&st->route_points, sizeof(struct txn_route_key), sizeof(struct txn_route_key));
+	st->nics_partial = st->sgs_unloaded = false;
+	table_init(&st->nic_points, sizeof(struct nic_key), sizeof(struct nic_key));
 }
 
 void txn_state_free(struct txn_state *st)
@@ -53,6 +60,9 @@ void txn_state_free(struct txn_state *st)
 	for (struct txn_keys *k = NULL; (k = table_next(&st->live_keys, k));)
 		free(k->k);
 	table_free(&st->live_keys);
+	table_free(&st->route_vpcs);
+	table_free(&st->route_points);
+	table_free(&st->nic_points);
 }
 
 int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
@@ -60,10 +70,15 @@ int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
 	txn_state_init(dst);
 	if (table_copy(&dst->vpcs, &src->vpcs) || table_copy(&dst->subnets, &src->subnets) ||
 	    table_copy(&dst->nics, &src->nics) || table_copy(&dst->routes, &src->routes) ||
-	    table_copy(&dst->sgs, &src->sgs) || table_copy(&dst->sg_rules, &src->sg_rules)) {
+	    table_copy(&dst->sgs, &src->sgs) || table_copy(&dst->sg_rules, &src->sg_rules) ||
+	    table_copy(&dst->route_vpcs, &src->route_vpcs) || table_copy(&dst->route_points, &src->route_points) ||
+	    table_copy(&dst->nic_points, &src->nic_points)) {
 		txn_state_free(dst);
 		return -ENOMEM;
 	}
+	dst->routes_partial = src->routes_partial;
+	dst->nics_partial = src->nics_partial;
+	dst->sgs_unloaded = src->sgs_unloaded;
 	return 0; /* live_keys stays empty: it describes the maps as loaded, not a copy */
 }
 
@@ -318,6 +333,107 @@ int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fi
 int txn_state_load(struct store *s, struct txn_state *st)
 {
 	return txn_state_load_ex(s, st, false);
+}
+
+int txn_state_load_small(struct store *s, struct txn_state *st, unsigned int what)
+{
+	struct sg_load sl = { s, st };
+	int err;
+
+	txn_state_init(st);
+	st->routes_partial = true;
+	st->nics_partial = !(what & TXN_LOAD_NICS);
+	st->sgs_unloaded = !(what & TXN_LOAD_SGS);
+	err = dump_map(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), load_vpc, &st->vpcs);
+	if (!err)
+		err = dump_map(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), load_subnet,
+			       &st->subnets);
+	if (!err && (what & TXN_LOAD_NICS))
+		err = dump_map(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
+	if (!err && (what & TXN_LOAD_SGS))
+		err = store_foreach(s->fd[SM_SGS], sizeof(__u32), sizeof(struct sg), load_sg, &sl);
+	if (err)
+		txn_state_free(st);
+	return err;
+}
+
+int txn_state_load_nic(struct store *s, struct txn_state *st, struct nic_key k)
+{
+	struct nic v;
+
+	if (!st->nics_partial || table_get(&st->nic_points, &k))
+		return 0;
+	if (!table_put(&st->nic_points, &k))
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(s->fd[SM_NICS], &k, &v))
+		return errno == ENOENT ? 0 : -errno;
+	return load_nic(&k, &v, &st->nics);
+}
+
+bool txn_nics_known(const struct txn_state *st, const struct nic_key *k)
+{
+	return !st->nics_partial || (k && table_get(&st->nic_points, k));
+}
+
+int txn_state_load_route(struct store *s, struct txn_state *st, __u32 vni, __be32 prefix, __u8 len)
+{
+	struct txn_route_key k = txn_route_key(vni, prefix, len);
+	const struct txn_vpc *v = table_get(&st->vpcs, &vni);
+	struct txn_route r;
+
+	if (!st->routes_partial || table_get(&st->route_points, &k) || table_get(&st->route_vpcs, &vni))
+		return 0;
+	if (!table_put(&st->route_points, &k))
+		return -ENOMEM;
+	if (!v)
+		return 0;
+	struct route_key ck = rkey(vni, v->rec.route_gen, ROUTE_KEY_CONFIG, len, prefix);
+	memset(&r, 0, sizeof(r));
+	if (bpf_map_lookup_elem(s->fd[SM_ROUTES], &ck, &r.r))
+		return errno == ENOENT ? 0 : -errno;
+	if (r.r.kind == ROUTE_CONNECTED) /* follows from the subnet */
+		return 0;
+	r.r._pad = 0;
+	r.k = k;
+	return table_put(&st->routes, &r) ? 0 : -ENOMEM;
+}
+
+int txn_state_load_vpc_routes(struct store *s, struct txn_state *st, __u32 vni)
+{
+	const struct txn_vpc *v = table_get(&st->vpcs, &vni);
+	struct route *list = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	if (!st->routes_partial || table_get(&st->route_vpcs, &vni))
+		return 0;
+	if (v && (err = fib_routes(s->fd[SM_FIB], &v->rec, &list, &n)))
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct txn_route r;
+		if (list[i].kind == ROUTE_CONNECTED)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.k = txn_route_key(vni, list[i].prefix, list[i].len);
+		r.r = list[i];
+		r.r._pad = 0;
+		if (!table_put(&st->routes, &r))
+			err = -ENOMEM;
+	}
+	free(list);
+	if (!err && !table_put(&st->route_vpcs, &vni))
+		err = -ENOMEM;
+	return err;
+}
+
+bool txn_routes_known(const struct txn_state *st, __u32 vni, const __be32 *prefix, __u8 len)
+{
+	if (!st->routes_partial || table_get(&st->route_vpcs, &vni))
+		return true;
+	if (!prefix)
+		return false;
+	struct txn_route_key k = txn_route_key(vni, *prefix, len);
+	return table_get(&st->route_points, &k) != NULL;
 }
 
 /* ---- a VPC's route table, computed in memory ---- */
@@ -813,6 +929,106 @@ static int plan_sync(struct txn_plan *p, struct build *b)
 	return 0;
 }
 
+static int connected_route(const struct txn_subnet *sn, struct route *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = ROUTE_CONNECTED;
+	c->len = sn->k.len;
+	c->prefix = sn->k.prefix;
+	return 0;
+}
+
+/*
+ * A VPC whose routes were loaded only in part (a single command): what
+ * differs between cur and want, static routes and subnets' connected routes,
+ * as routes to put (new or changed) and routes to take out, each sorted.
+ */
+static int partial_changes(const struct txn_state *cur, const struct txn_state *want, __u32 vni, struct table *put,
+			   struct table *del)
+{
+	struct route c;
+
+	table_init(put, sizeof(__u32), sizeof(struct vgroup));
+	table_init(del, sizeof(__u32), sizeof(struct vgroup));
+	for (const struct txn_route *w = NULL; (w = table_next(&want->routes, w));) {
+		const struct txn_route *o = table_get(&cur->routes, &w->k);
+		if (w->k.vni == vni && (!o || !same_route(&o->r, &w->r)) && group_add(put, vni, &w->r))
+			return -ENOMEM;
+	}
+	for (const struct txn_route *o = NULL; (o = table_next(&cur->routes, o));)
+		if (o->k.vni == vni && !table_get(&want->routes, &o->k) && group_add(del, vni, &o->r))
+			return -ENOMEM;
+	for (const struct txn_subnet *sn = NULL; (sn = table_next(&want->subnets, sn));)
+		if (sn->k.vni == vni && !table_get(&cur->subnets, &sn->k) && (connected_route(sn, &c) || group_add(put, vni, &c)))
+			return -ENOMEM;
+	for (const struct txn_subnet *sn = NULL; (sn = table_next(&cur->subnets, sn));)
+		if (sn->k.vni == vni && !table_get(&want->subnets, &sn->k) && (connected_route(sn, &c) || group_add(del, vni, &c)))
+			return -ENOMEM;
+	for (struct vgroup *g = NULL; (g = table_next(put, g));)
+		sort_routes(g->r, g->n);
+	for (struct vgroup *g = NULL; (g = table_next(del, g));)
+		sort_routes(g->r, g->n);
+	return 0;
+}
+
+/* The live routes of rec's fib region with put (sorted) put in and del (sorted) taken out: the VPC's new table. */
+static int merge_live(struct store *s, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
+		      struct vgroup *out)
+{
+	struct route *live;
+	size_t n, np = put ? put->n : 0, nd = del ? del->n : 0, i = 0, j = 0, d = 0;
+	int err = fib_routes(s->fd[SM_FIB], rec, &live, &n);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	out->r = malloc((n + np + 1) * sizeof(*out->r));
+	if (!out->r) {
+		free(live);
+		return -ENOMEM;
+	}
+	while (i < n || j < np) {
+		int c = i == n ? 1 : j == np ? -1 : cmp_route(&live[i], &put->r[j]);
+		const struct route *r = c >= 0 ? &put->r[j] : &live[i]; /* equal keys: the new route */
+		while (c < 0 && d < nd && cmp_route(&del->r[d], r) < 0)
+			d++;
+		if (c < 0 && d < nd && cmp_route(&del->r[d], r) == 0) {
+			i++; /* taken out */
+			continue;
+		}
+		out->r[out->n++] = *r;
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+	free(live);
+	return 0;
+}
+
+/* The config entries of a VPC's routes (sorted), as keys and values of its generation. */
+static int entries_of(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *e)
+{
+	size_t n = g ? g->n : 0;
+
+	memset(e, 0, sizeof(*e));
+	e->vni = vni;
+	e->gen = gen;
+	e->keys = malloc((n + 1) * sizeof(*e->keys));
+	e->vals = malloc((n + 1) * sizeof(*e->vals));
+	if (!e->keys || !e->vals) {
+		entries_free(e);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		e->keys[i] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
+		e->vals[i] = g->r[i];
+		e->vals[i]._pad = 0;
+	}
+	e->n = n;
+	return 0;
+}
+
 /* The order (see txn.h): additions, swaps, barrier, removals, purges. */
 static int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
 		       struct commit_plan *cp)
@@ -841,7 +1057,62 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 		const struct txn_vpc *cv = table_get(&cur->vpcs, &wv->vni);
 		const struct vgroup *cg = table_get(&gcur, &wv->vni), *wg = table_get(&gwant, &wv->vni);
 		struct build *b = &cp->builds[cp->nbuilds];
-		bool table_changed = !cv || !same_routes(cg, wg);
+		bool partial = cv && !txn_routes_known(want, wv->vni, NULL, 0);
+		struct table pput, pdel;
+		bool table_changed;
+
+		if (partial) {
+			if (partial_changes(cur, want, wv->vni, &pput, &pdel)) {
+				groups_free(&pput);
+				groups_free(&pdel);
+				goto out;
+			}
+			table_changed = pput.live || pdel.live;
+		} else {
+			table_changed = !cv || !same_routes(cg, wg);
+		}
+		if (partial && table_changed) {
+			/*
+			 * Only what the command changed is known: the new table is the
+			 * live one with it merged in, and the config entries that change
+			 * are exactly the changes.
+			 */
+			struct vgroup merged;
+			const struct vgroup *put = table_get(&pput, &wv->vni), *del = table_get(&pdel, &wv->vni);
+			int e;
+			memset(b, 0, sizeof(*b));
+			b->rec = cv->rec;
+			memcpy(b->rec.name, wv->rec.name, NAME_LEN);
+			b->swap = b->in_place = true;
+			b->e.vni = wv->vni;
+			b->e.gen = b->rec.route_gen;
+			e = merge_live(s, &cv->rec, put, del, &merged);
+			if (!e) {
+				struct gen_entries all;
+				e = entries_of(&merged, wv->vni, b->rec.route_gen, &all);
+				if (!e)
+					e = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], all.vals, all.n, &b->rec);
+				entries_free(&all);
+				free(merged.r);
+			}
+			if (!e && !(e = entries_of(put, wv->vni, b->rec.route_gen, &b->put))) {
+				e = entries_of(del, wv->vni, b->rec.route_gen, &b->del);
+				free(b->del.vals);
+				b->del.vals = NULL;
+			}
+			groups_free(&pput);
+			groups_free(&pdel);
+			cp->nbuilds++; /* freed with the plan */
+			if (e) {
+				err = e;
+				goto out;
+			}
+			continue;
+		}
+		if (partial) {
+			groups_free(&pput);
+			groups_free(&pdel);
+		}
 
 		memset(b, 0, sizeof(*b));
 		b->e.vni = wv->vni; /* a rename alone builds nothing, but its record goes under this key */
@@ -885,7 +1156,11 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 	{
 		size_t need = 0;
 		for (const struct vgroup *g = NULL; (g = table_next(&gwant, g));)
-			need += g->n;
+			if (txn_routes_known(want, g->vni, NULL, 0))
+				need += g->n;
+		for (const struct txn_vpc *v = NULL; (v = table_next(&cur->vpcs, v));) /* partly known: as live, + 1 */
+			if (!txn_routes_known(want, v->vni, NULL, 0) && table_get(&want->vpcs, &v->vni))
+				need += v->rec.route_count + 1;
 		for (const struct vgroup *g = NULL; (g = table_next(&gcur, g));)
 			if (!table_get(&want->vpcs, &g->vni))
 				need += g->n;
@@ -955,7 +1230,8 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 		if (cp->builds[i].in_place && plan_sync(p, &cp->builds[i]))
 			goto out;
 	}
-	/* 5. no packet still uses an old table or record past this point */
+	/* 5. no packet still uses an old table or record past this point (dropped below when nothing follows) */
+	size_t barrier = p->n;
 	{
 		struct txn_op op = mkop(TXN_OP_BARRIER);
 		if (txn_plan_op(p, &op))
@@ -1011,6 +1287,15 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 			goto out;
 		}
 	}
+	/*
+	 * A single command's edit (a state loaded in part) with nothing to
+	 * remove does not wait for a grace period: the fib region it swapped out
+	 * waits in quarantine for a later one (fib_install waits itself when the
+	 * quarantine runs out). A whole-state commit waits, which frees the
+	 * quarantine for the next.
+	 */
+	if (p->n == barrier + 1 && want->routes_partial)
+		p->n--;
 	err = 0;
 out:
 	groups_free(&gcur);
@@ -1628,7 +1913,7 @@ static int commit(struct store *s, const struct txn_state *cur, const struct txn
 			snprintf(msg, msglen, "cannot plan the transaction: %s", strerror(-err));
 		return err;
 	}
-	if (cp.p.n <= 1 && !cp.nbuilds) { /* only the barrier: nothing changes */
+	if (!cp.p.n && !cp.nbuilds) { /* nothing changes */
 		commit_plan_free(&cp);
 		return 0;
 	}

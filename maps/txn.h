@@ -100,6 +100,19 @@ struct txn_state {
 	struct table sg_rules; /* struct txn_sg_rule */
 	/* Loaded state only: every key of each VPC's live route table, to delete it exactly once swapped out. */
 	struct table live_keys; /* struct txn_keys */
+	/*
+	 * Which routes `routes` holds: all of them (routes_partial false), or,
+	 * for a single command that loads lazily, those of the VPCs in
+	 * route_vpcs and the single keys in route_points (present or not). The
+	 * planner edits a VPC known only in part by its differences, merged
+	 * into the live table (see txn_commit).
+	 */
+	bool routes_partial;
+	struct table route_vpcs;   /* __u32 vni */
+	struct table route_points; /* struct txn_route_key */
+	/* Likewise: only the NICs in nic_points (present or not); no groups at all. */
+	bool nics_partial, sgs_unloaded;
+	struct table nic_points; /* struct nic_key */
 };
 
 struct txn_keys {
@@ -122,6 +135,21 @@ int txn_state_load(struct store *s, struct txn_state *st);
 int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fib);
 
 struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len);
+
+/* The lazy load of a single command: VPCs and subnets, the NICs and groups when asked, no routes ... */
+#define TXN_LOAD_NICS 1U
+#define TXN_LOAD_SGS 2U
+int txn_state_load_small(struct store *s, struct txn_state *st, unsigned int what);
+/* ... then the NIC k if it exists (when the NICs were not loaded) ... */
+int txn_state_load_nic(struct store *s, struct txn_state *st, struct nic_key k);
+/* ... then the route (vni, prefix, len) if it exists (one map lookup) ... */
+int txn_state_load_route(struct store *s, struct txn_state *st, __u32 vni, __be32 prefix, __u8 len);
+/* ... or every route of VPC vni (from its fib region). */
+int txn_state_load_vpc_routes(struct store *s, struct txn_state *st, __u32 vni);
+/* Whether st->routes holds what the rules ask about: route (vni, *prefix, len), or all of vni's (prefix NULL). */
+bool txn_routes_known(const struct txn_state *st, __u32 vni, const __be32 *prefix, __u8 len);
+/* Whether st->nics holds NIC *k, or every NIC (k NULL). */
+bool txn_nics_known(const struct txn_state *st, const struct nic_key *k);
 
 /* ---- the journal ---- */
 enum txn_op_kind {
