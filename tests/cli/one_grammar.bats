@@ -45,7 +45,7 @@ to_json() {
 	case "$obj $verb" in
 	"vpc add") isnum "$first" || return 1; section=vpcs; j="\"vni\": $first"; keys=" name " ;;
 	"subnet add") section=subnets; j="\"cidr\": \"$first\""; keys=" vpc gateway name " ;;
-	"nic add") section=nics; j="\"ip\": \"$first\""; keys=" vpc mac dev remote sg source-check " ;;
+	"nic add") section=nics; j="\"ip\": \"$first\""; keys=" vpc mac dev remote sg source-check ct-quota " ;;
 	"route add") section=routes; j="\"prefix\": \"$first\""; keys=" vpc via peer blackhole advertise " ;;
 	"sg add") section=security_groups; j="\"name\": \"$first\""; keys=" " ;;
 	*) return 1 ;;
@@ -57,6 +57,7 @@ to_json() {
 		have+="$k "
 		case "$k" in
 		vpc | peer) isnum "${2:-}" || return 1; j+=", \"$k\": $2"; shift ;;
+		ct-quota) isnum "${2:-}" && [ "$2" -le 1000000 ] || return 1; j+=", \"ct_quota\": $2"; shift ;;
 		name | gateway | mac | dev | remote | sg | via) [ $# -ge 2 ] || return 1; j+=", \"$k\": \"$2\""; shift ;;
 		source-check) case "${2:-}" in on) j+=", \"source_check\": true" ;; off) j+=", \"source_check\": false" ;;
 			*) return 1 ;; esac; shift ;;
@@ -187,13 +188,14 @@ variants() {
 			2=10.0.2.1 2=10.0.2.255 2=10.9.0.1 2=10.0.1.10 2=x 4=99 4=20 \
 			6="$ROUTER_MAC" 6=ff:ff:ff:ff:ff:ff 6=02:00:00:00:02 \
 			8=nodev 8=vm1 8=ul0 8=waytoolongdevname 10=none 10=nosuch 10=bad/name 12=maybe \
-			7=remote 5=- "+remote 192.168.77.9" +blackhole 3=-
+			7=remote 5=- "+remote 192.168.77.9" +blackhole 3=- "+ct-quota 100" "+ct-quota 0" "+ct-quota x"
 		variants "nic add 10.0.2.30 vpc 10 mac 02:00:00:00:02:30 remote 192.168.77.5" \
 			8=192.168.77.1 8=x "+dev vm2" 7=- 8=-
 		variants "nic replace 10.0.1.10 vpc 10 mac 02:00:00:00:01:10 remote 192.168.77.2" \
 			2=10.0.2.99 8=192.168.77.1 "+sg none" "+sg nosuch"
+		variants "nic set 10.0.1.10 vpc 10 ct-quota 500" 5=- 6=x
 		variants "nic set 10.0.1.10 vpc 10 sg none source-check off" 2=10.0.2.99 4=- 6=nosuch 8=x \
-			"+mac 02:00:00:00:01:10" 5=- 7=-
+			"+mac 02:00:00:00:01:10" 5=- 7=- "+ct-quota default" "+ct-quota 99999999"
 		variants "nic del 10.0.2.20 vpc 10" 2=10.0.1.10 2=10.0.2.99 4=20 3=- +mac
 	)
 }
