@@ -202,12 +202,12 @@ int run_command(int argc, char **argv)
 	}
 	if (o->no_verbs)
 		return o->cmds[0].fn(argc - 1, argv + 1);
+	/* Edits (add, del, ...) have one grammar and one set of rules, shared with --batch and apply. */
+	if (edit_is_edit(argc, argv))
+		return edit_run(argc, argv);
 	bool ambiguous;
 	const struct cmd *c = verb_lookup(o, argv[1], &ambiguous);
-	/* Edits (add, del, ...) have one grammar and one set of rules, shared with --batch and apply. */
-	if (c && !c->fn)
-		return edit_run(argc, argv);
-	if (c)
+	if (c && c->fn)
 		return c->fn(argc - 2, argv + 2);
 	if (ambiguous)
 		return 1;
