@@ -95,8 +95,8 @@ static __always_inline int underlay_tc(struct __sk_buff *skb)
 	if (!h || !(h->flags & HOST_F_UP))
 		return TC_ACT_OK_;
 	linear = skb->data_end - skb->data;
-	if (linear < VXLAN_PARSE_LEN && skb->len >= VXLAN_PARSE_LEN)
-		bpf_skb_pull_data(skb, VXLAN_PARSE_LEN);
+	if (linear < VXLAN_ARP_LEN && skb->len > linear)
+		bpf_skb_pull_data(skb, skb->len < VXLAN_ARP_LEN ? skb->len : VXLAN_ARP_LEN);
 	/* keep clang from merging the ctx reads of both paths into one computed access */
 	asm volatile("" : "+r"(skb));
 	reason = vxlan_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, h, &rx);
@@ -104,6 +104,13 @@ static __always_inline int underlay_tc(struct __sk_buff *skb)
 		return TC_ACT_OK_;
 	if (!reason)
 		reason = vxlan_find_nic(&rx);
+	if (!reason && rx.arp) {
+		reason = vxlan_arp_reply(skb, &rx, h);
+		if (!reason)
+			return TC_ACT_REDIRECT_;
+		vxlan_drop_count(skb->ifindex, &rx, reason);
+		return TC_ACT_SHOT_;
+	}
 	if (!reason)
 		reason = decap_vxlan(skb, &rx, h);
 	if (reason) {

@@ -3,8 +3,6 @@
 #define VPCBPF_ENCAP_H
 
 #define AF_INET_ 2
-#define VXLAN_TTL 64
-#define IP_DF_ 0x4000
 #define ENCAP_SPORT_BASE 49152 /* IANA ephemeral range 49152-65535 ... */
 #define ENCAP_SPORT_MASK 0x3fff /* ... 16384 ports */
 /* uapi macros vmlinux.h cannot carry: the inner L2 length for bpf_skb_adjust_room */

@@ -14,6 +14,7 @@
 #include "bpf/icmp.h"
 #include "bpf/conntrack.h"
 #include "bpf/filter.h"
+#include "bpf/vxlan_arp.h"
 #include "bpf/decap.h"
 
 char LICENSE[] SEC("license") = "GPL";

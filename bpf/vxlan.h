@@ -12,10 +12,13 @@ struct vxlanhdr_ {
 };
 
 #define VXLAN_FLAGS_I 0x08000000U /* host order */
+#define VXLAN_TTL 64
+#define IP_DF_ 0x4000
 #define VXLAN_HLEN (20 + 8 + 8)   /* outer IPv4 + UDP + VXLAN */
 #define VXLAN_INNER_OFF (ETH_HLEN_ + VXLAN_HLEN) /* where the inner Ethernet header starts */
 #define VXLAN_PARSE_LEN (VXLAN_INNER_OFF + ETH_HLEN_ + 20) /* headers a decision needs */
 #define VXLAN_NOT_OURS (-1)       /* not VXLAN for this host: the kernel gets it untouched */
+#define VXLAN_ARP_LEN (VXLAN_INNER_OFF + ETH_HLEN_ + 28) /* a whole VXLAN frame carrying an ARP request */
 
 /* A received VXLAN packet, checked, and where it goes. Pointers die with the packet data. */
 struct vxlan_rx {
@@ -31,6 +34,8 @@ struct vxlan_rx {
 	__u8 proto;
 	struct nic_key dst_key; /* the local NIC it is delivered to */
 	const struct nic *dst;
+	__u8 arp; /* an ARP request from a peer's flood, answered for dst (bpf/vxlan_arp.h); a flag, not a packet
+		   * pointer, which the verifier would not know to be non-NULL */
 };
 
 /*
@@ -91,7 +96,26 @@ static __always_inline int vxlan_parse(void *data, void *data_end, __u32 len, co
 		return DROP_VXLAN_MALFORMED;
 	rx->vni = bpf_ntohl(vx->vni) >> 8;
 
-	/* The inner frame: IPv4 only (ARP is answered on each host, never tunnelled). */
+	/*
+	 * The inner frame: IPv4, or an ARP request. vpcbpf hosts answer their VMs' ARP locally and
+	 * never tunnel it, but a plain Linux vxlan device floods its VMs' requests to every VTEP it
+	 * knows: the host of the target NIC answers (bpf/vxlan_arp.h). Replies and the rest: unsupported.
+	 */
+	if (inner_eth->h_proto == bpf_htons(ETH_P_ARP_)) {
+		struct arp_eth_ipv4 *arp = (void *)(inner_eth + 1);
+
+		if ((void *)(arp + 1) > data_end)
+			return DROP_MALFORMED;
+		rx->outer_ip = ip;
+		rx->inner_eth = inner_eth;
+		rx->saddr = arp->spa;
+		rx->daddr = arp->tpa;
+		if (arp->htype != bpf_htons(1) || arp->ptype != bpf_htons(ETH_P_IP_) || arp->hlen != ETH_ALEN_ ||
+		    arp->plen != 4 || arp->op != bpf_htons(1 /* request */))
+			return DROP_UNSUPPORTED;
+		rx->arp = 1;
+		return DROP_NONE;
+	}
 	if (inner_eth->h_proto != bpf_htons(ETH_P_IP_))
 		return DROP_UNSUPPORTED;
 	if (inner->version != 4 || inner->ihl < 5)
@@ -118,7 +142,7 @@ static __always_inline int vxlan_parse(void *data, void *data_end, __u32 len, co
 }
 
 /*
- * The local NIC a decapsulated packet is for: the NIC with the inner
+ * The local NIC a decapsulated packet (or an ARP request: the target's NIC) is for: the NIC with the inner
  * destination address in the VPC of the VNI or, for a packet routed to an
  * appliance (a route `via` a NIC that lives here), the route's next hop,
  * exactly as the sending host resolved it. A NIC that lives elsewhere is
@@ -135,6 +159,8 @@ static __always_inline int vxlan_find_nic(struct vxlan_rx *rx)
 	rx->dst_key.vni = rx->vni;
 	rx->dst_key.ip = rx->daddr;
 	rx->dst = bpf_map_lookup_elem(&nics, &rx->dst_key);
+	if (!rx->dst && rx->arp)
+		return DROP_NO_NIC; /* ARP asks for an address, never for a route */
 	if (!rx->dst) {
 		r = route_lookup(vpc, rx->vni, rx->daddr);
 		if (!r || r->kind != ROUTE_VIA)

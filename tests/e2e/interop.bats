@@ -2,9 +2,10 @@
 # tests/e2e/interop.bats — a vpcbpf host and a host using the kernel's own vxlan device speak VXLAN to each other; tshark reads it.
 #
 # hA runs vpcbpf (ul0 192.168.100.1): VM a1 10.0.1.10 in VPC 100, NIC 10.0.1.11 remote on hB.
-# hB has no vpcbpf: a Linux bridge br0 with vx0 (vxlan id 100 dstport 4789 nolearning, static FDB
-# towards hA) and the VM k1 10.0.1.11, whose neighbour entry for a1 is static (ARP is answered by
-# the vpcbpf host, never carried in VXLAN).
+# hB has no vpcbpf: a Linux bridge br0 with vx0 (vxlan id 100 dstport 4789 nolearning, its flood
+# list the all-zeros FDB entry towards hA) and the VM k1 10.0.1.11. No static neighbour or MAC entry
+# anywhere: k1's ARP requests for a1 are flooded in VXLAN and answered by hA's datapath (the reply
+# encapsulated back to hB); a1's requests for k1 are answered on hA from k1's remote NIC record.
 bats_require_minimum_version 1.5.0
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
@@ -30,13 +31,11 @@ setup_file() {
 	ip -n "$b" link set vx0 master br0 mtu 1450 up
 	ip -n "$b" link set br0 up
 	bridge -n "$b" fdb append 00:00:00:00:00:00 dev vx0 dst "$(underlay_ip hA)"
-	bridge -n "$b" fdb add "$A1_MAC" dev vx0 dst "$(underlay_ip hA)" self permanent
 	ns_create k1
 	ip -n "$b" link add k1 type veth peer name eth0 netns "$(vm_ns k1)"
 	ip -n "$b" link set k1 master br0 mtu 1450 up
 	ip -n "$(vm_ns k1)" link set eth0 address "$K1_MAC" mtu 1450 up
 	ip -n "$(vm_ns k1)" addr add 10.0.1.11/24 dev eth0
-	ip -n "$(vm_ns k1)" neigh add 10.0.1.10 lladdr "$A1_MAC" dev eth0 nud permanent
 }
 
 teardown_file() {
@@ -48,6 +47,28 @@ teardown_file() {
 	assert_output --partial "3 received"
 	run in_vm k1 ping -c 3 -i 0.2 -W 1 10.0.1.10
 	assert_output --partial "3 received"
+}
+
+@test "interop: the kernel peer's VM resolves a vpcbpf VM by ARP in VXLAN, no static entry (both ways)" {
+	in_vm k1 ip neigh flush dev eth0
+	in_vm a1 ip neigh flush dev eth0
+	run in_vm k1 ping -c 2 -i 0.2 -W 1 10.0.1.10
+	assert_output --partial "2 received"
+	run in_vm k1 ip neigh show 10.0.1.10 dev eth0
+	assert_output --partial "$A1_MAC"
+	refute_output --partial PERMANENT
+	run in_vm a1 ping -c 2 -i 0.2 -W 1 10.0.1.11
+	assert_output --partial "2 received"
+	run in_vm a1 ip neigh show 10.0.1.11 dev eth0
+	assert_output --partial "$K1_MAC"
+	refute_output --partial PERMANENT
+	# hB's bridge learnt a1 behind vx0 from the answer (a dynamic entry)
+	run bridge -n "$(host_ns hB)" fdb show dev vx0
+	assert_line --regexp "^$A1_MAC master br0 *\$"
+	# an ARP request for an address hA has no NIC for is not answered, and counted
+	run in_vm k1 ping -c 1 -W 2 10.0.1.77
+	run stats_drop hA no-nic
+	[ "$output" -ge 1 ]
 }
 
 @test "interop: TCP both ways (iperf3)" {

@@ -521,6 +521,38 @@ static void inner_arp(struct pb *b)
 	pb_arp(b, 1, B_MAC, B_IP, "00:00:00:00:00:00", A_IP);
 }
 static void in_inner_arp(struct pb *b) { wrap(b, inner_arp, VPC_A, 0x08000000, 0, 0); }
+/* the answer: turned around in place, from A's MAC, back to the asking VTEP */
+static void inner_arp_reply(struct pb *b)
+{
+	pb_eth(b, B_MAC, A_MAC, 0x0806);
+	pb_arp(b, 2, A_MAC, A_IP, B_MAC, B_IP);
+}
+static void out_inner_arp(struct pb *b)
+{
+	static struct pb inner;
+
+	pb_init(&inner);
+	inner_arp_reply(&inner);
+	vxlan_frame(b, PEER_UL_MAC, UL_MAC, LOCAL_UL, PEER_UL, 51000, VPC_A, 0x08000000, 0, 0x4000, &inner);
+}
+static void inner_arp_for(struct pb *b, const char *tpa)
+{
+	pb_eth(b, "ff:ff:ff:ff:ff:ff", B_MAC, 0x0806);
+	pb_arp(b, 1, B_MAC, B_IP, "00:00:00:00:00:00", tpa);
+}
+static void inner_arp_remote(struct pb *b) { inner_arp_for(b, C_IP); }
+static void in_inner_arp_remote(struct pb *b) { wrap(b, inner_arp_remote, VPC_A, 0x08000000, 0, 0); }
+static void inner_arp_nobody(struct pb *b) { inner_arp_for(b, "10.0.1.99"); }
+static void in_inner_arp_nobody(struct pb *b) { wrap(b, inner_arp_nobody, VPC_A, 0x08000000, 0, 0); }
+static void in_inner_arp_vni(struct pb *b) { wrap(b, inner_arp, 4242, 0x08000000, 0, 0); }
+static void in_inner_arp_reply(struct pb *b) { wrap(b, inner_arp_reply, VPC_A, 0x08000000, 0, 0); }
+static void in_inner_arp_cut(struct pb *b)
+{
+	wrap(b, inner_arp, VPC_A, 0x08000000, 0, 0);
+	pb_trunc(b, b->len - 4);
+	b->data[16] = (uint8_t)((b->len - 14) >> 8); /* the outer length agrees: only the ARP body is short */
+	b->data[17] = (uint8_t)(b->len - 14);
+}
 
 /* not ours: passes untouched */
 static void in_other_port(struct pb *b)
@@ -563,7 +595,14 @@ static const struct decap_case decap_cases[] = {
 	{ "vxlan cut inside the inner headers is malformed", in_short_inner, DROPS(DROP_VXLAN_MALFORMED) },
 	{ "vxlan whose total length passes the frame is malformed", in_total_too_long,
 	  DROPS(DROP_VXLAN_MALFORMED) },
-	{ "vxlan carrying arp is unsupported", in_inner_arp, DROPS(DROP_UNSUPPORTED) },
+	{ "arp request in vxlan for a local nic is answered back to the asking vtep", in_inner_arp,
+	  TC_ACT_REDIRECT, XDP_PASS_, DROP_NONE, out_inner_arp, -1, 0, NULL },
+	{ "arp request in vxlan for a nic of another host is not answered", in_inner_arp_remote,
+	  DROPS(DROP_NOT_LOCAL) },
+	{ "arp request in vxlan for no nic is not answered", in_inner_arp_nobody, DROPS(DROP_NO_NIC) },
+	{ "arp request in vxlan of an unknown vni is dropped", in_inner_arp_vni, DROPS(DROP_UNKNOWN_VNI) },
+	{ "arp reply in vxlan is unsupported", in_inner_arp_reply, DROPS(DROP_UNSUPPORTED) },
+	{ "arp in vxlan cut short is malformed", in_inner_arp_cut, DROPS(DROP_MALFORMED) },
 	{ "udp to another port passes untouched", in_other_port, PASSES },
 	{ "vxlan to another address passes untouched", in_other_host, PASSES },
 	{ "a later outer fragment passes untouched", in_later_fragment, PASSES },
