@@ -1087,12 +1087,8 @@ static int plan_commit(struct store *s, const struct txn_state *cur, const struc
 			b->e.vni = wv->vni;
 			b->e.gen = b->rec.route_gen;
 			e = merge_live(s, &cv->rec, put, del, &merged);
-			if (!e) {
-				struct gen_entries all;
-				e = entries_of(&merged, wv->vni, b->rec.route_gen, &all);
-				if (!e)
-					e = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], all.vals, all.n, &b->rec);
-				entries_free(&all);
+			if (!e) { /* the merged list is sorted, one route a key: the index is built from it as it is */
+				e = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], merged.r, merged.n, &b->rec);
 				free(merged.r);
 			}
 			if (!e && !(e = entries_of(put, wv->vni, b->rec.route_gen, &b->put))) {
