@@ -163,6 +163,11 @@ static int dev_mtu(const char *dev)
 	return mtu;
 }
 
+__u64 subnet_usable(__u8 len)
+{
+	return len > 30 ? 0 : (1ULL << (32 - len)) - 3;
+}
+
 int state_nic_set(struct txn_state *st, struct txn_nic n, const char *sg, bool replace)
 {
 	const struct txn_nic *old;
@@ -177,9 +182,19 @@ int state_nic_set(struct txn_state *st, struct txn_nic n, const char *sg, bool r
 	if (!sn)
 		return fail("%s is in no subnet of VPC %u: add the subnet first", ip_str(n.k.ip, b1), n.k.vni);
 	__be32 bcast = sn->k.prefix | ~prefix_mask(sn->k.len);
-	if (n.k.ip == sn->k.prefix || n.k.ip == bcast || n.k.ip == sn->v.gateway)
+	if (n.k.ip == sn->k.prefix || n.k.ip == bcast || n.k.ip == sn->v.gateway) {
+		/* Counted only here (a walk of the NICs per add would make apply quadratic): in a full
+		 * subnet every new address is reserved or taken, so this is where a user meets the limit. */
+		__u64 used = 0, usable = subnet_usable(sn->k.len);
+		for (const struct txn_nic *o = NULL; (o = table_next(&st->nics, o));)
+			used += o->k.vni == n.k.vni && o->v.subnet == sn->k.prefix && o->v.subnet_len == sn->k.len;
+		if (used >= usable)
+			return fail("%s: subnet %s of VPC %u is full, its %llu usable addresses are all in use "
+				    "(network, gateway and broadcast are reserved)", ip_str(n.k.ip, b1),
+				    prefix_str(sn->k.prefix, sn->k.len, b2), n.k.vni, (unsigned long long)usable);
 		return fail("%s is the network, broadcast or gateway address of subnet %s", ip_str(n.k.ip, b1),
 			    prefix_str(sn->k.prefix, sn->k.len, b2));
+	}
 	n.v.subnet = sn->k.prefix;
 	n.v.subnet_len = sn->k.len;
 	n.v.gateway = sn->v.gateway;

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "cli/cli.h"
+#include "cli/state.h"
 #include "maps/txn.h"
 
 struct subnet_row {
@@ -90,6 +91,9 @@ static int do_show(int argc, char **argv)
 		pr_str("gateway", " gateway %s", ip_str(r->sn.gateway, b2));
 		pr_str("name", r->sn.name[0] ? " name %s" : NULL, r->sn.name);
 		pr_u64("nic_count", " nics %llu", r->nics);
+		/* The seed's limit: a /24 holds 253 NICs (network, gateway and broadcast are reserved). */
+		pr_u64("usable_count", " usable %llu", subnet_usable(r->k.len));
+		pr_u64("free_count", " free %llu", subnet_usable(r->k.len) - (r->nics < subnet_usable(r->k.len) ? r->nics : subnet_usable(r->k.len)));
 		pr_end_obj();
 	}
 	pr_end_list();

@@ -11,8 +11,8 @@ load common
 	run v subnet add 10.0.2.0/24 vpc 10 gateway 10.0.2.254 name back
 	assert_success
 	run v subnet show
-	assert_line "10.0.1.0/24 vpc 10 gateway 10.0.1.1 nics 0"
-	assert_line "10.0.2.0/24 vpc 10 gateway 10.0.2.254 name back nics 0"
+	assert_line "10.0.1.0/24 vpc 10 gateway 10.0.1.1 nics 0 usable 253 free 253"
+	assert_line "10.0.2.0/24 vpc 10 gateway 10.0.2.254 name back nics 0 usable 253 free 253"
 	ok_json subnet show vpc 10
 	jq -e 'length == 2 and .[1].gateway == "10.0.2.254" and .[1].name == "back"' <<<"$output"
 	ok_json route show vpc 10
@@ -101,4 +101,28 @@ load common
 	v nic add 10.0.2.5 vpc 20 mac 02:00:00:00:02:05 remote 192.168.100.2
 	ok_json subnet show
 	jq -e 'map("\(.vpc) \(.cidr) \(.nic_count)") == ["10 10.0.1.0/24 2", "10 10.0.2.0/24 0", "20 10.0.1.0/24 0", "20 10.0.2.0/24 1"]' <<<"$output"
+}
+
+@test "subnet show counts usable and free addresses; a full subnet says so when a NIC is refused" {
+	v vpc add 10
+	v subnet add 10.0.3.0/30 vpc 10
+	v subnet add 10.0.4.0/29 vpc 10 gateway 10.0.4.6
+	run v subnet show
+	assert_line "10.0.3.0/30 vpc 10 gateway 10.0.3.1 nics 0 usable 1 free 1"
+	assert_line "10.0.4.0/29 vpc 10 gateway 10.0.4.6 nics 0 usable 5 free 5"
+	run v nic add 10.0.3.2 vpc 10 mac 02:00:00:00:03:02 remote 192.0.2.9
+	assert_success
+	ok_json subnet show vpc 10
+	jq -e '.[0] | .nic_count == 1 and .usable_count == 1 and .free_count == 0' <<<"$output"
+	jq -e '.[1] | .nic_count == 0 and .usable_count == 5 and .free_count == 5' <<<"$output"
+	# The /30 has no address left: the only words left to try are reserved ones, and the error says why.
+	refuses "is full, its 1 usable addresses are all in use" nic add 10.0.3.3 vpc 10 mac 02:00:00:00:03:03 remote 192.0.2.9
+	refuses "10.0.3.2" nic add 10.0.3.2 vpc 10 mac 02:00:00:00:03:04 remote 192.0.2.9
+	# Not full: a reserved address is refused as such.
+	refuses "network, broadcast or gateway address" nic add 10.0.4.7 vpc 10 mac 02:00:00:00:04:07 remote 192.0.2.9
+	# The same rule in a batch.
+	printf 'nic add 10.0.3.1 vpc 10 mac 02:00:00:00:03:05 remote 192.0.2.9\n' >"$LIB_STATE/full.batch"
+	run --separate-stderr v --batch "$LIB_STATE/full.batch"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"is full"* ]]
 }
