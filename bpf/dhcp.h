@@ -372,11 +372,14 @@ static __always_inline int dhcp_respond(struct __sk_buff *skb, struct pkt *p, co
 	if (!mac_equal(head.chaddr, nic->mac))
 		return drop(skb, p, &port->key, DROP_SPOOF_MAC);
 
-	opt_len = end - (l4 + sizeof(udp) + DHCP_OPTIONS_OFF);
-	if (opt_len > DHCP_REQ_OPT_MAX)
-		opt_len = DHCP_REQ_OPT_MAX;
-	if (opt_len < 1 ||
-	    bpf_skb_load_bytes(skb, l4 + sizeof(udp) + DHCP_OPTIONS_OFF, sc->req_opts, opt_len))
+	/* Signed bounds: 6.1's verifier learns no minimum from "!= 0", which clang makes of "< 1" unsigned. */
+	__s32 n = (__s32)(end - (l4 + sizeof(udp) + DHCP_OPTIONS_OFF));
+	if (n < 1)
+		return drop(skb, p, &port->key, DROP_DHCP_MALFORMED);
+	if (n > DHCP_REQ_OPT_MAX)
+		n = DHCP_REQ_OPT_MAX;
+	opt_len = n;
+	if (bpf_skb_load_bytes(skb, l4 + sizeof(udp) + DHCP_OPTIONS_OFF, sc->req_opts, opt_len))
 		return drop(skb, p, &port->key, DROP_DHCP_MALFORMED);
 	w.len = opt_len;
 	bpf_loop(DHCP_OPTIONS_WALK, dhcp_walk_option, &w, 0);

@@ -63,7 +63,7 @@ int nic_ingress(struct __sk_buff *skb)
 	reason = parse_ipv4(skb, &p);
 	if (reason)
 		return drop(skb, &p, &port.key, reason);
-	if (!ipv4_csum_ok(&p))
+	if (!ipv4_csum_ok(skb, &p))
 		return drop(skb, &p, &port.key, DROP_IP_CHECKSUM);
 	if (dhcp_for_server(&p, &port))
 		return dhcp_respond(skb, &p, &port);
