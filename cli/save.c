@@ -20,24 +20,24 @@ static int cmp_u32(__u32 a, __u32 b)
 	return a < b ? -1 : a > b;
 }
 
-static int cmp_vpc(const void *a, const void *b)
+int row_cmp_vpc(const void *a, const void *b)
 {
 	return cmp_u32((*(const struct txn_vpc *const *)a)->vni, (*(const struct txn_vpc *const *)b)->vni);
 }
 
-static int cmp_subnet(const void *a, const void *b)
+int row_cmp_subnet(const void *a, const void *b)
 {
 	const struct subnet_key *x = &(*(const struct txn_subnet *const *)a)->k, *y = &(*(const struct txn_subnet *const *)b)->k;
 	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
 }
 
-static int cmp_nic(const void *a, const void *b)
+int row_cmp_nic(const void *a, const void *b)
 {
 	const struct nic_key *x = &(*(const struct txn_nic *const *)a)->k, *y = &(*(const struct txn_nic *const *)b)->k;
 	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->ip), ntohl(y->ip));
 }
 
-static int cmp_route(const void *a, const void *b)
+int row_cmp_route(const void *a, const void *b)
 {
 	const struct txn_route_key *x = &(*(const struct txn_route *const *)a)->k, *y = &(*(const struct txn_route *const *)b)->k;
 	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
@@ -180,11 +180,11 @@ struct save_section {
 };
 
 static const struct save_section sections[] = {
-	{ "vpcs", offsetof(struct txn_state, vpcs), cmp_vpc, save_vpc },
+	{ "vpcs", offsetof(struct txn_state, vpcs), row_cmp_vpc, save_vpc },
 	{ "security_groups", offsetof(struct txn_state, sgs), cmp_sg, save_sg },
-	{ "subnets", offsetof(struct txn_state, subnets), cmp_subnet, save_subnet },
-	{ "nics", offsetof(struct txn_state, nics), cmp_nic, save_nic },
-	{ "routes", offsetof(struct txn_state, routes), cmp_route, save_route },
+	{ "subnets", offsetof(struct txn_state, subnets), row_cmp_subnet, save_subnet },
+	{ "nics", offsetof(struct txn_state, nics), row_cmp_nic, save_nic },
+	{ "routes", offsetof(struct txn_state, routes), row_cmp_route, save_route },
 };
 
 json_object *save_object(const struct txn_state *st, const char *section, const void *rec)

@@ -19,6 +19,11 @@ int state_subnet_del(struct txn_state *st, struct subnet_key k);
 /* n: key, mac, flags (LOCAL or REMOTE, SOURCE_CHECK), dev or v.remote, v.sg_id (or TXN_SG_KEEP); derived fields
  * are filled in. sg: the group's name ("" or "none": none), or NULL for v.sg_id. */
 int state_nic_set(struct txn_state *st, struct txn_nic n, const char *sg, bool replace);
+/* The order save and topology list rows in: table_sorted comparators over record pointers (cli/save.c). */
+int row_cmp_vpc(const void *a, const void *b);
+int row_cmp_subnet(const void *a, const void *b);
+int row_cmp_nic(const void *a, const void *b);
+int row_cmp_route(const void *a, const void *b);
 /* The addresses a subnet of this prefix length gives NICs: all but the network, gateway and broadcast addresses. */
 __u64 subnet_usable(__u8 len);
 int state_nic_del(struct txn_state *st, struct nic_key k);

@@ -27,34 +27,6 @@ struct topo {
 	int *vm; /* per NIC (sorted order): the netns id of a local NIC's peer, -1 when unknown or remote */
 };
 
-static int cmp_u32(__u32 a, __u32 b)
-{
-	return a < b ? -1 : a > b;
-}
-
-static int cmp_vpc(const void *a, const void *b)
-{
-	return cmp_u32((*(const struct txn_vpc *const *)a)->vni, (*(const struct txn_vpc *const *)b)->vni);
-}
-
-static int cmp_subnet(const void *a, const void *b)
-{
-	const struct subnet_key *x = &(*(const struct txn_subnet *const *)a)->k, *y = &(*(const struct txn_subnet *const *)b)->k;
-	return cmp_u32(x->vni, y->vni) ?: cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
-}
-
-static int cmp_nic(const void *a, const void *b)
-{
-	const struct nic_key *x = &(*(const struct txn_nic *const *)a)->k, *y = &(*(const struct txn_nic *const *)b)->k;
-	return cmp_u32(x->vni, y->vni) ?: cmp_u32(ntohl(x->ip), ntohl(y->ip));
-}
-
-static int cmp_route(const void *a, const void *b)
-{
-	const struct txn_route_key *x = &(*(const struct txn_route *const *)a)->k, *y = &(*(const struct txn_route *const *)b)->k;
-	return cmp_u32(x->vni, y->vni) ?: cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
-}
-
 static bool in_subnet(const struct txn_nic *n, const struct txn_subnet *sn)
 {
 	return n->k.vni == sn->k.vni && n->v.subnet == sn->k.prefix && n->v.subnet_len == sn->k.len;
@@ -92,10 +64,10 @@ static int topo_load(struct topo *t)
 		return 1;
 	if (store_host(s, &t->host))
 		memset(&t->host, 0, sizeof(t->host));
-	t->vpcs = table_sorted(&t->st.vpcs, cmp_vpc, &t->nvpcs);
-	t->subnets = table_sorted(&t->st.subnets, cmp_subnet, &t->nsubnets);
-	t->nics = table_sorted(&t->st.nics, cmp_nic, &t->nnics);
-	t->routes = table_sorted(&t->st.routes, cmp_route, &t->nroutes);
+	t->vpcs = table_sorted(&t->st.vpcs, row_cmp_vpc, &t->nvpcs);
+	t->subnets = table_sorted(&t->st.subnets, row_cmp_subnet, &t->nsubnets);
+	t->nics = table_sorted(&t->st.nics, row_cmp_nic, &t->nnics);
+	t->routes = table_sorted(&t->st.routes, row_cmp_route, &t->nroutes);
 	t->vm = calloc(t->nnics + 1, sizeof(*t->vm));
 	if (!t->vpcs || !t->subnets || !t->nics || !t->routes || !t->vm)
 		return fail("out of memory");
