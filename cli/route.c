@@ -109,7 +109,9 @@ static int do_show(int argc, char **argv)
 
 	if (parse_vpc_filter(argc, argv, &vni, false, "show"))
 		return 1;
-	if (!(s = store_get(false)))
+	/* The lock, as save takes it: a commit rewrites a VPC's config entries in place after its
+	 * commit point, and a show between would list half of them (the datapath never sees that). */
+	if (!(s = store_get(true)))
 		return 1;
 	if (list_routes(s, vni, &l))
 		return 1;
