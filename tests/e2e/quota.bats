@@ -71,15 +71,15 @@ connect() {
 	in_vm f timeout 60 bash -c 'for i in $(seq 1 1000); do echo x >/dev/udp/10.0.1.20/9; done' 2>/dev/null || true
 	run vpcbpf_on hQ -j stats nic 10.0.1.10 vpc 100
 	assert_success
-	echo "$output" | jq -c '.[0] | {conntrack_entries, drops, q: .drop_reasons["conntrack-nic-quota"]}'
+	echo "$output" | jq -c '.[0] | {conntrack_entries, drops, q: .drops["conntrack-nic-quota"]}'
 	jq -e '.[0].conntrack_entries == 200' <<<"$output"
-	jq -e '.[0].drop_reasons["conntrack-nic-quota"] >= 700' <<<"$output"
+	jq -e '.[0].drops["conntrack-nic-quota"] >= 700' <<<"$output"
 	# during and after the flood, the other tenant's new TCP connections pass
 	for i in 1 2 3 4 5; do
 		connect c 10.0.1.20 80 || fail "connection $i of the other tenant refused"
 	done
 	run vpcbpf_on hQ -j stats nic 10.0.1.10 vpc 200
-	jq -e '.[0].drops == 0 and .[0].conntrack_entries >= 5' <<<"$output"
+	jq -e '.[0].drops_total == 0 and .[0].conntrack_entries >= 5' <<<"$output"
 	# the host-wide counter names the reason too
 	run stats_drop hQ conntrack-nic-quota
 	[ "$output" -ge 700 ]
