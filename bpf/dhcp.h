@@ -101,11 +101,30 @@ _Static_assert(DHCP_REPLY_OPT_MAX <= DHCP_REPLY_OPT_LEN, "every option fits the 
  */
 #define DHCP_OPT_MASK 511
 
+/* What the walk of a request's options found. */
+struct dhcp_walk {
+	__u32 off;
+	__u32 len;
+	__be32 requested_ip;
+	__be32 server_id;
+	__u8 type;
+	__u8 bad;
+	__u8 end;
+	__u8 _pad;
+};
+
 struct dhcp_scratch {
 	struct dhcp_reply reply;
 	__u8 spill[DHCP_OPT_MASK + 1 - DHCP_REPLY_OPT_LEN];
 	__u8 req_opts[DHCP_REQ_OPT_MAX + 8]; /* + room for a 4-byte read at the last offset */
 	__u32 cursor;
+	/*
+	 * The walk's results live in the map value, not on the stack: 6.1's verifier
+	 * checks a bpf_loop callback once and would take stack fields it saw
+	 * untouched (requested IP, server id) for constants, hard-wiring the
+	 * branches that read them.
+	 */
+	struct dhcp_walk walk;
 };
 
 struct {
@@ -123,29 +142,21 @@ static __always_inline int dhcp_for_server(const struct pkt *p, const struct src
 	       !(port->nic->flags & NIC_F_NO_DHCP);
 }
 
-/* What the walk of a request's options found. */
-struct dhcp_walk {
-	__u32 off;
-	__u32 len;
-	__be32 requested_ip;
-	__be32 server_id;
-	__u8 type;
-	__u8 bad;
-	__u8 end;
-	__u8 _pad;
-};
-
 /* One option per call of bpf_loop: the verifier checks the body once, whatever the number of options. */
 static long dhcp_walk_option(__u32 i, void *ctx)
 {
-	struct dhcp_walk *w = ctx;
 	struct dhcp_scratch *sc;
-	__u32 zero = 0, off = w->off;
+	struct dhcp_walk *w;
+	__u32 zero = 0, off;
 	__u8 code, len;
 	const __u8 *v;
 
 	sc = bpf_map_lookup_elem(&dhcp_scratch, &zero);
-	if (!sc || off >= w->len || off >= DHCP_REQ_OPT_MAX)
+	if (!sc)
+		return 1;
+	w = &sc->walk;
+	off = w->off;
+	if (off >= w->len || off >= DHCP_REQ_OPT_MAX)
 		return 1;
 	code = sc->req_opts[off];
 	if (code == DHCP_OPT_PAD) {
@@ -334,7 +345,7 @@ static __always_inline int dhcp_respond(struct __sk_buff *skb, struct pkt *p, co
 {
 	const struct nic *nic = port->nic;
 	struct subnet_key sk = { .vni = port->key.vni, .prefix = nic->subnet, .len = nic->subnet_len };
-	struct dhcp_walk w = {};
+	struct dhcp_walk *w;
 	struct dhcp_head head;
 	struct dhcp_scratch *sc;
 	struct dhcp_reply *r;
@@ -381,21 +392,23 @@ static __always_inline int dhcp_respond(struct __sk_buff *skb, struct pkt *p, co
 	opt_len = n;
 	if (bpf_skb_load_bytes(skb, l4 + sizeof(udp) + DHCP_OPTIONS_OFF, sc->req_opts, opt_len))
 		return drop(skb, p, &port->key, DROP_DHCP_MALFORMED);
-	w.len = opt_len;
-	bpf_loop(DHCP_OPTIONS_WALK, dhcp_walk_option, &w, 0);
-	if (w.bad || !w.type)
+	w = &sc->walk;
+	__builtin_memset(w, 0, sizeof(*w));
+	w->len = opt_len;
+	bpf_loop(DHCP_OPTIONS_WALK, dhcp_walk_option, NULL, 0);
+	if (w->bad || !w->type)
 		return drop(skb, p, &port->key, DROP_DHCP_MALFORMED);
 
-	switch (w.type) {
+	switch (w->type) {
 	case DHCPDISCOVER:
 		type = DHCPOFFER;
 		yiaddr = port->key.ip;
 		break;
 	case DHCPREQUEST:
 		/* selecting names us (option 54); init-reboot says which address; renewing/rebinding uses ciaddr */
-		if (w.server_id && w.server_id != nic->gateway)
+		if (w->server_id && w->server_id != nic->gateway)
 			return drop(skb, p, &port->key, DROP_UNSUPPORTED); /* it chose another server */
-		want = w.requested_ip ? w.requested_ip : head.ciaddr;
+		want = w->requested_ip ? w->requested_ip : head.ciaddr;
 		if (!want)
 			return drop(skb, p, &port->key, DROP_DHCP_MALFORMED);
 		if (want == port->key.ip) {
