@@ -110,6 +110,8 @@ const char *sg_name(struct store *s, __u32 id, char buf[NAME_LEN]);
 struct store *store_get(bool lock);
 /* The same, for a caller that already holds the pin dir's lock on lock_fd (dp up). */
 struct store *store_get_locked(int lock_fd);
+/* The store, when this run opened it and holds its lock (it edited something); else NULL. */
+struct store *store_locked(void);
 void store_release(void);
 
 /* ---- printing: one call prints the text form or adds the JSON field ---- */

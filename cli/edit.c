@@ -491,7 +491,7 @@ int edit_apply_words(struct txn_state *st, int argc, char **argv)
 /*
  * What the rules of e read. A single command loads only that: a route edit
  * in a VPC of a million routes reads one route, not a million (the planner
- * then edits that VPC's table by the difference, maps/txn.c), and no NIC but
+ * then edits that VPC's table by the difference, maps/txn_plan.c), and no NIC but
  * its next hop.
  */
 static struct state_need needs_of(const struct edit *e)

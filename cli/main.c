@@ -17,7 +17,6 @@
 #include "cli/advertise.h"
 #include "cli/cluster.h"
 
-struct options opts;
 
 
 /* The OBJECT list after the options is generated from objects[] (cli/help.c), so it cannot drift. */
@@ -234,8 +233,6 @@ static int join_netns(const char *name)
 	return 0;
 }
 
-static struct store the_store;
-static bool store_opened;
 
 /*
  * A command that ran long on a terminal ends with one line on stderr saying what finished and how long
@@ -310,8 +307,8 @@ int main(int argc, char **argv)
 			summary_line(cl.argc, cl.argv, &start);
 	}
 	/* an edit (it took the lock) that no commit already followed into the kernel's advertised routes */
-	if (!err && store_opened && the_store.lock_fd >= 0 && !advertise_settled())
-		err = advertise_reconcile(&the_store);
+	if (!err && store_locked() && !advertise_settled())
+		err = advertise_reconcile(store_locked());
 	if (!err)
 		pr_done();
 	pr_flush();
@@ -320,86 +317,3 @@ int main(int argc, char **argv)
 }
 
 /* The store's open or lock failed with err: say why in the words of what to do; exit status 2. */
-static void store_failed(int err, const char *what)
-{
-	char path[PATH_MAX + 64];
-
-	if (err == -EACCES || err == -EPERM) {
-		fail_env("permission denied %s %s: vpcbpf needs root (CAP_BPF, CAP_NET_ADMIN)", what, opts.pin_dir);
-		return;
-	}
-	if (err != -ENOENT) {
-		fail_env_errno(err, "cannot %s %s", what, opts.pin_dir);
-		return;
-	}
-	for (int i = 0; i < SM__COUNT; i++) {
-		snprintf(path, sizeof(path), "%s/%s", opts.pin_dir, store_map_names[i]);
-		if (access(path, F_OK)) {
-			fail_env("the datapath is not loaded at %s (%s missing): run 'vpcbpf dp up' first", opts.pin_dir,
-				 store_map_names[i]);
-			return;
-		}
-	}
-	fail_env("the datapath is not loaded at %s: run 'vpcbpf dp up' first", opts.pin_dir);
-}
-
-struct store *store_get(bool lock)
-{
-	int err;
-
-	if (!store_opened) {
-		if ((err = store_open(&the_store, opts.pin_dir))) {
-			store_failed(err, "opening the maps under");
-			return NULL;
-		}
-		store_opened = true;
-	}
-	if (lock && (err = store_lock(&the_store))) {
-		store_failed(err, "lock");
-		return NULL;
-	}
-	/*
-	 * A transaction is in flight, or a command killed inside one left a journal:
-	 * wait for the lock and finish it (or throw its build away) first. A reader
-	 * gives the lock back at once (monitor runs for hours).
-	 */
-	if (txn_pending(&the_store)) {
-		bool had_lock = the_store.lock_fd >= 0;
-		if ((err = store_lock(&the_store))) {
-			store_failed(err, "lock");
-			return NULL;
-		}
-		if (txn_recover(&the_store, &cli_txn_hooks) < 0)
-			return NULL;
-		if (!lock && !had_lock) {
-			close(the_store.lock_fd);
-			the_store.lock_fd = -1;
-		}
-	}
-	return &the_store;
-}
-
-struct store *store_get_locked(int lock_fd)
-{
-	/* flock belongs to the open file: a second open of the dir would wait for ourselves */
-	if (!store_opened || the_store.lock_fd < 0) {
-		struct store *s = store_opened ? &the_store : NULL;
-		if (!s) {
-			int err = store_open(&the_store, opts.pin_dir);
-			if (err) {
-				store_failed(err, "opening the maps under");
-				return NULL;
-			}
-			store_opened = true;
-		}
-		the_store.lock_fd = dup(lock_fd);
-	}
-	return store_get(true);
-}
-
-void store_release(void)
-{
-	if (store_opened)
-		store_close(&the_store);
-	store_opened = false;
-}

@@ -9,11 +9,6 @@
 #include "maps/sg_table.h"
 
 
-static struct sg_maps maps_of(struct store *s)
-{
-	return (struct sg_maps){ s->fd[SM_SGS], s->fd[SM_SG_RULES], s->fd[SM_SG_PORTS], s->fd[SM_SG_ADDRS] };
-}
-
 struct sg_find {
 	const char *name;
 	__u32 id;
@@ -139,7 +134,7 @@ static int cmp_rows(const void *a, const void *b)
 
 static int sg_print(struct store *s, __u32 id, const struct sg *g)
 {
-	struct sg_maps m = maps_of(s);
+	struct sg_maps m = sg_maps_of(s);
 	struct sg_rule_entry *rules;
 	size_t n;
 	char name[NAME_LEN + 1];

@@ -548,60 +548,6 @@ int state_route_flush(struct txn_state *st, __u32 vni)
 	return 0;
 }
 
-/* ---- hooks and progress ---- */
-
-static int hook_attach(int ifindex)
-{
-	int prog_fd = prog_open(PROG_NIC_INGRESS), err;
-	if (prog_fd < 0)
-		return prog_fd;
-	err = nic_attach(ifindex, prog_fd);
-	close(prog_fd);
-	return err;
-}
-
-static int hook_detach(int ifindex)
-{
-	return nic_detach(ifindex);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* A progress bar on stderr, only on a terminal and only for phases that last. */
-static void hook_progress(const char *phase, size_t done, size_t total)
-{
-	static double start;
-	static const char *last_phase;
-	static bool shown;
-
-	if (!isatty(STDERR_FILENO) || !total)
-		return;
-	if (phase != last_phase) {
-		last_phase = phase;
-		start = now_s();
-		shown = false;
-	}
-	if (!shown && now_s() - start < 0.3)
-		return;
-	shown = true;
-	int width = 40, fill = (int)((double)done / (double)total * width);
-	fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu", phase, fill, "########################################",
-		width - fill, "", done, total);
-	if (done >= total)
-		fputc('\n', stderr);
-}
-
-const struct txn_hooks cli_txn_hooks = {
-	.attach = hook_attach,
-	.detach = hook_detach,
-	.progress = hook_progress,
-};
-
 static int load(struct store *s, struct txn_state *st, bool routes_from_fib);
 static int sg_loaded(struct txn_state *st);
 

@@ -9,20 +9,10 @@
 #include <bpf/bpf.h>
 #include "maps/fib.h"
 #include "maps/table.h"
-#include "maps/route_table.h"
-#include "maps/txn.h"
+#include "maps/prefix.h"
+#include "maps/rcu.h"
 
 /* ---- building a region in memory ---- */
-
-static int cmp_route(const void *a, const void *b)
-{
-	const struct route *x = a, *y = b;
-	__u32 px = ntohl(x->prefix), py = ntohl(y->prefix);
-
-	if (px != py)
-		return px < py ? -1 : 1;
-	return (int)x->len - (int)y->len;
-}
 
 /* What a lookup returns: the route without its prefix, so equal next hops share one result. */
 struct result_rec {
@@ -350,12 +340,12 @@ int fib_image_build(const struct route *routes, size_t n, struct fib_image *img)
 	for (size_t i = 0; i < n; i++)
 		sorted[i]._pad = 0;
 	for (size_t i = 1; i < n; i++) /* edits pass a sorted list: sort only when needed */
-		if (cmp_route(&sorted[i - 1], &sorted[i]) > 0) {
-			qsort(sorted, n, sizeof(*sorted), cmp_route);
+		if (route_order(&sorted[i - 1], &sorted[i]) > 0) {
+			qsort(sorted, n, sizeof(*sorted), route_order_qsort);
 			break;
 		}
 	for (size_t i = 0; i < n; i++) {
-		if (m && !cmp_route(&sorted[m - 1], &sorted[i])) {
+		if (m && !route_order(&sorted[m - 1], &sorted[i])) {
 			sorted[m - 1] = sorted[i];
 			continue;
 		}
@@ -569,7 +559,7 @@ static int quarantine(__u32 base, __u32 lines)
 		return 0;
 	n = quarantine_count();
 	if (n == Q_PAIRS) {
-		if ((err = txn_rcu_barrier()))
+		if ((err = rcu_wait()))
 			return err;
 		fib_settle();
 		n = 0;
@@ -667,7 +657,7 @@ static int alloc_region(int vpcs_fd, __u32 lines, __u32 *base)
 	if (err != -ENOSPC)
 		return err;
 	/* full: wait out the readers of quarantined regions, then look again */
-	if ((err = txn_rcu_barrier()))
+	if ((err = rcu_wait()))
 		return err;
 	fib_settle();
 	if ((err = scan_vpcs(vpcs_fd)) || (err = first_fit(lines, base)))

@@ -10,11 +10,6 @@
 
 #define CONFIG_BATCH 8192
 
-__be32 prefix_mask(unsigned int len)
-{
-	return len ? htonl(~0U << (32 - len)) : 0;
-}
-
 static struct route_key config_key(__u32 vni, __u16 gen, __be32 prefix, __u8 len)
 {
 	struct route_key k;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "maps/vpcbpf.h"
+#include "maps/prefix.h"
 
 /* The maps a route table lives in. */
 struct route_maps {
@@ -14,8 +15,6 @@ struct route_maps {
 	int fib_fd;    /* the fib arena */
 };
 
-/* Network-order mask of a prefix length 0..32. */
-__be32 prefix_mask(unsigned int len);
 
 /*
  * Adds or replaces the configured route r (r->prefix masked, r->len 0..32) in

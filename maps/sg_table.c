@@ -9,7 +9,8 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include "maps/sg_table.h"
-#include "maps/route_table.h"
+#include "maps/prefix.h"
+#include "maps/rcu.h"
 
 /*
  * Compilation. For each direction and protocol class (TCP, UDP, ICMP,
@@ -398,27 +399,6 @@ static void free_gen(struct genset *g)
 	free(g->addrs.keys);
 }
 
-/*
- * Waits until every BPF program that may have read the old generation has
- * finished: the kernel runs synchronize_rcu() after a syscall update of a
- * map-in-map, and tc/XDP programs run inside RCU read-side sections.
- */
-static void rcu_wait(void)
-{
-	static int outer = -1, inner = -1;
-	__u32 zero = 0;
-
-	if (outer < 0) {
-		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, NULL, 4, 4, 1, NULL);
-		if (inner >= 0) {
-			LIBBPF_OPTS(bpf_map_create_opts, o, .inner_map_fd = inner);
-			outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, NULL, 4, 4, 1, &o);
-		}
-	}
-	if (outer < 0 || bpf_map_update_elem(outer, &zero, &inner, BPF_ANY))
-		usleep(50000); /* no map-in-map: programs run for microseconds */
-}
-
 int sg_table_rules(const struct sg_maps *m, __u32 sg_id, struct sg_rule_entry **out, size_t *n)
 {
 	struct keyset ks = { 0 };
@@ -502,7 +482,7 @@ int sg_table_commit(const struct sg_maps *m, __u32 sg_id, const struct sg_rule_e
 			delete_gen(m, &written);
 		goto out;
 	}
-	rcu_wait();
+	(void)rcu_wait();
 	delete_gen(m, &old);
 out:
 	sg_compiled_free(&c);
@@ -517,7 +497,7 @@ int sg_table_purge(const struct sg_maps *m, __u32 sg_id)
 	struct genset all;
 	int err;
 
-	rcu_wait();
+	(void)rcu_wait();
 	err = collect_gen(m, sg_id, -1, &all);
 	if (!err)
 		delete_gen(m, &all);

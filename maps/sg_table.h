@@ -5,6 +5,7 @@
 #include <linux/types.h>
 #include <stddef.h>
 #include "maps/vpcbpf.h"
+#include "maps/store.h"
 
 /* The compiled tables of one group may hold at most this many entries each (ports, addresses). */
 #define SG_MAX_COMPILED 131072
@@ -15,6 +16,12 @@
 struct sg_maps {
 	int sgs_fd, rules_fd, ports_fd, addrs_fd;
 };
+
+/* The security-group maps of an opened store. */
+static inline struct sg_maps sg_maps_of(const struct store *s)
+{
+	return (struct sg_maps){ s->fd[SM_SGS], s->fd[SM_SG_RULES], s->fd[SM_SG_PORTS], s->fd[SM_SG_ADDRS] };
+}
 
 struct sg_rule_entry {
 	__u32 priority;

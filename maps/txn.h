@@ -13,11 +13,10 @@
 /*
  * How a transaction becomes visible (see docs/transactions.md):
  *
- *  1. build: every VPC whose route table changes gets its whole new table
- *     written aside: config entries under generation gen+1 of the routes
- *     map, and a new fib region (maps/fib.c) in lines no VPC record points
- *     at. Nothing reads either yet: the datapath follows the record's fib
- *     region, show and save its route_gen.
+ *  1. build (maps/txn_plan.c): every VPC whose route table changes gets a
+ *     new fib region (maps/fib.c) in lines no VPC record points at; a new
+ *     VPC also gets its config entries in the routes map. Nothing reads
+ *     either yet: the datapath follows the record's fib region.
  *  2. commit point: the list of the remaining map operations is written to
  *     the journal map, then one update of the journal head marks it
  *     committed. Before that update the host is in the old state (a build
@@ -25,8 +24,9 @@
  *     replayed to the end by whoever takes the lock next).
  *  3. apply the journal, in an order that never lets the datapath follow a
  *     reference to something missing: new VPCs, subnets and NICs first, then
- *     one vpc record update per VPC swaps its route table, then an RCU grace
- *     period, then removals, then the old generations are deleted.
+ *     one vpc record update per VPC swaps its route table (its config
+ *     entries follow, changed in place where they differ), then an RCU grace
+ *     period, then removals (maps/journal.c).
  *
  * Every journal operation is idempotent, so replaying a journal that was
  * partly applied finishes it.
@@ -88,7 +88,7 @@ struct txn_route {
 
 /*
  * A whole host state. To add an object type: a table here,
- * its load in txn_state_load, its puts/deletes in the plan (maps/txn.c,
+ * its load in txn_state_load (maps/txn_state.c), its puts/deletes in the plan (maps/txn_plan.c,
  * plan_*), and a section in cli/save.c and cli/apply.c.
  */
 struct txn_state {
@@ -159,11 +159,9 @@ enum txn_op_kind {
 	TXN_OP_ATTACH,        /* NIC program on ifindex (tc filter replace) */
 	TXN_OP_DETACH,        /* our filter off ifindex */
 	TXN_OP_BARRIER,       /* RCU grace period: no packet still uses what came before */
-	TXN_OP_PURGE_GEN,     /* every route entry of (vni, gen) */
-	TXN_OP_PURGE_VPC,     /* every route entry of vni */
-	TXN_OP_ROUTE_SET_UNUSED, /* (was: one route edited in place; route tables are now always swapped whole) */
-	TXN_OP_ROUTE_DEL_UNUSED,
-	TXN_OP_SG_RULE,       /* one rule (vni = sg_id, ifindex = priority, value = struct sg_rule) for ... */
+	/* 7 (a generation's purge), 9 and 10 (routes edited in place) are retired: a VPC's table keeps its generation */
+	TXN_OP_PURGE_VPC = 8, /* every route entry of vni */
+	TXN_OP_SG_RULE = 11,  /* one rule (vni = sg_id, ifindex = priority, value = struct sg_rule) for ... */
 	TXN_OP_SG_COMMIT,     /* ... the rule set of group vni: the SG_RULE steps before it, swapped in whole */
 	TXN_OP_SG_PURGE,      /* every rule and compiled entry of group vni (its record is gone) */
 	TXN_OP_FIB_RELEASE,   /* fib lines (key: base, lines) no record points at any more: into quarantine */
@@ -227,33 +225,16 @@ int txn_plan_op(struct txn_plan *p, const struct txn_op *op);
  */
 int txn_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
 	       const struct txn_hooks *h, char *msg, size_t msglen);
-/* Runs a plan as one journaled transaction (single commands with several map writes). */
-int txn_run(struct store *s, struct txn_plan *p, const struct txn_hooks *h);
 /* Finishes or discards what a killed command left (the lock must be held). 0: nothing to do, 1: recovered. */
 int txn_recover(struct store *s, const struct txn_hooks *h);
 /* true when the journal says a transaction was cut short (cheap: one lookup, no lock). */
 bool txn_pending(struct store *s);
-
-/* Steps that add or remove one route of a VPC's live table, built aside and swapped in (for a plan run by txn_run). */
-int txn_plan_route_insert(struct store *s, struct txn_plan *p, __u32 vni, const struct route *r);
-int txn_plan_route_remove(struct store *s, struct txn_plan *p, __u32 vni, __be32 prefix, __u8 len);
-/* A local NIC's device unbound: our program off it, then its ifindex -> NIC entry. */
-int txn_plan_unbind(struct txn_plan *p, __u32 ifindex);
-/* Every route entry of a VPC, all generations (after its record is deleted). */
-int txn_plan_purge_vpc(struct store *s, struct txn_plan *p, __u32 vni);
-
-/* Journaled versions of route_table_insert/remove: a kill -9 midway is finished by the next command. */
-int txn_route_insert(struct store *s, __u32 vni, const struct route *r);
-int txn_route_remove(struct store *s, __u32 vni, __be32 prefix, __u8 len);
 
 /* Set to print the time of each phase of a commit on stderr (vpcbpf -v). */
 extern bool txn_timing;
 
 /* Counts the routes map: every entry, and those outside the live generation of an existing VPC. */
 int txn_route_census(struct store *s, size_t *total, size_t *garbage);
-
-/* Waits for an RCU grace period: afterwards no BPF program still holds a value read before. */
-int txn_rcu_barrier(void);
 
 /* Test hook: VPCBPF_TXN_CRASH=phase makes the tool _exit(9) at that phase (build, commit, apply). */
 void txn_crash_point(const char *phase);

@@ -1,0 +1,562 @@
+/* maps/txn_plan.c — the planner: the journal steps that turn the loaded state into the wanted one, and the tables built aside. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "maps/txn_plan.h"
+#include "maps/fib.h"
+#include "maps/prefix.h"
+
+/*
+ * Generation gen of vni's table, built aside: the config entries to write
+ * (out) and the fib region, already written to lines no record points at,
+ * with v's fib fields pointing at it.
+ */
+static int expand(struct store *s, const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
+{
+	size_t n = g ? g->n : 0;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->vni = vni;
+	out->gen = gen;
+	out->keys = malloc((n + 1) * sizeof(*out->keys));
+	out->vals = malloc((n + 1) * sizeof(*out->vals));
+	if (!out->keys || !out->vals) {
+		entries_free(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out->keys[i] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
+		out->vals[i] = g->r[i];
+		out->vals[i]._pad = 0;
+	}
+	out->n = n;
+	err = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], out->vals, n, v);
+	if (err)
+		entries_free(out);
+	return err;
+}
+
+/* The keys of vni's live table as loaded (taken over by a purge hint). */
+static int live_entries(const struct txn_state *cur, __u32 vni, __u16 gen, struct gen_entries *out)
+{
+	struct txn_keys *lk = table_get(&cur->live_keys, &vni);
+
+	memset(out, 0, sizeof(*out));
+	out->vni = vni;
+	out->gen = gen;
+	if (!lk || !lk->n)
+		return 0;
+	out->keys = malloc(lk->n * sizeof(*out->keys));
+	if (!out->keys)
+		return -ENOMEM;
+	memcpy(out->keys, lk->k, lk->n * sizeof(*out->keys));
+	out->n = lk->n;
+	return 0;
+}
+
+void txn_plan_init(struct txn_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void txn_plan_free(struct txn_plan *p)
+{
+	for (size_t i = 0; i < p->nhints; i++) {
+		entries_free(&p->hints[i].e);
+		entries_free(&p->hints[i].del);
+	}
+	free(p->hints);
+	free(p->ops);
+	memset(p, 0, sizeof(*p));
+}
+
+int txn_plan_op(struct txn_plan *p, const struct txn_op *op)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct txn_op *n = realloc(p->ops, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->ops = n;
+		p->cap = cap;
+	}
+	p->ops[p->n++] = *op;
+	return 0;
+}
+
+struct txn_op mkop(enum txn_op_kind kind)
+{
+	struct txn_op op;
+	memset(&op, 0, sizeof(op));
+	op.kind = (__u8)kind;
+	return op;
+}
+
+int txn_plan_put(struct txn_plan *p, enum store_map m, const void *key, size_t ksz, const void *val, size_t vsz)
+{
+	struct txn_op op = mkop(TXN_OP_PUT);
+	if (ksz > sizeof(op.key) || vsz > sizeof(op.value))
+		return -E2BIG;
+	op.map = (__u8)m;
+	op.key_size = (__u8)ksz;
+	op.value_size = (__u8)vsz;
+	memcpy(op.key, key, ksz);
+	memcpy(op.value, val, vsz);
+	return txn_plan_op(p, &op);
+}
+
+int txn_plan_del(struct txn_plan *p, enum store_map m, const void *key, size_t ksz)
+{
+	struct txn_op op = mkop(TXN_OP_DEL);
+	if (ksz > sizeof(op.key))
+		return -E2BIG;
+	op.map = (__u8)m;
+	op.key_size = (__u8)ksz;
+	memcpy(op.key, key, ksz);
+	return txn_plan_op(p, &op);
+}
+
+/* After the record that pointed at it is gone: its fib region waits for a grace period (maps/fib.c). */
+static int plan_fib_release(struct txn_plan *p, const struct vpc *v)
+{
+	struct txn_op op = mkop(TXN_OP_FIB_RELEASE);
+	__u32 region[2] = { v->fib_base, v->fib_lines };
+
+	if (!v->fib_base)
+		return 0;
+	memcpy(op.key, region, sizeof(region));
+	op.key_size = sizeof(region);
+	return txn_plan_op(p, &op);
+}
+
+static int plan_ifindex_op(struct txn_plan *p, enum txn_op_kind kind, __u32 ifindex)
+{
+	struct txn_op op = mkop(kind);
+	op.ifindex = ifindex;
+	return txn_plan_op(p, &op);
+}
+
+static int plan_purge(struct txn_plan *p, enum txn_op_kind kind, __u32 vni, __u16 gen, struct gen_entries *hint)
+{
+	struct txn_op op = mkop(kind);
+	op.vni = vni;
+	op.gen = gen;
+	if (txn_plan_op(p, &op))
+		return -ENOMEM;
+	if (p->nhints == p->hcap) {
+		size_t cap = p->hcap ? p->hcap * 2 : 16;
+		struct txn_purge_hint *n = realloc(p->hints, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		p->hints = n;
+		p->hcap = cap;
+	}
+	p->hints[p->nhints].op = p->n - 1;
+	p->hints[p->nhints].e = *hint;
+	memset(&p->hints[p->nhints].del, 0, sizeof(p->hints[p->nhints].del));
+	p->nhints++;
+	memset(hint, 0, sizeof(*hint));
+	return 0;
+}
+
+void commit_plan_free(struct commit_plan *cp)
+{
+	for (size_t i = 0; i < cp->nbuilds; i++) {
+		entries_free(&cp->builds[i].e);
+		entries_free(&cp->builds[i].put);
+		entries_free(&cp->builds[i].del);
+	}
+	free(cp->builds);
+	txn_plan_free(&cp->p);
+}
+
+/* A local NIC's binding (ifindex -> NIC, program attached) goes once no wanted NIC uses the device. */
+static int plan_unbind(struct txn_plan *p, const struct txn_state *want, const struct table *bound, __u32 ifindex)
+{
+	if (table_get(bound, &ifindex))
+		return 0;
+	if (plan_ifindex_op(p, TXN_OP_DETACH, ifindex))
+		return -ENOMEM;
+	return txn_plan_del(p, SM_IFINDEX_NICS, &ifindex, sizeof(ifindex));
+}
+
+static int cmp_sg_rule(const void *a, const void *b)
+{
+	const struct txn_sg_rule *x = *(const struct txn_sg_rule *const *)a, *y = *(const struct txn_sg_rule *const *)b;
+	if (x->k.sg_id != y->k.sg_id)
+		return x->k.sg_id < y->k.sg_id ? -1 : 1;
+	return x->k.priority < y->k.priority ? -1 : x->k.priority > y->k.priority;
+}
+
+/* The rules of group id in st, by priority, as one array (caller frees). */
+static struct txn_sg_rule **sg_rules_of(const struct txn_state *st, __u32 id, size_t *n)
+{
+	size_t all, k = 0;
+	struct txn_sg_rule **v = (struct txn_sg_rule **)table_sorted(&st->sg_rules, cmp_sg_rule, &all);
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < all; i++)
+		if (v[i]->k.sg_id == id)
+			v[k++] = v[i];
+	*n = k;
+	return v;
+}
+
+static bool same_sg_rules(const struct txn_state *a, const struct txn_state *b, __u32 id)
+{
+	size_t na = 0, nb = 0;
+	struct txn_sg_rule **ra = sg_rules_of(a, id, &na), **rb = sg_rules_of(b, id, &nb);
+	bool same = ra && rb && na == nb;
+	for (size_t i = 0; same && i < na; i++)
+		same = ra[i]->k.priority == rb[i]->k.priority && !memcmp(&ra[i]->r, &rb[i]->r, sizeof(struct sg_rule));
+	free(ra);
+	free(rb);
+	return same;
+}
+
+static bool sg_has_rules(const struct txn_state *st, __u32 id)
+{
+	for (const struct txn_sg_rule *r = NULL; (r = table_next(&st->sg_rules, r));)
+		if (r->k.sg_id == id)
+			return true;
+	return false;
+}
+
+/* A group's whole rule set, swapped in by one commit step (maps/sg_table.c builds it aside). */
+static int plan_sg_rules(struct txn_plan *p, const struct txn_state *want, __u32 id)
+{
+	size_t n = 0;
+	struct txn_sg_rule **r = sg_rules_of(want, id, &n);
+	struct txn_op op;
+	int err = r ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		op = mkop(TXN_OP_SG_RULE);
+		op.vni = id;
+		op.ifindex = r[i]->k.priority;
+		memcpy(op.value, &r[i]->r, sizeof(struct sg_rule));
+		op.value_size = sizeof(struct sg_rule);
+		err = txn_plan_op(p, &op);
+	}
+	free(r);
+	if (!err) {
+		op = mkop(TXN_OP_SG_COMMIT);
+		op.vni = id;
+		err = txn_plan_op(p, &op);
+	}
+	return err;
+}
+
+/* The ROUTE_SYNC step of an in-place table, its exact writes kept as the step's hint. */
+static int plan_sync(struct txn_plan *p, struct build *b)
+{
+	struct txn_op op = mkop(TXN_OP_ROUTE_SYNC);
+	struct gen_entries none;
+
+	op.vni = b->e.vni;
+	op.gen = b->rec.route_gen;
+	memset(&none, 0, sizeof(none));
+	if (plan_purge(p, TXN_OP_ROUTE_SYNC, op.vni, op.gen, &none))
+		return -ENOMEM;
+	p->hints[p->nhints - 1].e = b->put;
+	p->hints[p->nhints - 1].del = b->del;
+	memset(&b->put, 0, sizeof(b->put));
+	memset(&b->del, 0, sizeof(b->del));
+	return 0;
+}
+
+/* The live routes of rec's fib region with put (sorted) put in and del (sorted) taken out: the VPC's new table. */
+static int merge_live(struct store *s, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
+		      struct vgroup *out)
+{
+	struct route *live;
+	size_t n, np = put ? put->n : 0, nd = del ? del->n : 0, i = 0, j = 0, d = 0;
+	int err = fib_routes(s->fd[SM_FIB], rec, &live, &n);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	out->r = malloc((n + np + 1) * sizeof(*out->r));
+	if (!out->r) {
+		free(live);
+		return -ENOMEM;
+	}
+	while (i < n || j < np) {
+		int c = i == n ? 1 : j == np ? -1 : route_order(&live[i], &put->r[j]);
+		const struct route *r = c >= 0 ? &put->r[j] : &live[i]; /* equal keys: the new route */
+		while (c < 0 && d < nd && route_order(&del->r[d], r) < 0)
+			d++;
+		if (c < 0 && d < nd && route_order(&del->r[d], r) == 0) {
+			i++; /* taken out */
+			continue;
+		}
+		out->r[out->n++] = *r;
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+	free(live);
+	return 0;
+}
+
+/* The order (see txn.h): additions, swaps, barrier, removals, purges. */
+int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
+		       struct commit_plan *cp)
+{
+	struct table gcur, gwant, bound;
+	struct txn_plan *p = &cp->p;
+	int err = -ENOMEM;
+
+	memset(cp, 0, sizeof(*cp));
+	if (group_routes(cur, &gcur))
+		return -ENOMEM;
+	if (group_routes(want, &gwant)) {
+		groups_free(&gcur);
+		return -ENOMEM;
+	}
+	table_init(&bound, sizeof(__u32), sizeof(__u32));
+	for (const struct txn_nic *n = NULL; (n = table_next(&want->nics, n));)
+		if ((n->v.flags & NIC_F_LOCAL) && !table_put(&bound, &n->v.ifindex))
+			goto out;
+	cp->builds = calloc(want->vpcs.live + 1, sizeof(*cp->builds));
+	if (!cp->builds)
+		goto out;
+
+	/* Route generations to build, and the vpc records that will swap them in. */
+	for (const struct txn_vpc *wv = NULL; (wv = table_next(&want->vpcs, wv));) {
+		const struct txn_vpc *cv = table_get(&cur->vpcs, &wv->vni);
+		const struct vgroup *cg = table_get(&gcur, &wv->vni), *wg = table_get(&gwant, &wv->vni);
+		struct build *b = &cp->builds[cp->nbuilds];
+		bool partial = cv && !txn_routes_known(want, wv->vni, NULL, 0);
+		struct table pput, pdel;
+		bool table_changed;
+
+		if (partial) {
+			if (partial_changes(cur, want, wv->vni, &pput, &pdel)) {
+				groups_free(&pput);
+				groups_free(&pdel);
+				goto out;
+			}
+			table_changed = pput.live || pdel.live;
+		} else {
+			table_changed = !cv || !same_routes(cg, wg);
+		}
+		if (partial && table_changed) {
+			/*
+			 * Only what the command changed is known: the new table is the
+			 * live one with it merged in, and the config entries that change
+			 * are exactly the changes.
+			 */
+			struct vgroup merged;
+			const struct vgroup *put = table_get(&pput, &wv->vni), *del = table_get(&pdel, &wv->vni);
+			int e;
+			memset(b, 0, sizeof(*b));
+			b->rec = cv->rec;
+			memcpy(b->rec.name, wv->rec.name, NAME_LEN);
+			b->swap = b->in_place = true;
+			b->e.vni = wv->vni;
+			b->e.gen = b->rec.route_gen;
+			e = merge_live(s, &cv->rec, put, del, &merged);
+			if (!e) {
+				e = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], merged.r, merged.n, &b->rec);
+				free(merged.r);
+			}
+			if (!e && !(e = entries_of(put, wv->vni, b->rec.route_gen, &b->put))) {
+				e = entries_of(del, wv->vni, b->rec.route_gen, &b->del);
+				free(b->del.vals);
+				b->del.vals = NULL;
+			}
+			groups_free(&pput);
+			groups_free(&pdel);
+			cp->nbuilds++; /* freed with the plan */
+			if (e) {
+				err = e;
+				goto out;
+			}
+			continue;
+		}
+		if (partial) {
+			groups_free(&pput);
+			groups_free(&pdel);
+		}
+
+		memset(b, 0, sizeof(*b));
+		b->e.vni = wv->vni; /* a rename alone builds nothing, but its record goes under this key */
+		if (cv)
+			b->rec = cv->rec;
+		memcpy(b->rec.name, wv->rec.name, NAME_LEN);
+		b->is_new = !cv;
+		b->swap = cv && (table_changed || memcmp(cv->rec.name, wv->rec.name, NAME_LEN));
+		if (!b->is_new && !b->swap)
+			continue;
+		if (table_changed) {
+			/*
+			 * A new VPC's config entries are written before the commit (nothing
+			 * reaches them before its record). An existing VPC keeps its
+			 * generation: the datapath reads only the fib region, built aside
+			 * here and swapped in by the record; the config entries that differ
+			 * are written after the commit point by a journaled ROUTE_SYNC step
+			 * (show and save wait for the lock, a replay finishes it).
+			 */
+			b->rec.route_gen = cv ? cv->rec.route_gen : 0;
+			int e = expand(s, wg, wv->vni, b->rec.route_gen, &b->e, &b->rec);
+			if (e) {
+				err = e; /* -ENOSPC: the fib arena is full */
+				goto out;
+			}
+			if (cv) {
+				b->in_place = true;
+				entries_free(&b->e);
+				b->e.vni = wv->vni;
+				b->e.gen = b->rec.route_gen;
+				if (route_diff(cg, wg, wv->vni, b->rec.route_gen, &b->put, &b->del)) {
+					cp->nbuilds++; /* freed with the plan */
+					goto out;
+				}
+			}
+			cp->build_entries += b->e.n;
+		}
+		cp->nbuilds++;
+	}
+	/* The routes map holds every VPC's config entries once (twice only for the VPCs that go, until their purge). */
+	{
+		size_t need = 0;
+		for (const struct vgroup *g = NULL; (g = table_next(&gwant, g));)
+			if (txn_routes_known(want, g->vni, NULL, 0))
+				need += g->n;
+		for (const struct txn_vpc *v = NULL; (v = table_next(&cur->vpcs, v));) /* partly known: as live, + 1 */
+			if (!txn_routes_known(want, v->vni, NULL, 0) && table_get(&want->vpcs, &v->vni))
+				need += v->rec.route_count + 1;
+		for (const struct vgroup *g = NULL; (g = table_next(&gcur, g));)
+			if (!table_get(&want->vpcs, &g->vni))
+				need += g->n;
+		if (need > MAX_ROUTE_ENTRIES) {
+			err = -E2BIG;
+			goto out;
+		}
+	}
+
+	/* 1. new VPCs: their tables are complete before the record makes them reachable */
+	for (size_t i = 0; i < cp->nbuilds; i++)
+		if (cp->builds[i].is_new &&
+		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
+			goto out;
+	/* 1b. security groups, new, or with other rules: whole rule sets, before NICs refer to them */
+	for (const struct txn_sg *wg = NULL; (wg = table_next(&want->sgs, wg));) {
+		const struct txn_sg *cg = table_get(&cur->sgs, &wg->id);
+		if (!cg) {
+			struct sg rec;
+			memset(&rec, 0, sizeof(rec));
+			memcpy(rec.name, wg->name, NAME_LEN);
+			if (txn_plan_put(p, SM_SGS, &wg->id, sizeof(__u32), &rec, sizeof(rec)))
+				goto out;
+		}
+		/* a new group starts with no rules: a commit only if it gets some */
+		if (!same_sg_rules(cg ? cur : want, want, wg->id) || (!cg && sg_has_rules(want, wg->id)))
+			if (plan_sg_rules(p, want, wg->id))
+				goto out;
+	}
+	/* 2. subnets, new or changed */
+	for (const struct txn_subnet *ws = NULL; (ws = table_next(&want->subnets, ws));) {
+		const struct txn_subnet *cs = table_get(&cur->subnets, &ws->k);
+		if ((!cs || memcmp(&cs->v, &ws->v, sizeof(ws->v))) &&
+		    txn_plan_put(p, SM_SUBNETS, &ws->k, sizeof(ws->k), &ws->v, sizeof(ws->v)))
+			goto out;
+	}
+	/* 3. NICs, new or changed: counters and binding before the record that points the datapath at them */
+	for (const struct txn_nic *wn = NULL; (wn = table_next(&want->nics, wn));) {
+		const struct txn_nic *cn = table_get(&cur->nics, &wn->k);
+		bool wl = wn->v.flags & NIC_F_LOCAL, cl = cn && (cn->v.flags & NIC_F_LOCAL);
+		struct txn_op op;
+
+		if (cn && !memcmp(&cn->v, &wn->v, sizeof(wn->v)))
+			continue;
+		if (!cn) {
+			op = mkop(TXN_OP_STATS_NEW);
+			memcpy(op.key, &wn->k, sizeof(wn->k));
+			op.key_size = sizeof(wn->k);
+			if (txn_plan_op(p, &op))
+				goto out;
+		}
+		if (wl && !(cl && cn->v.ifindex == wn->v.ifindex)) {
+			if (txn_plan_put(p, SM_IFINDEX_NICS, &wn->v.ifindex, sizeof(__u32), &wn->k, sizeof(wn->k)) ||
+			    plan_ifindex_op(p, TXN_OP_ATTACH, wn->v.ifindex))
+				goto out;
+		}
+		if (txn_plan_put(p, SM_NICS, &wn->k, sizeof(wn->k), &wn->v, sizeof(wn->v)))
+			goto out;
+		if (cl && !(wl && cn->v.ifindex == wn->v.ifindex) && plan_unbind(p, want, &bound, cn->v.ifindex))
+			goto out;
+	}
+	/* 4. one record update per VPC swaps its table (or renames it); then its config entries follow */
+	for (size_t i = 0; i < cp->nbuilds; i++) {
+		if (cp->builds[i].swap &&
+		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
+			goto out;
+		if (cp->builds[i].in_place && plan_sync(p, &cp->builds[i]))
+			goto out;
+	}
+	/* 5. no packet still uses an old table or record past this point (dropped below when nothing follows) */
+	size_t barrier = p->n;
+	{
+		struct txn_op op = mkop(TXN_OP_BARRIER);
+		if (txn_plan_op(p, &op))
+			goto out;
+	}
+	/* 6. NICs that go: stop what they send, forget where they live, then their counters */
+	for (const struct txn_nic *cn = NULL; (cn = table_next(&cur->nics, cn));) {
+		if (table_get(&want->nics, &cn->k))
+			continue;
+		if ((cn->v.flags & NIC_F_LOCAL) && plan_unbind(p, want, &bound, cn->v.ifindex))
+			goto out;
+		if (txn_plan_del(p, SM_NICS, &cn->k, sizeof(cn->k)) ||
+		    txn_plan_del(p, SM_NIC_STATS, &cn->k, sizeof(cn->k)))
+			goto out;
+	}
+	/* 7. subnets that go (their connected routes left with the swap) */
+	for (const struct txn_subnet *cs = NULL; (cs = table_next(&cur->subnets, cs));)
+		if (!table_get(&want->subnets, &cs->k) && txn_plan_del(p, SM_SUBNETS, &cs->k, sizeof(cs->k)))
+			goto out;
+	/* 8. VPCs that go: the record first, then the routes it led to */
+	for (const struct txn_vpc *cv = NULL; (cv = table_next(&cur->vpcs, cv));) {
+		struct gen_entries old;
+		if (table_get(&want->vpcs, &cv->vni))
+			continue;
+		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) || plan_fib_release(p, &cv->rec) ||
+		    live_entries(cur, cv->vni, cv->rec.route_gen, &old))
+			goto out;
+		if (plan_purge(p, TXN_OP_PURGE_VPC, cv->vni, cv->rec.route_gen, &old)) {
+			entries_free(&old);
+			goto out;
+		}
+	}
+	/* 8b. security groups that go, once no NIC refers to them */
+	for (const struct txn_sg *cg = NULL; (cg = table_next(&cur->sgs, cg));) {
+		struct txn_op op = mkop(TXN_OP_SG_PURGE);
+		op.vni = cg->id;
+		if (table_get(&want->sgs, &cg->id))
+			continue;
+		if (txn_plan_del(p, SM_SGS, &cg->id, sizeof(__u32)) || txn_plan_op(p, &op))
+			goto out;
+	}
+	/*
+	 * A single command's edit (a state loaded in part) with nothing to
+	 * remove does not wait for a grace period: the fib region it swapped out
+	 * waits in quarantine for a later one (fib_install waits itself when the
+	 * quarantine runs out). A whole-state commit waits, which frees the
+	 * quarantine for the next.
+	 */
+	if (p->n == barrier + 1 && want->routes_partial)
+		p->n--;
+	err = 0;
+out:
+	groups_free(&gcur);
+	groups_free(&gwant);
+	table_free(&bound);
+	if (err)
+		commit_plan_free(cp);
+	return err;
+}
+
