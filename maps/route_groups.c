@@ -92,11 +92,7 @@ int group_routes(const struct txn_state *st, struct table *groups)
 		if (group_add(groups, r->k.vni, &r->r))
 			goto nomem;
 	for (const struct txn_subnet *sn = NULL; (sn = table_next(&st->subnets, sn));) {
-		struct route c;
-		memset(&c, 0, sizeof(c));
-		c.kind = ROUTE_CONNECTED;
-		c.len = sn->k.len;
-		c.prefix = sn->k.prefix;
+		struct route c = connected_route(sn);
 		if (group_add(groups, sn->k.vni, &c))
 			goto nomem;
 	}
@@ -186,13 +182,14 @@ int route_diff(const struct vgroup *a, const struct vgroup *b, __u32 vni, __u16 
 	return 0;
 }
 
-int connected_route(const struct txn_subnet *sn, struct route *c)
+struct route connected_route(const struct txn_subnet *sn)
 {
-	memset(c, 0, sizeof(*c));
-	c->kind = ROUTE_CONNECTED;
-	c->len = sn->k.len;
-	c->prefix = sn->k.prefix;
-	return 0;
+	struct route c;
+	memset(&c, 0, sizeof(c));
+	c.kind = ROUTE_CONNECTED;
+	c.len = sn->k.len;
+	c.prefix = sn->k.prefix;
+	return c;
 }
 
 /*
@@ -216,10 +213,10 @@ int partial_changes(const struct txn_state *cur, const struct txn_state *want, _
 		if (o->k.vni == vni && !table_get(&want->routes, &o->k) && group_add(del, vni, &o->r))
 			return -ENOMEM;
 	for (const struct txn_subnet *sn = NULL; (sn = table_next(&want->subnets, sn));)
-		if (sn->k.vni == vni && !table_get(&cur->subnets, &sn->k) && (connected_route(sn, &c) || group_add(put, vni, &c)))
+		if (sn->k.vni == vni && !table_get(&cur->subnets, &sn->k) && (c = connected_route(sn), group_add(put, vni, &c)))
 			return -ENOMEM;
 	for (const struct txn_subnet *sn = NULL; (sn = table_next(&cur->subnets, sn));)
-		if (sn->k.vni == vni && !table_get(&want->subnets, &sn->k) && (connected_route(sn, &c) || group_add(del, vni, &c)))
+		if (sn->k.vni == vni && !table_get(&want->subnets, &sn->k) && (c = connected_route(sn), group_add(del, vni, &c)))
 			return -ENOMEM;
 	for (struct vgroup *g = NULL; (g = table_next(put, g));)
 		sort_routes(g->r, g->n);

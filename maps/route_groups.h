@@ -38,7 +38,7 @@ void entries_free(struct gen_entries *e);
 int route_diff(const struct vgroup *a, const struct vgroup *b, __u32 vni, __u16 gen, struct gen_entries *put,
 	       struct gen_entries *del);
 /* The connected route of a subnet. */
-int connected_route(const struct txn_subnet *sn, struct route *c);
+struct route connected_route(const struct txn_subnet *sn);
 /* What differs for VPC vni between two states that hold only part of its routes: groups keyed by vni. */
 int partial_changes(const struct txn_state *cur, const struct txn_state *want, __u32 vni, struct table *put,
 		    struct table *del);

@@ -12,6 +12,19 @@
 
 bool txn_timing;
 
+/* The planner's tables in the fib arena (the planner itself touches no map). */
+static int arena_routes(void *ctx, const struct vpc *rec, struct route **out, size_t *n)
+{
+	struct store *s = ctx;
+	return fib_routes(s->fd[SM_FIB], rec, out, n);
+}
+
+static int arena_install(void *ctx, const struct route *routes, size_t n, struct vpc *rec)
+{
+	struct store *s = ctx;
+	return fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], routes, n, rec);
+}
+
 static int commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
 		  const struct txn_hooks *h, char *msg, size_t msglen)
 {
@@ -19,8 +32,9 @@ static int commit(struct store *s, const struct txn_state *cur, const struct txn
 	size_t done = 0;
 	int jfd, err;
 
+	const struct table_io io = { .ctx = s, .routes = arena_routes, .install = arena_install };
 	double t0 = clock_ms(), t_plan, t_build = 0, t_commit;
-	err = plan_commit(s, cur, want, &cp);
+	err = plan_commit(&io, cur, want, &cp);
 	t_plan = clock_ms() - t0;
 	if (err) {
 		__u32 lines = 0;

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "maps/txn_plan.h"
-#include "maps/fib.h"
 #include "maps/prefix.h"
 
 /*
@@ -11,7 +10,7 @@
  * (out) and the fib region, already written to lines no record points at,
  * with v's fib fields pointing at it.
  */
-static int expand(struct store *s, const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
+static int expand(const struct table_io *io, const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
 {
 	size_t n = g ? g->n : 0;
 	int err;
@@ -31,7 +30,7 @@ static int expand(struct store *s, const struct vgroup *g, __u32 vni, __u16 gen,
 		out->vals[i]._pad = 0;
 	}
 	out->n = n;
-	err = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], out->vals, n, v);
+	err = io->install(io->ctx, out->vals, n, v);
 	if (err)
 		entries_free(out);
 	return err;
@@ -169,6 +168,7 @@ void commit_plan_free(struct commit_plan *cp)
 	}
 	free(cp->builds);
 	txn_plan_free(&cp->p);
+	memset(cp, 0, sizeof(*cp));
 }
 
 /* A local NIC's binding (ifindex -> NIC, program attached) goes once no wanted NIC uses the device. */
@@ -267,12 +267,12 @@ static int plan_sync(struct txn_plan *p, struct build *b)
 }
 
 /* The live routes of rec's fib region with put (sorted) put in and del (sorted) taken out: the VPC's new table. */
-static int merge_live(struct store *s, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
+static int merge_live(const struct table_io *io, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
 		      struct vgroup *out)
 {
 	struct route *live;
 	size_t n, np = put ? put->n : 0, nd = del ? del->n : 0, i = 0, j = 0, d = 0;
-	int err = fib_routes(s->fd[SM_FIB], rec, &live, &n);
+	int err = io->routes(io->ctx, rec, &live, &n);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
@@ -302,8 +302,8 @@ static int merge_live(struct store *s, const struct vpc *rec, const struct vgrou
 }
 
 /* The order (see txn.h): additions, swaps, barrier, removals, purges. */
-int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
-		       struct commit_plan *cp)
+int plan_commit(const struct table_io *io, const struct txn_state *cur, const struct txn_state *want,
+		struct commit_plan *cp)
 {
 	struct table gcur, gwant, bound;
 	struct txn_plan *p = &cp->p;
@@ -358,9 +358,9 @@ int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_s
 			b->swap = b->in_place = true;
 			b->e.vni = wv->vni;
 			b->e.gen = b->rec.route_gen;
-			e = merge_live(s, &cv->rec, put, del, &merged);
+			e = merge_live(io, &cv->rec, put, del, &merged);
 			if (!e) {
-				e = fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], merged.r, merged.n, &b->rec);
+				e = io->install(io->ctx, merged.r, merged.n, &b->rec);
 				free(merged.r);
 			}
 			if (!e && !(e = entries_of(put, wv->vni, b->rec.route_gen, &b->put))) {
@@ -401,7 +401,7 @@ int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_s
 			 * (show and save wait for the lock, a replay finishes it).
 			 */
 			b->rec.route_gen = cv ? cv->rec.route_gen : 0;
-			int e = expand(s, wg, wv->vni, b->rec.route_gen, &b->e, &b->rec);
+			int e = expand(io, wg, wv->vni, b->rec.route_gen, &b->e, &b->rec);
 			if (e) {
 				err = e; /* -ENOSPC: the fib arena is full */
 				goto out;

@@ -28,9 +28,23 @@ struct commit_plan {
 	struct txn_plan p;
 };
 
+/*
+ * Where the planner reads a VPC's live route table and builds new ones aside:
+ * the fib arena for a commit (maps/txn.c), memory in tests
+ * (tests/unit/test_plan.c). The planner itself touches no map.
+ */
+struct table_io {
+	void *ctx;
+	/* The routes of rec's live table, sorted by route_order: malloc'd (NULL when none). */
+	int (*routes)(void *ctx, const struct vpc *rec, struct route **out, size_t *n);
+	/* routes[0..n), sorted, built aside as a new table: rec's index fields and route_count point at it. */
+	int (*install)(void *ctx, const struct route *routes, size_t n, struct vpc *rec);
+};
+
 void commit_plan_free(struct commit_plan *cp);
 struct txn_op mkop(enum txn_op_kind kind);
-/* The plan that makes the host (loaded as cur) equal to want: new tables are built aside in the fib arena. */
-int plan_commit(struct store *s, const struct txn_state *cur, const struct txn_state *want, struct commit_plan *cp);
+/* The plan that makes the host (loaded as cur) equal to want: new tables are built aside through io. */
+int plan_commit(const struct table_io *io, const struct txn_state *cur, const struct txn_state *want,
+		struct commit_plan *cp);
 
 #endif
