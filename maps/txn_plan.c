@@ -546,9 +546,11 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 	 * remove does not wait for a grace period: the fib region it swapped out
 	 * waits in quarantine for a later one (fib_install waits itself when the
 	 * quarantine runs out). A whole-state commit waits, which frees the
-	 * quarantine for the next.
+	 * quarantine for the next. A plan with nothing before the barrier and
+	 * nothing after it changes nothing: it is dropped too, so that applying
+	 * the state that is there writes nothing, not even the journal.
 	 */
-	if (p->n == barrier + 1 && want->routes_partial)
+	if (p->n == barrier + 1 && (want->routes_partial || barrier == 0))
 		p->n--;
 	err = 0;
 out:

@@ -1,4 +1,6 @@
 /* tests/unit/test_plan.c — the planner on in-memory states, no BPF: which journal steps, in which order, which tables built. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
