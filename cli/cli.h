@@ -81,6 +81,12 @@ extern char fail_last[1024];
 
 /* ---- parsing: keywords before values, unambiguous prefixes ---- */
 bool matches(const char *word, const char *keyword); /* word is a non-empty prefix of keyword */
+/*
+ * The keyword of kws[0..n) that word names: the one equal to it, else the only one it is a prefix of
+ * (bit i of exact_only: kws[i] only when typed whole, but still a candidate). -1 when none; -2 after
+ * fail() when several share the prefix: "WHERE: ambiguous keyword \"v\": vpc, via".
+ */
+int keyword_find(const char *word, const char *const *kws, int n, unsigned long exact_only, const char *where);
 int parse_vni(const char *s, __u32 *vni);
 int parse_ip(const char *s, __be32 *ip);
 int parse_prefix(const char *s, __be32 *prefix, __u8 *len);

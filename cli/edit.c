@@ -47,14 +47,14 @@ static const struct edit_kw nic_add[] = {
 	{ "host", EV_WORD, ES_HOST, 0, "NAME", NULL },
 	{ "remote", EV_IP, ES_REMOTE, 0, "UNDERLAY_IP", NULL },
 	{ "source-check", EV_ON_OFF, ES_SOURCE_CHECK, 0, "on|off", "source-check" },
-	{ "sg", EV_NAME, ES_SG, EK_EXACT, "NAME|none", "security group name" },
+	{ "sg", EV_NAME, ES_SG, 0, "NAME|none", "security group name" },
 	{ "ct-quota", EV_CT_QUOTA, ES_CT_QUOTA, 0, "N|default", NULL },
 	END,
 };
 static const struct edit_kw nic_set[] = {
 	{ NULL, EV_IP, ES_IP, EK_REQUIRED, "IP", NULL },
 	{ "vpc", EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
-	{ "sg", EV_NAME, ES_SG, EK_EXACT, "NAME|none", "security group name" },
+	{ "sg", EV_NAME, ES_SG, 0, "NAME|none", "security group name" },
 	{ "source-check", EV_ON_OFF, ES_SOURCE_CHECK, 0, "on|off", "source-check" },
 	{ "ct-quota", EV_CT_QUOTA, ES_CT_QUOTA, 0, "N|default", NULL },
 	END,
@@ -67,7 +67,7 @@ static const struct edit_kw nic_del[] = {
 static const struct edit_kw route_set[] = {
 	{ NULL, EV_PREFIX, ES_PREFIX, EK_REQUIRED, "PREFIX", NULL },
 	{ "vpc", EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
-	{ "via", EV_IP, ES_VIA, EK_EXACT | EK_NEXTHOP, "IP", NULL },
+	{ "via", EV_IP, ES_VIA, EK_NEXTHOP, "IP", NULL },
 	{ "blackhole", EV_NONE, ES_BLACKHOLE, EK_NEXTHOP, NULL, NULL },
 	{ "peer", EV_VNI, ES_PEER, EK_NEXTHOP, "VNI", NULL },
 	{ "advertise", EV_NONE, ES_ADVERTISE, 0, NULL, NULL },
@@ -217,6 +217,10 @@ static int parse_ports(const char *s, __u16 *lo, __u16 *hi)
 	return 0;
 }
 
+/* The words of RULE, as keyword_find reads them. */
+enum rule_kw { RK_INGRESS, RK_EGRESS, RK_PROTO, RK_PORT, RK_CIDR, RK_ALLOW, RK_DENY, RK_PRIORITY };
+static const char *const rule_kws[] = { "ingress", "egress", "proto", "port", "cidr", "allow", "deny", "priority" };
+
 int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e)
 {
 	bool have_dir = false, have_proto = false, have_port = false, have_action = false;
@@ -225,12 +229,18 @@ int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e)
 	e->r.port_hi = 65535;
 	for (; argc > 0; argc--, argv++) {
 		const char *val;
-		if (matches(*argv, "ingress") || matches(*argv, "egress")) {
+		int k = keyword_find(*argv, rule_kws, sizeof(rule_kws) / sizeof(rule_kws[0]), 0, "sg rule add");
+		if (k == -2)
+			return 1;
+		switch (k) {
+		case RK_INGRESS:
+		case RK_EGRESS:
 			if (have_dir)
 				return fail("sg rule add: more than one direction (\"%s\")", *argv);
-			e->r.dir = matches(*argv, "ingress") ? SG_INGRESS : SG_EGRESS;
+			e->r.dir = k == RK_INGRESS ? SG_INGRESS : SG_EGRESS;
 			have_dir = true;
-		} else if (matches(*argv, "proto")) {
+			break;
+		case RK_PROTO:
 			if (!(val = next_value(&argc, &argv, "proto")))
 				return 1;
 			if (!strcmp(val, "tcp"))
@@ -244,23 +254,29 @@ int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e)
 			else
 				return fail("invalid proto \"%s\" (expected tcp, udp, icmp or any)", val);
 			have_proto = true;
-		} else if (matches(*argv, "port")) {
+			break;
+		case RK_PORT:
 			if (!(val = next_value(&argc, &argv, "port")) || parse_ports(val, &e->r.port_lo, &e->r.port_hi))
 				return 1;
 			have_port = true;
-		} else if (matches(*argv, "cidr")) {
+			break;
+		case RK_CIDR:
 			if (!(val = next_value(&argc, &argv, "cidr")) || parse_prefix(val, &e->r.cidr, &e->r.cidr_len))
 				return 1;
-		} else if (matches(*argv, "allow") || matches(*argv, "deny")) {
+			break;
+		case RK_ALLOW:
+		case RK_DENY:
 			if (have_action)
 				return fail("sg rule add: more than one action (\"%s\")", *argv);
-			e->r.action = matches(*argv, "allow") ? SG_ALLOW : SG_DENY;
+			e->r.action = k == RK_ALLOW ? SG_ALLOW : SG_DENY;
 			have_action = true;
-		} else if (matches(*argv, "priority")) {
+			break;
+		case RK_PRIORITY:
 			if (!(val = next_value(&argc, &argv, "priority")) ||
 			    parse_u32(val, "priority", &e->priority, 1, SG_PRIORITY_MAX))
 				return 1;
-		} else {
+			break;
+		default:
 			return unknown_word(*argv);
 		}
 	}
@@ -312,6 +328,30 @@ static int take_value(const struct edit_kw *k, const char *val, struct edit *e)
 	}
 }
 
+/*
+ * The row of kws (the keywords after the positional value) that word names: exact, else the one keyword
+ * of this verb it is a prefix of; a prefix of several is refused with them ("route add: ambiguous keyword
+ * \"v\": vpc, via"), so the single command, --batch and apply read the same words the same way.
+ * An EV_RULE row takes every word. -1: none, -2: after fail().
+ */
+static int edit_keyword(const struct edit_verb *v, const struct edit_kw *kws, const char *word)
+{
+	const char *words[ES__COUNT + 1];
+	unsigned long exact = 0;
+	char where[64];
+	int n = 0;
+
+	for (const struct edit_kw *c = kws; c->slot != ES__COUNT && n <= ES__COUNT; c++, n++) {
+		if (c->value == EV_RULE)
+			return n;
+		words[n] = c->word;
+		if (c->flags & EK_EXACT)
+			exact |= 1UL << n;
+	}
+	snprintf(where, sizeof(where), "%s %s", v->object, v->verb);
+	return keyword_find(word, words, n, exact, where);
+}
+
 int edit_parse(const struct edit_verb *v, int argc, char **argv, struct edit *e)
 {
 	const struct edit_kw *k = v->kws;
@@ -332,14 +372,12 @@ int edit_parse(const struct edit_verb *v, int argc, char **argv, struct edit *e)
 	for (; argc > 0; argc--, argv++) {
 		const struct edit_kw *m = NULL;
 		const char *val = NULL;
-		for (const struct edit_kw *c = k; c->slot != ES__COUNT && !m; c++) {
-			if (c->value == EV_RULE)
-				m = c;
-			else if (c->flags & EK_EXACT ? !strcmp(*argv, c->word) : matches(*argv, c->word))
-				m = c;
-		}
-		if (!m)
+		int i = edit_keyword(v, k, *argv);
+		if (i == -2)
+			return 1;
+		if (i < 0)
 			return unknown_word(*argv);
+		m = k + i;
 		if (m->value == EV_RULE) {
 			if (sg_parse_rule(argc, argv, &e->rule))
 				return 1;

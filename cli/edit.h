@@ -82,7 +82,7 @@ enum edit_value {
 	EV_CT_QUOTA, /* N or default */
 };
 
-#define EK_EXACT 1U    /* the whole keyword must be typed (it shares a prefix with another) */
+#define EK_EXACT 1U    /* only when typed whole (a prefix of several keywords is refused anyway: keyword_find) */
 #define EK_REQUIRED 2U /* the command fails without it */
 #define EK_NEXTHOP 4U  /* one of the route's next hops: at most one */
 

@@ -94,6 +94,28 @@ bool matches(const char *word, const char *keyword)
 	return n > 0 && n <= strlen(keyword) && strncmp(word, keyword, n) == 0;
 }
 
+int keyword_find(const char *word, const char *const *kws, int n, unsigned long exact_only, const char *where)
+{
+	char names[256] = "";
+	int found = -1, count = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(word, kws[i]))
+			return i;
+	/* a prefix names a keyword only when it names no other: first match would be a guess ("v": vpc or via?) */
+	for (int i = 0; i < n; i++) {
+		if (!matches(word, kws[i]))
+			continue;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", count++ ? ", " : "", kws[i]);
+		found = i;
+	}
+	if (count > 1)
+		return fail("%s%sambiguous keyword \"%s\": %s", where ? where : "", where ? ": " : "", word, names), -2;
+	if (count == 1 && !((exact_only >> found) & 1UL))
+		return found;
+	return -1;
+}
+
 int unknown_word(const char *word)
 {
 	return fail("unknown keyword \"%s\" (try --help)", word);

@@ -10,7 +10,7 @@ load common
 		short=${pair%%|*} long=${pair#*|}
 		[ "$(v -j $short)" = "$(v -j $long)" ] || fail "\"$short\" is not \"$long\""
 	done
-	run v r a 172.20.0.0/16 v 10 b
+	run v r a 172.20.0.0/16 vp 10 b # "v" alone is vpc or via: keywords.bats
 	assert_success
 	run v -j r g 172.20.0.1 vpc 10
 	jq -e '.[0].result == "blackhole"' <<<"$output"
