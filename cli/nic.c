@@ -79,20 +79,47 @@ static int do_show(int argc, char **argv)
 {
 	struct nic_list l = { 0 };
 	struct store *s;
+	const char *ip_typed = NULL;
+	__be32 ip = 0;
 
+	/* nic show [vpc VNI] [IP]: a word that is no keyword is the address (iproute2's "ip addr show DEV") */
 	for (; argc > 0; argc--, argv++) {
 		const char *val;
 		if (matches(*argv, "vpc")) {
 			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, &l.vni))
 				return 1;
+		} else if (!ip_typed && strchr(*argv, '.')) {
+			if (parse_ip(*argv, &ip))
+				return 1;
+			ip_typed = *argv;
 		} else {
 			return unknown_word(*argv);
 		}
 	}
 	if (!(s = store_get(false)))
 		return 1;
-	if (store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), collect, &l))
+	if (ip_typed && l.vni) { /* one lookup, not a walk */
+		l.rows = calloc(1, sizeof(*l.rows));
+		if (!l.rows)
+			return fail("out of memory");
+		l.rows[0].k = (struct nic_key){ .vni = l.vni, .ip = ip };
+		l.n = store_nic(s, l.vni, ip, &l.rows[0].n) == 0;
+	} else if (store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), collect, &l)) {
 		return fail("out of memory");
+	}
+	if (ip_typed) {
+		size_t n = 0;
+		for (size_t i = 0; i < l.n; i++)
+			if (l.rows[i].k.ip == ip)
+				l.rows[n++] = l.rows[i];
+		l.n = n;
+		if (!n) {
+			free(l.rows);
+			if (l.vni)
+				return fail("NIC %s does not exist in VPC %u", ip_typed, l.vni);
+			return fail("NIC %s does not exist", ip_typed);
+		}
+	}
 	qsort(l.rows, l.n, sizeof(*l.rows), cmp_rows);
 	pr_begin_list();
 	for (size_t i = 0; i < l.n; i++) {
@@ -117,7 +144,7 @@ const struct object obj_nic = {
 		 "       [source-check on|off] [ct-quota N|default]\n"
 		 "       nic set IP vpc VNI [sg NAME|none] [source-check on|off] [ct-quota N|default]\n"
 		 "       nic del IP vpc VNI\n"
-		 "       nic show [vpc VNI]\n"
+		 "       nic show [vpc VNI] [IP]\n"
 		 "replace moves a NIC atomically (e.g. between hosts); source-check off lets an appliance\n"
 		 "(vCPE, router VM) send packets of addresses other than its own; ct-quota caps the\n"
 		 "conntrack entries of the NIC's flows (default: the host's, dp up ct-quota)",

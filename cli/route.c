@@ -90,6 +90,62 @@ static int parse_vpc_filter(int argc, char **argv, __u32 *vni, bool required, co
 	return 0;
 }
 
+/* route show's filter: [vpc VNI] [PREFIX | match IP] (iproute2's "ip route show PREFIX" and "match"). */
+struct route_filter {
+	__u32 vni;       /* 0: every VPC */
+	bool exact;      /* PREFIX: that prefix only */
+	bool match;      /* match IP: every route covering IP */
+	__be32 prefix;   /* the PREFIX, or IP */
+	__u8 len;
+	const char *typed; /* the PREFIX or IP as typed, for "matches nothing" */
+};
+
+static int parse_show_filter(int argc, char **argv, struct route_filter *f)
+{
+	static const char *const kws[] = { "vpc", "match" };
+
+	memset(f, 0, sizeof(*f));
+	for (; argc > 0; argc--, argv++) {
+		const char *val;
+		int k = keyword_find(*argv, kws, 2, 0, "route show");
+		if (k == -2)
+			return 1;
+		if (k == 0) {
+			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, &f->vni))
+				return 1;
+			continue;
+		}
+		if (f->exact || f->match)
+			return fail("route show: one PREFIX or \"match IP\", not also \"%s\"", *argv);
+		if (k == 1) {
+			if (!(val = next_value(&argc, &argv, "match")) || parse_ip(val, &f->prefix))
+				return 1;
+			f->match = true;
+			f->len = 32;
+		} else if (strchr(*argv, '.') || strchr(*argv, '/')) { /* a word that is no keyword: the PREFIX */
+			if (parse_prefix(*argv, &f->prefix, &f->len))
+				return 1;
+			val = *argv;
+			f->exact = true;
+		} else {
+			return unknown_word(*argv);
+		}
+		f->typed = val;
+	}
+	return 0;
+}
+
+static bool route_passes(const struct route_filter *f, __u32 vni, const struct route *r)
+{
+	if (f->vni && vni != f->vni)
+		return false;
+	if (f->exact)
+		return r->prefix == f->prefix && r->len == f->len;
+	if (f->match)
+		return (f->prefix & prefix_mask(r->len)) == r->prefix;
+	return true;
+}
+
 static int list_routes(struct store *s, __u32 vni, struct route_list *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -101,20 +157,47 @@ static int list_routes(struct store *s, __u32 vni, struct route_list *l)
 	return 0;
 }
 
+/* match IP lists the covering routes of a VPC longest first: the one the datapath takes leads. */
+static int cmp_longest_first(const void *a, const void *b)
+{
+	const struct route_row *x = a, *y = b;
+	if (x->vni != y->vni)
+		return x->vni < y->vni ? -1 : 1;
+	return (int)y->r.len - (int)x->r.len;
+}
+
 static int do_show(int argc, char **argv)
 {
+	struct route_filter f;
 	struct route_list l;
 	struct store *s;
-	__u32 vni;
+	size_t n = 0;
+	char in[32] = "";
 
-	if (parse_vpc_filter(argc, argv, &vni, false, "show"))
+	if (parse_show_filter(argc, argv, &f))
 		return 1;
 	/* The lock, as save takes it: a commit rewrites a VPC's config entries in place after its
 	 * commit point, and a show between would list half of them (the datapath never sees that). */
 	if (!(s = store_get(true)))
 		return 1;
-	if (list_routes(s, vni, &l))
+	if (list_routes(s, f.vni, &l))
 		return 1;
+	for (size_t i = 0; i < l.n; i++)
+		if (route_passes(&f, l.rows[i].vni, &l.rows[i].r))
+			l.rows[n++] = l.rows[i];
+	l.n = n;
+	if (f.match)
+		qsort(l.rows, l.n, sizeof(*l.rows), cmp_longest_first);
+	if (f.vni)
+		snprintf(in, sizeof(in), " in VPC %u", f.vni);
+	if (!l.n && f.exact) {
+		free(l.rows);
+		return fail("route %s does not exist%s", f.typed, in);
+	}
+	if (!l.n && f.match) {
+		free(l.rows);
+		return fail("no route%s matches %s", in, f.typed);
+	}
 	pr_begin_list();
 	for (size_t i = 0; i < l.n; i++) {
 		pr_begin_obj();
@@ -207,10 +290,11 @@ const struct object obj_route = {
 	.cmds = cmds,
 	.usage = "route { add | replace } ROUTE\n"
 		 "       route del PREFIX vpc VNI\n"
-		 "       route show [vpc VNI]\n"
+		 "       route show [vpc VNI] [PREFIX | match IP]\n"
 		 "       route get ADDR vpc VNI\n"
 		 "       route flush vpc VNI\n"
 		 "ROUTE := PREFIX vpc VNI NEXTHOP [advertise]\n"
 		 "NEXTHOP := { via IP | blackhole | peer VNI }   (via IP: a NIC of the VPC, e.g. a vCPE)\n"
-		 "A subnet is the VPC's connected route; NICs are matched before routes.",
+		 "A subnet is the VPC's connected route; NICs are matched before routes. show PREFIX lists\n"
+		 "that prefix, show match IP every route covering IP, longest first (the datapath takes the first).",
 };

@@ -67,11 +67,20 @@ static int do_show(int argc, char **argv)
 	struct store *s;
 	char b1[20], b2[16];
 
+	const char *cidr_typed = NULL;
+	__be32 prefix = 0;
+	__u8 len = 0;
+
+	/* subnet show [vpc VNI] [CIDR]: a word that is no keyword is the CIDR */
 	for (; argc > 0; argc--, argv++) {
 		const char *val;
 		if (matches(*argv, "vpc")) {
 			if (!(val = next_value(&argc, &argv, "vpc")) || parse_vni(val, &l.vni))
 				return 1;
+		} else if (!cidr_typed && strchr(*argv, '.')) {
+			if (parse_prefix(*argv, &prefix, &len))
+				return 1;
+			cidr_typed = *argv;
 		} else {
 			return unknown_word(*argv);
 		}
@@ -80,6 +89,19 @@ static int do_show(int argc, char **argv)
 		return 1;
 	if (store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), collect, &l))
 		return fail("out of memory");
+	if (cidr_typed) {
+		size_t n = 0;
+		for (size_t i = 0; i < l.n; i++)
+			if (l.rows[i].k.prefix == prefix && l.rows[i].k.len == len)
+				l.rows[n++] = l.rows[i];
+		l.n = n;
+		if (!n) {
+			free(l.rows);
+			if (l.vni)
+				return fail("subnet %s does not exist in VPC %u", cidr_typed, l.vni);
+			return fail("subnet %s does not exist", cidr_typed);
+		}
+	}
 	qsort(l.rows, l.n, sizeof(*l.rows), cmp_rows);
 	store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_row_nics, &l);
 	pr_begin_list();
@@ -109,6 +131,6 @@ const struct object obj_subnet = {
 	.name = "subnet",
 	.alias = "vxnet",
 	.cmds = cmds,
-	.usage = "subnet { add CIDR vpc VNI [gateway IP] [name NAME] | del CIDR vpc VNI | show [vpc VNI] }\n"
+	.usage = "subnet { add CIDR vpc VNI [gateway IP] [name NAME] | del CIDR vpc VNI | show [vpc VNI] [PREFIX] }\n"
 		 "CIDR := ADDR/LEN with no host bits set, LEN 1..30; the gateway defaults to the first host address",
 };
