@@ -18,13 +18,16 @@
 # flow, against local to the open v3). Traffic: iperf3 UDP, 64-byte payloads, at a fixed rate
 # (BENCH_PPS, default 20000/s) so that every path sees the same packets per second, and one TCP
 # stream (GSO packets: one program run per super-packet) for encap and underlay.
+# The hosts run `xdp native` (BENCH_XDP_MODE), so that the underlay path is XDP + tc, the shape the
+# goal is set for; each run also measures the underlay with h2 switched to `xdp off` (tc alone, the
+# default on a veth underlay), net of the empty tc program.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT/build/bench/cost.json}
 RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECONDS:-3}
 PPS=${BENCH_PPS:-20000}
-XDP_MODE=${BENCH_XDP_MODE:-}
+XDP_MODE=${BENCH_XDP_MODE:-native}
 COST=${BPF_COST:-/work/shared/tools/bpf-cost}
 EMPTY=$ROOT/build/bench/empty.bpf.o
 . "$ROOT/tests/lib/vpcbpf.bash"
@@ -60,7 +63,9 @@ world() {
 		return 1
 	{
 		echo "sg add big"
-		for i in $(seq 1 999); do echo "sg rule add big ingress proto tcp port $((10000 + i)) cidr 10.$((i / 250)).$((i % 250)).0/24 allow priority $i"; done
+		for i in $(seq 1 998); do echo "sg rule add big ingress proto tcp port $((10000 + i)) cidr 10.$((i / 250)).$((i % 250)).0/24 allow priority $i"; done
+		# last, so that a new flow is classified through all 998 others: iperf3's control connection and its data
+		echo "sg rule add big ingress proto tcp port 5201 allow priority 999"
 		echo "sg rule add big ingress proto udp port 5201 allow priority 1000"
 	} >"$TMP/sg.batch"
 	vpcbpf_on h1 --batch "$TMP/sg.batch" >/dev/null || return 1
@@ -111,14 +116,17 @@ ns_of() {
 
 world || { echo "cost: cannot build the world" >&2; exit 1; }
 NIC1=$(prog_ids h1 v1 | head -1)
-UL_XDP=$(ip netns exec "$T-h2" ip -j link show dev ul0 | jq -r '.[0].xdp.prog.id // .[0].xdp.attached[0].prog.id // empty')
-UL_TC=$(prog_ids h2 ul0 | grep -vx "${UL_XDP:-x}" | head -1)
+underlay_ids() {
+	UL_XDP=$(ip netns exec "$T-h2" ip -j link show dev ul0 | jq -r '.[0].xdp.prog.id // .[0].xdp.attached[0].prog.id // empty')
+	UL_TC=$(prog_ids h2 ul0 | grep -vx "${UL_XDP:-x}" | head -1)
+}
+underlay_ids
 FLOOR_TC=$(prog_ids v1 eth0 | head -1)
 FLOOR_SW_TC=$(prog_ids sw swa | head -1)
 FLOOR_SW_XDP=$(ip netns exec "$T-sw" ip -j link show dev swa | jq -r '.[0].xdp.prog.id // empty')
 echo "programs: nic_ingress(h1) $NIC1, underlay xdp(h2) ${UL_XDP:-none} tc(h2) $UL_TC; floors: tc $FLOOR_TC, switch tc $FLOOR_SW_TC xdp ${FLOOR_SW_XDP:-none}" >&2
 
-for f in local encap underlay sg local_floor encap_floor ul_floor_tc ul_floor_xdp underlay_xdp underlay_tc encap_tcp underlay_tcp encap_tcp_floor ul_tcp_floor; do
+for f in local encap underlay sg local_floor encap_floor ul_floor_tc ul_floor_xdp underlay_xdp underlay_tc encap_tcp underlay_tcp encap_tcp_floor ul_tcp_floor underlay_off ul_off_floor; do
 	: >"$TMP/$f.series"
 done
 for run in $(seq 1 "$RUNS"); do
@@ -135,6 +143,14 @@ for run in $(seq 1 "$RUNS"); do
 	ns_of tcp "$NIC1" >>"$TMP/encap_tcp.series"; ns_of tcp "$FLOOR_TC" >>"$TMP/encap_tcp_floor.series"
 	{ a=$(ns_of tcp "$UL_TC") && b=$( [ -n "$UL_XDP" ] && ns_of tcp "$UL_XDP" || echo 0) && echo "$a + $b" | bc; } >>"$TMP/underlay_tcp.series"
 	{ a=$(ns_of tcp "$FLOOR_SW_TC") && b=$( [ -n "$FLOOR_SW_XDP" ] && ns_of tcp "$FLOOR_SW_XDP" || echo 0) && echo "$a + $b" | bc; } >>"$TMP/ul_tcp_floor.series"
+	# the underlay with tc alone (xdp off on h2), net of the empty tc program on the switch
+	if [ -n "$UL_XDP" ] && vpcbpf_on h2 dp up xdp off >/dev/null 2>&1; then
+		underlay_ids
+		run_path remote_off v2 10.43.0.12
+		ns_of remote_off "$UL_TC" >>"$TMP/underlay_off.series"; ns_of remote_off "$FLOOR_SW_TC" >>"$TMP/ul_off_floor.series"
+		vpcbpf_on h2 dp up xdp "$XDP_MODE" >/dev/null 2>&1 || { echo "cost: cannot switch h2 back to xdp $XDP_MODE" >&2; exit 1; }
+		underlay_ids
+	fi
 done
 # underlay path = XDP + tc, floor = empty XDP + empty tc
 paste "$TMP/underlay_tc.series" <([ -s "$TMP/underlay_xdp.series" ] && cat "$TMP/underlay_xdp.series" || yes 0 | head -n "$RUNS") |
@@ -151,6 +167,8 @@ jq -n --argjson runs "$RUNS" --argjson secs "$SECS" --argjson pps "$PPS" --arg m
 	--argjson underlay "$(stat3 <"$TMP/underlay.series")" --argjson underlay_floor "$(stat3 <"$TMP/ul_floor.series")" \
 	--argjson underlay_xdp "$(stat3 <"$TMP/underlay_xdp.series")" --argjson underlay_tc "$(stat3 <"$TMP/underlay_tc.series")" \
 	--argjson sg "$(stat3 <"$TMP/sg.series")" \
+	--argjson underlay_off "$(stat3 <"$TMP/underlay_off.series")" --argjson underlay_off_floor "$(stat3 <"$TMP/ul_off_floor.series")" \
+	--argjson underlay_off_net "$(net underlay_off ul_off_floor)" \
 	--argjson encap_tcp "$(stat3 <"$TMP/encap_tcp.series")" --argjson encap_tcp_floor "$(stat3 <"$TMP/encap_tcp_floor.series")" \
 	--argjson underlay_tcp "$(stat3 <"$TMP/underlay_tcp.series")" --argjson underlay_tcp_floor "$(stat3 <"$TMP/ul_tcp_floor.series")" \
 	--argjson local_net "$(net local local_floor)" --argjson encap_net "$(net encap encap_floor)" \
@@ -158,10 +176,11 @@ jq -n --argjson runs "$RUNS" --argjson secs "$SECS" --argjson pps "$PPS" --arg m
 	--argjson encap_tcp_net "$(net encap_tcp encap_tcp_floor)" --argjson underlay_tcp_net "$(net underlay_tcp ul_tcp_floor)" \
 	'{runs: $runs, seconds: $secs, udp64_pps: $pps, xdp_mode: $mode,
 	  ns_per_packet: {local: $local, encap: $encap, underlay: $underlay, underlay_xdp: $underlay_xdp, underlay_tc: $underlay_tc,
-	                  sg_tracked_1000_rules: $sg, encap_tcp_gso: $encap_tcp, underlay_tcp_gso: $underlay_tcp},
+	                  sg_tracked_1000_rules: $sg, encap_tcp_gso: $encap_tcp, underlay_tcp_gso: $underlay_tcp,
+	                  underlay_tc_only: $underlay_off},
 	  floor: {tc: $local_floor, tc_encap_run: $encap_floor, underlay_xdp_plus_tc: $underlay_floor, tc_tcp: $encap_tcp_floor,
-	          underlay_tcp: $underlay_tcp_floor},
+	          underlay_tcp: $underlay_tcp_floor, underlay_tc_only: $underlay_off_floor},
 	  net_ns: {local: $local_net, encap: $encap_net, underlay: $underlay_net, sg_tracked_1000_rules: $sg_net,
-	           encap_tcp_gso: $encap_tcp_net, underlay_tcp_gso: $underlay_tcp_net},
+	           encap_tcp_gso: $encap_tcp_net, underlay_tcp_gso: $underlay_tcp_net, underlay_tc_only: $underlay_off_net},
 	  sg_over_open: (if $sg_net == null or $local_net == null or $local_net <= 0 then null else ($sg_net / $local_net * 100 | round / 100) end)}' >"$OUT"
 cat "$OUT"

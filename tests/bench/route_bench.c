@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "maps/route_table.h"
@@ -134,8 +135,14 @@ static int add_nic(__u32 vni, const char *addr, const __u8 *mac, int port, const
 		n.ifindex = (__u32)env.port_ifindex[port];
 	}
 	memset(zeros, 0, sizeof(zeros));
-	if (bpf_map_update_elem(env.nic_stats_fd, &k, zeros, BPF_ANY) ||
-	    bpf_map_update_elem(env.nics_fd, &k, &n, BPF_ANY))
+	/* a per-CPU element comes from the kernel's BPF allocator, refilled asynchronously (irq_work):
+	   a fast insert loop can find its cache empty (ENOMEM) and succeed a moment later */
+	for (int tries = 0; bpf_map_update_elem(env.nic_stats_fd, &k, zeros, BPF_ANY); tries++) {
+		if (errno != ENOMEM || tries == 100)
+			return -1;
+		usleep(1000);
+	}
+	if (bpf_map_update_elem(env.nics_fd, &k, &n, BPF_ANY))
 		return -1;
 	if (port == 0 && !remote)
 		return bpf_map_update_elem(env.ifindex_nics_fd, &n.ifindex, &k, BPF_ANY);
@@ -586,8 +593,10 @@ static int bench_nic_memory(void)
 	for (int i = 0; i < BENCH_NICS; i++) {
 		char a[32];
 		snprintf(a, sizeof(a), "10.%d.%d.%d", 100 + i / 65536, (i / 256) % 256, i % 256);
-		if (add_nic(vni, a, src_mac, 1, NULL))
+		if (add_nic(vni, a, src_mac, 1, NULL)) {
+			fprintf(stderr, "memory per NIC: NIC %d (%s): %s\n", i, a, strerror(errno));
 			return -1;
+		}
 	}
 	double per = (double)(map_memlock(env.nics_fd) + map_memlock(env.nic_stats_fd) - m0) / BENCH_NICS;
 	fprintf(stderr, "memory per NIC (nics + nic_stats, %d CPUs): %.1f B\n", env.nr_cpus, per);
