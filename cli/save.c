@@ -195,6 +195,10 @@ json_object *save_object(const struct txn_state *st, const char *section, const 
 	return NULL;
 }
 
+/* One phase per section (hook_progress tells phases apart by pointer). */
+static const char *const progress_phase[] = { "save vpcs", "save security groups", "save subnets", "save nics",
+					      "save routes" };
+
 json_object *save_document(const struct txn_state *st)
 {
 	json_object *root = json_object_new_object();
@@ -211,8 +215,14 @@ json_object *save_document(const struct txn_state *st)
 			fail("out of memory");
 			return NULL;
 		}
-		for (size_t j = 0; j < n; j++)
+		for (size_t j = 0; j < n; j++) {
 			json_object_array_add(arr, sections[i].save(st, rows[j]));
+			/* a million routes take seconds: a bar on a terminal, every 4,096 rows (isatty and the
+			 * clock per row would cost more than the row) */
+			if ((j + 1) % 4096 == 0 || j + 1 == n)
+				hook_progress(i < sizeof(progress_phase) / sizeof(progress_phase[0]) ? progress_phase[i]
+											       : sections[i].key, j + 1, n);
+		}
 		json_object_object_add(root, sections[i].key, arr);
 		free(rows);
 	}

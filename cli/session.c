@@ -1,6 +1,7 @@
 /* cli/session.c — what one run of the tool holds: its store, opened and locked once, and what the map layer may call back. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include "cli/cli.h"
 #include "cli/attach.h"
@@ -24,21 +25,31 @@ static int hook_detach(int ifindex)
 	return nic_detach(ifindex);
 }
 
-/* A progress bar on stderr, only on a terminal and only for phases that last. */
-static void hook_progress(const char *phase, size_t done, size_t total)
+/*
+ * A progress bar on stderr, only on a terminal and only for phases that last (300 ms; VPCBPF_PROGRESS_MS
+ * moves the threshold, 0 draws every phase: tests/cli/progress.bats). save draws its own through it.
+ */
+void hook_progress(const char *phase, size_t done, size_t total)
 {
-	static double start;
+	static double start, threshold = -1;
 	static const char *last_phase;
 	static bool shown;
+	static int tty = -1;
 
-	if (!isatty(STDERR_FILENO) || !total)
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty || !total)
 		return;
+	if (threshold < 0) {
+		const char *env = getenv("VPCBPF_PROGRESS_MS");
+		threshold = env && *env ? atof(env) : 300;
+	}
 	if (phase != last_phase) {
 		last_phase = phase;
 		start = clock_ms();
 		shown = false;
 	}
-	if (!shown && clock_ms() - start < 300)
+	if (!shown && clock_ms() - start < threshold)
 		return;
 	shown = true;
 	int width = 40, fill = (int)((double)done / (double)total * width);

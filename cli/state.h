@@ -70,5 +70,7 @@ int read_batch(FILE *f, const char *name, struct txn_state *st, unsigned int *nc
 
 /* What the map layer may call back (attach programs, progress on a terminal). */
 extern const struct txn_hooks cli_txn_hooks;
+/* The progress bar of cli_txn_hooks (cli/session.c): on a terminal, for a phase lasting 300 ms or more. */
+void hook_progress(const char *phase, size_t done, size_t total);
 
 #endif

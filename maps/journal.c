@@ -178,7 +178,8 @@ static int route_sync(struct store *s, const struct txn_purge_hint *hint, const 
 	size_t done = 0;
 	int err = write_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.vals,
 				sizeof(struct route), hint->e.n, h, "writing route tables", &done, hint->e.n);
-	return err ? err : delete_entries(s->fd[SM_ROUTES], hint->del.keys, sizeof(struct route_key), hint->del.n);
+	return err ? err : delete_entries_shown(s->fd[SM_ROUTES], hint->del.keys, sizeof(struct route_key), hint->del.n, h,
+						"deleting routes");
 }
 
 static const struct txn_purge_hint *hint_for(const struct txn_plan *p, size_t op)
@@ -249,7 +250,8 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 			*need_gc = true;
 			return 0;
 		}
-		return delete_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.n);
+		return delete_entries_shown(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.n, h,
+					    "deleting old route tables");
 	case TXN_OP_SG_RULE:
 		return 0; /* read by the SG_COMMIT that follows */
 	case TXN_OP_ROUTE_SYNC:

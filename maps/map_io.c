@@ -61,6 +61,14 @@ static int write_part(struct batch_part *b)
 	return 0;
 }
 
+/* Progress of a delete, as write_part reports its writes (a flush of a million routes is all deletes). */
+static void deleted_some(struct batch_part *b, size_t count)
+{
+	size_t done = __atomic_add_fetch(b->done, count, __ATOMIC_RELAXED);
+	if (b->h && b->h->progress)
+		b->h->progress(b->phase, done < b->total ? done : b->total, b->total);
+}
+
 static int delete_part(struct batch_part *b)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -72,6 +80,7 @@ static int delete_part(struct batch_part *b)
 			int e = -errno;
 			if (e == -ENOENT) { /* count entries went; the next one was already gone */
 				i += count + 1;
+				deleted_some(b, count + 1);
 				continue;
 			}
 			if (e != -EINVAL && e != -ENOTSUP && e != -EOPNOTSUPP)
@@ -85,6 +94,7 @@ static int delete_part(struct batch_part *b)
 					return -errno;
 		}
 		i += count;
+		deleted_some(b, count);
 	}
 	return 0;
 }
@@ -127,6 +137,9 @@ static int run_split(const struct batch_part *whole)
 	}
 	for (size_t i = 0; i < nparts && !err; i++)
 		err = part[i].err;
+	/* only the first part reports while they run: the others' share arrives here, so the bar ends full */
+	if (!err && whole->h && whole->h->progress && whole->phase)
+		whole->h->progress(whole->phase, *whole->done < whole->total ? *whole->done : whole->total, whole->total);
 	return err;
 }
 
@@ -142,8 +155,14 @@ int write_entries(int fd, const void *keys, size_t ksz, const void *vals, size_t
 /* Deletes the given keys (BPF_MAP_DELETE_BATCH), skipping any already gone. */
 int delete_entries(int fd, const void *keys, size_t ksz, size_t n)
 {
+	return delete_entries_shown(fd, keys, ksz, n, NULL, NULL);
+}
+
+int delete_entries_shown(int fd, const void *keys, size_t ksz, size_t n, const struct txn_hooks *h, const char *phase)
+{
 	size_t done = 0;
-	struct batch_part b = { .fd = fd, .del = true, .keys = keys, .ksz = ksz, .n = n, .done = &done };
+	struct batch_part b = { .fd = fd, .del = true, .keys = keys, .ksz = ksz, .n = n, .done = &done, .h = h,
+				.phase = phase, .total = n };
 	return run_split(&b);
 }
 
