@@ -45,6 +45,8 @@ DEB_PKGS += libevent-dev libssl-dev openssl etcd-server etcd-client
 CLUSTER_LIBS := -levent_openssl -levent -lssl -lcrypto -lpthread
 LDLIBS += -Wl,-Bstatic $(CLUSTER_LIBS) -Wl,-Bdynamic
 DEB_PKGS += libevent-dev curl prometheus   # metrics: evhttp serves /metrics (CLUSTER_LIBS); tests: curl, a real Prometheus + promtool
+DEB_PKGS += socat iputils-tracepath   # tests/e2e/nat.bats: the "internet" server (reports its peer), tracepath through NAT
+DEB_PKGS += nftables   # make bench: the kernel's own masquerade, the baseline of the SNAT throughput (tests/bench/nat.sh)
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -160,5 +160,62 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ct_counts SEC(".maps");
+/* The external device and SNAT's port range (maps/vpcbpf.h, struct nat_host). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nat_host);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_host SEC(".maps");
+
+/* SNAT mappings, both directions; a plain hash for the reason conntrack is one: no silent eviction. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NAT);
+	__type(key, struct nat_key);
+	__type(value, struct nat_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_EIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __be32);
+	__type(value, struct nic_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} eips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_EIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nic_key);
+	__type(value, __be32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nic_eips SEC(".maps");
+
+/*
+ * The internet path runs as its own program (a tail call from nic_ingress):
+ * a fresh 512-byte stack and its own verification, where inlined into
+ * nic_ingress it would exceed both.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, NIC_TAILS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nic_tails SEC(".maps");
+
+/* external_ingress hands a translated packet to external_deliver: two frames of 512 bytes, not one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, EXT_TAILS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} external_tails SEC(".maps");
 
 #endif

@@ -18,6 +18,8 @@
 #include "bpf/conntrack.h"
 #include "bpf/filter.h"
 #include "bpf/deliver.h"
+#include "bpf/nat.h"
+#include "bpf/nat_out.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -78,6 +80,10 @@ int nic_ingress(struct __sk_buff *skb)
 	}
 
 	reason = route_resolve(port.key.vni, p.daddr, &hop);
+	if (!reason && hop.internet) {
+		bpf_tail_call(skb, &nic_tails, NIC_TAIL_INTERNET);
+		reason = DROP_NO_EXTERNAL; /* dp up has not installed the internet path */
+	}
 	if (reason)
 		return drop(skb, &p, &port.key, reason);
 	reason = sg_filter(&p, &port.key, port.nic, SG_EGRESS, &rule);
@@ -85,5 +91,40 @@ int nic_ingress(struct __sk_buff *skb)
 		drop_count_at(&p, &port.key, skb->ifindex, reason, rule);
 		return TC_ACT_SHOT_;
 	}
+	if (!hop.dst) /* never, but the verifier cannot see that route_resolve set it */
+		return drop(skb, &p, &port.key, DROP_NO_ROUTE);
 	return deliver(skb, &p, &port, &hop);
+}
+
+/*
+ * A packet nic_ingress found on an internet route (bpf/nat_out.h): it was
+ * parsed and port security checked there; the NIC and the headers are
+ * found again here. Never to the infrastructure; the NIC's security group
+ * (egress) on the packet as the VM sent it; then out of the external device.
+ */
+SEC("tc")
+int nic_internet(struct __sk_buff *skb)
+{
+	struct pkt p = {};
+	struct src_nic port = {};
+	struct nat_out out = {};
+	__u32 rule;
+	int reason;
+
+	reason = port_identify(skb, &port);
+	if (reason)
+		return drop(skb, &p, NULL, reason);
+	reason = parse_eth(skb, &p);
+	if (!reason)
+		reason = parse_ipv4(skb, &p);
+	if (!reason)
+		reason = nat_check(skb, &p, &port, &out);
+	if (reason)
+		return drop(skb, &p, &port.key, reason);
+	reason = sg_filter(&p, &port.key, port.nic, SG_EGRESS, &rule);
+	if (reason) {
+		drop_count_at(&p, &port.key, skb->ifindex, reason, rule);
+		return TC_ACT_SHOT_;
+	}
+	return nat_egress(skb, &p, &port, &out);
 }

@@ -7,6 +7,7 @@ struct hop {
 	struct nic_key dst_key; /* the NIC that receives the packet */
 	const struct nic *dst;
 	__u8 exact;             /* the destination address is that NIC's own, in the source VPC */
+	__u8 internet;          /* an internet route: out of the external device (bpf/nat_out.h), no dst */
 };
 
 /* How many of the n first words of a line are <= a: the child (or pair) to follow. */
@@ -114,6 +115,9 @@ static __always_inline int route_resolve_in(__u32 vni, __be32 daddr, struct hop 
 	case ROUTE_PEER:
 		*peer_vni = r->peer_vni;
 		return DROP_NONE;
+	case ROUTE_INTERNET:
+		hop->internet = 1;
+		return DROP_NONE;
 	case ROUTE_BLACKHOLE:
 		return DROP_BLACKHOLE;
 	case ROUTE_CONNECTED:
@@ -134,8 +138,9 @@ static __always_inline int route_resolve(__u32 vni, __be32 daddr, struct hop *ho
 	int reason;
 
 	hop->dst = NULL;
+	hop->internet = 0;
 	reason = route_resolve_in(vni, daddr, hop, &peer_vni, DROP_NO_ROUTE);
-	if (reason || hop->dst) {
+	if (reason || hop->dst || hop->internet) {
 		hop->exact = !reason && hop->dst_key.ip == daddr;
 		return reason;
 	}
@@ -143,6 +148,8 @@ static __always_inline int route_resolve(__u32 vni, __be32 daddr, struct hop *ho
 	reason = route_resolve_in(peer_vni, daddr, hop, &peer_vni, DROP_PEER_UNKNOWN);
 	if (reason)
 		return reason;
+	/* a peer's internet route is not ours to use (no transit through a peering) */
+	hop->internet = 0;
 	if (!hop->dst)
 		return DROP_PEER_UNKNOWN;
 	hop->exact = 0;

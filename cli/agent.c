@@ -475,6 +475,8 @@ static const struct metrics_hooks agent_hooks = { agent_metrics, agent_synced };
 
 /* ---- the command ---- */
 
+#define AGENT_DP_WORDS 16 /* dp up's words: dp up, then at most 7 keywords with their values */
+
 static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, int *dp_argc)
 {
 	int n = 0;
@@ -483,6 +485,8 @@ static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, i
 	dp_argv[n++] = "up";
 	for (; argc > 0; argc--, argv++) {
 		const char *val;
+		if (n > AGENT_DP_WORDS - 2) /* a keyword repeated over and over */
+			return fail("agent: too many words");
 		if (!strcmp(*argv, "--etcd")) {
 			if (!(val = next_value(&argc, &argv, "--etcd")))
 				return 1;
@@ -509,6 +513,13 @@ static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, i
 				return 1;
 			dp_argv[n++] = "xdp";
 			dp_argv[n++] = (char *)val;
+		} else if (matches(*argv, "external") || matches(*argv, "nat-ports")) {
+			/* the internet (docs/nat.md): dp up's own words, checked there */
+			const char *kw = matches(*argv, "external") ? "external" : "nat-ports";
+			if (!(val = next_value(&argc, &argv, kw)))
+				return 1;
+			dp_argv[n++] = (char *)kw;
+			dp_argv[n++] = (char *)val;
 		} else if (matches(*argv, "lease")) {
 			__u32 ttl;
 			if (!(val = next_value(&argc, &argv, "lease")) || parse_u32(val, "lease TTL", &ttl, 2, 3600))
@@ -534,7 +545,7 @@ static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, i
 static int do_agent(int argc, char **argv)
 {
 	struct agent a;
-	char *dp_argv[12];
+	char *dp_argv[AGENT_DP_WORDS];
 	int dp_argc = 0, err = 1;
 	struct store *s;
 	struct host h;
@@ -618,7 +629,8 @@ const struct object obj_agent = {
 	.name = "agent",
 	.cmds = cmds,
 	.no_verbs = true,
-	.usage = "agent --etcd URL host NAME dev UNDERLAY_DEV [local IP] [xdp MODE] [lease SECONDS] [metrics [ADDR:]PORT]\n"
+	.usage = "agent --etcd URL host NAME dev UNDERLAY_DEV [local IP] [xdp MODE] [external DEV] [nat-ports LO-HI]\n"
+		 "       [lease SECONDS] [metrics [ADDR:]PORT]\n"
 		 "Runs in the foreground: loads the datapath (or upgrades it), registers hosts/NAME under a lease,\n"
 		 "and keeps this host equal to the desired state in etcd (docs/cluster.md). SIGTERM stops it;\n"
 		 "the datapath keeps forwarding with the last state.",

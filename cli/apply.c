@@ -282,16 +282,18 @@ static int apply_route(struct txn_state *st, const struct jval *o)
 {
 	struct field f[] = { { "prefix", J_STRING, true }, { "vpc", J_INT, true },
 			     { "via", J_STRING, false }, { "peer", J_INT, false },
-			     { "blackhole", J_BOOL, false }, { "advertise", J_BOOL, false } };
+			     { "blackhole", J_BOOL, false }, { "advertise", J_BOOL, false },
+			     { "internet", J_BOOL, false } };
 	struct txn_route_key k;
 	struct edit e;
 	char b[20];
 
 	edit_init(&e, EDIT_ROUTE_ADD);
-	if (take_fields(o, f, 6) || parse_prefix(f[0].val->s, &e.prefix, &e.len) || get_vni(f[1].val, &e.vni))
+	if (take_fields(o, f, 7) || parse_prefix(f[0].val->s, &e.prefix, &e.len) || get_vni(f[1].val, &e.vni))
 		return 1;
-	if ((f[2].val != NULL) + (f[3].val != NULL) + (f[4].val && (f[4].val->i != 0)) != 1)
-		return fail("route %s: give exactly one next hop: \"via\", \"peer\" or \"blackhole\": true",
+	if ((f[2].val != NULL) + (f[3].val != NULL) + (f[4].val && (f[4].val->i != 0)) +
+	    (f[6].val && (f[6].val->i != 0)) != 1)
+		return fail("route %s: give exactly one next hop: \"via\", \"peer\", \"blackhole\": true or \"internet\": true",
 			    prefix_str(e.prefix, e.len, b));
 	if (f[2].val) {
 		if (parse_ip(f[2].val->s, &e.via))
@@ -301,6 +303,8 @@ static int apply_route(struct txn_state *st, const struct jval *o)
 		if (get_vni(f[3].val, &e.peer_vni))
 			return 1;
 		e.have |= 1U << ES_PEER;
+	} else if (f[6].val && f[6].val->i != 0) {
+		e.have |= 1U << ES_INTERNET;
 	} else {
 		e.have |= 1U << ES_BLACKHOLE;
 	}
@@ -308,6 +312,21 @@ static int apply_route(struct txn_state *st, const struct jval *o)
 	k = txn_route_key(e.vni, e.prefix, e.len);
 	if (table_get(&st->routes, &k))
 		return fail("duplicate route %s of VPC %u", prefix_str(e.prefix, e.len, b), e.vni);
+	return edit_apply(st, &e);
+}
+
+static int apply_eip(struct txn_state *st, const struct jval *o)
+{
+	struct field f[] = { { "eip", J_STRING, true }, { "nic", J_STRING, true }, { "vpc", J_INT, true } };
+	struct edit e;
+	char b[16];
+
+	edit_init(&e, EDIT_EIP_ADD);
+	if (take_fields(o, f, 3) || parse_ip(f[0].val->s, &e.eip) || parse_ip(f[1].val->s, &e.ip) ||
+	    get_vni(f[2].val, &e.vni))
+		return 1;
+	if (table_get(&st->eips, &e.eip))
+		return fail("duplicate elastic IP %s", ip_str(e.eip, b));
 	return edit_apply(st, &e);
 }
 
@@ -323,7 +342,9 @@ static const struct apply_section sections[] = {
 	{ "subnets", apply_subnet },
 	{ "nics", apply_nic },
 	{ "routes", apply_route },
+	{ "eips", apply_eip },
 };
+#define ROUTES_SECTION 4
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 int apply_object(struct txn_state *st, const char *section, const struct jval *item)
@@ -468,12 +489,12 @@ static int doc_state(const struct jval *doc, struct txn_state *want)
 		for (i = 0; i < NSECTIONS && strcmp(sections[i].key, key); i++)
 			;
 		if (i == NSECTIONS)
-			return fail("unknown key \"%s\" (expected version, vpcs, security_groups, subnets, nics, routes)", key);
+			return fail("unknown key \"%s\" (expected version, vpcs, security_groups, subnets, nics, routes, eips)", key);
 		if (val->type != J_ARRAY)
 			return fail("\"%s\" must be an array, not %s", key, type_name(val->type));
 		arr[i] = val;
 	}
-	if (arr[NSECTIONS - 1] && table_reserve(&want->routes, arr[NSECTIONS - 1]->n))
+	if (arr[ROUTES_SECTION] && table_reserve(&want->routes, arr[ROUTES_SECTION]->n))
 		return fail("out of memory");
 	for (size_t i = 0; i < NSECTIONS; i++) {
 		size_t n = arr[i] ? arr[i]->n : 0;

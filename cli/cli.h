@@ -43,6 +43,7 @@ extern const struct object obj_sg, obj_monitor, obj_topology;
 extern const struct object obj_agent;
 extern const struct object obj_metrics;
 extern const struct object obj_help;
+extern const struct object obj_eip;
 extern const struct object *const objects[]; /* cli/objects.c */
 
 /* -V: version, commit, libbpf and libxdp versions (text or JSON; cli/version.c). */

@@ -48,7 +48,7 @@ enum cluster_key cluster_key_kind(const char *key, const char **name)
 		enum cluster_key kind;
 	} dirs[] = {
 		{ "vpcs/", CK_VPC }, { "sgs/", CK_SG }, { "subnets/", CK_SUBNET }, { "nics/", CK_NIC },
-		{ "hosts/", CK_HOST }, { "status/", CK_STATUS },
+		{ "hosts/", CK_HOST }, { "status/", CK_STATUS }, { "eips/", CK_EIP },
 	};
 
 	if (strncmp(key, cluster_prefix, pl))
@@ -95,6 +95,7 @@ static const char *section_of(enum cluster_key k)
 	case CK_SG: return "security_groups";
 	case CK_SUBNET: return "subnets";
 	case CK_NIC: return "nics";
+	case CK_EIP: return "eips";
 	default: return "routes";
 	}
 }
@@ -167,6 +168,23 @@ static int nic_for_host(struct cluster_view *v, struct txn_state *st, const stru
 	return err;
 }
 
+/* An EIP on a host: its NIC may still wait for its own host to register (then the EIP waits too). */
+static int eip_for_host(struct cluster_view *v, struct txn_state *st, const struct jval *o)
+{
+	const struct jval *nip = member(o, "nic"), *vpc = member(o, "vpc");
+	struct nic_key k;
+
+	memset(&k, 0, sizeof(k));
+	if (nip && vpc && nip->type == J_STRING && vpc->type == J_INT && inet_pton(AF_INET, nip->s, &k.ip) == 1) {
+		k.vni = (__u32)vpc->i;
+		if (!table_get(&st->nics, &k)) {
+			v->waiting++;
+			return 0;
+		}
+	}
+	return apply_object(st, "eips", o);
+}
+
 /* Parses a value (copied: jdoc writes into its text). */
 static int parse_value(const struct etcd_kv *kv, char **buf, struct jdoc *doc)
 {
@@ -231,7 +249,7 @@ static int build_routes(const struct etcd_kv *kv, size_t n, const struct jval *m
 
 int cluster_build(const struct etcd_kv *kv, size_t n, struct cluster_view *v, struct txn_state *st)
 {
-	static const enum cluster_key order[] = { CK_VPC, CK_SG, CK_SUBNET, CK_NIC, CK_ROUTES };
+	static const enum cluster_key order[] = { CK_VPC, CK_SG, CK_SUBNET, CK_NIC, CK_ROUTES, CK_EIP };
 	bool saved = state_cluster;
 
 	v->bad = v->waiting = 0;
@@ -252,6 +270,8 @@ int cluster_build(const struct etcd_kv *kv, size_t n, struct cluster_view *v, st
 				err = build_routes(kv, n, &doc.root, v, st, kv[i].key);
 			else if (order[o] == CK_NIC && v->host)
 				err = nic_for_host(v, st, &doc.root);
+			else if (order[o] == CK_EIP && v->host && v->waiting)
+				err = eip_for_host(v, st, &doc.root);
 			else
 				err = apply_object(st, section_of(order[o]), &doc.root);
 			v->bad += err != 0;
@@ -387,6 +407,9 @@ static int state_keys(const struct txn_state *st, struct state_keys *sk)
 			return 1;
 	for (const struct txn_nic *x = NULL; (x = table_next(&st->nics, x));)
 		if (kvl_add(&sk->objs, keyf("nics/%u/%s", x->k.vni, ip_str(x->k.ip, b)), json_text(save_object(st, "nics", x))))
+			return 1;
+	for (const struct txn_eip *x = NULL; (x = table_next(&st->eips, x));)
+		if (kvl_add(&sk->objs, keyf("eips/%s", ip_str(x->eip, b)), json_text(save_object(st, "eips", x))))
 			return 1;
 	qsort(sk->objs.p, sk->objs.n, sizeof(*sk->objs.p), pair_cmp);
 
@@ -1038,12 +1061,12 @@ static int cluster_show(const char *section, int argc, char **argv)
 		etcd_close(&e);
 		return 1;
 	}
-	json_object *doc = save_document(&st), *arr, *out = json_object_new_array();
-	if (!doc || !json_object_object_get_ex(doc, section, &arr)) {
+	json_object *doc = save_document(&st), *arr = NULL, *out = json_object_new_array();
+	if (!doc || (!json_object_object_get_ex(doc, section, &arr) && strcmp(section, "eips"))) {
 		err = 1;
 		goto done;
 	}
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		json_object *o = json_object_array_get_idx(arr, i), *x;
 		if (have_vni && json_object_object_get_ex(o, !strcmp(section, "vpcs") ? "vni" : "vpc", &x) &&
 		    (__u32)json_object_get_int64(x) != vni)
@@ -1209,7 +1232,7 @@ static bool is_edit(int argc, char **argv)
 
 bool cluster_command(int argc, char **argv)
 {
-	static const char *const objs[] = { "vpc", "subnet", "vxnet", "nic", "route", "sg", "save", "apply", NULL };
+	static const char *const objs[] = { "vpc", "subnet", "vxnet", "nic", "route", "sg", "eip", "save", "apply", NULL };
 	if (opts.batch || argc < 1)
 		return true;
 	if (strlen(argv[0]) >= 2 && matches(argv[0], "host"))
@@ -1226,7 +1249,7 @@ int cluster_run(int argc, char **argv)
 		const char *object, *alias, *section;
 	} reads[] = {
 		{ "vpc", NULL, "vpcs" }, { "subnet", "vxnet", "subnets" }, { "nic", NULL, "nics" },
-		{ "route", NULL, "routes" }, { "sg", NULL, "security_groups" },
+		{ "route", NULL, "routes" }, { "sg", NULL, "security_groups" }, { "eip", NULL, "eips" },
 	};
 
 	if (opts.batch)
@@ -1260,6 +1283,6 @@ int cluster_run(int argc, char **argv)
 			return fail("route get asks a host's datapath: run it on that host, without --etcd");
 		return fail("%s: unknown command \"%s\" (try 'vpcbpf %s help')", reads[i].object, argv[1], reads[i].object);
 	}
-	return fail("\"%s\" does not work against etcd (cluster mode takes vpc, subnet, nic, route and sg edits and "
+	return fail("\"%s\" does not work against etcd (cluster mode takes vpc, subnet, nic, route, sg and eip edits and "
 		    "shows, host show, --batch, apply and save)", argv[0]);
 }

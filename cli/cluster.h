@@ -41,6 +41,7 @@ int cluster_open(struct etcd *e, const char *url);
 /* ---- for the agent ---- */
 enum cluster_key {
 	CK_OTHER, CK_VPC, CK_SG, CK_SUBNET, CK_NIC, CK_ROUTES, CK_CHUNK, CK_HOST, CK_STATUS, CK_GUARD,
+	CK_EIP,
 };
 /* What a key (with the prefix) is; *name: what follows "hosts/" or "status/". */
 enum cluster_key cluster_key_kind(const char *key, const char **name);

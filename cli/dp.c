@@ -19,6 +19,7 @@
 #include "cli/attach.h"
 #include "cli/bpffs.h"
 #include "cli/underlay.h"
+#include "cli/external.h"
 #include "cli/upgrade.h"
 #include "maps/fib.h"
 #include "nic.skel.h"
@@ -33,6 +34,8 @@ struct dp_args {
 	bool have_dev, have_local, have_mac, have_xdp, have_ct_quota;
 	enum xdp_mode_cfg xdp;
 	__u32 ct_quota;
+	char ext_dev[IF_NAMESIZE];   /* external DEV: SNAT and elastic IPs (cli/external.c) */
+	const char *nat_ports;
 };
 
 static int parse_dp_up(int argc, char **argv, struct dp_args *a)
@@ -60,6 +63,15 @@ static int parse_dp_up(int argc, char **argv, struct dp_args *a)
 			if (!(val = next_value(&argc, &argv, "ct-quota")) || parse_ct_quota(val, &a->ct_quota))
 				return 1;
 			a->have_ct_quota = true;
+		} else if (matches(*argv, "external")) {
+			if (!(val = next_value(&argc, &argv, "external")))
+				return 1;
+			if (strlen(val) >= IF_NAMESIZE)
+				return fail("invalid device name \"%s\"", val);
+			snprintf(a->ext_dev, sizeof(a->ext_dev), "%s", val);
+		} else if (matches(*argv, "nat-ports")) {
+			if (!(a->nat_ports = next_value(&argc, &argv, "nat-ports")))
+				return 1;
 		} else if (matches(*argv, "xdp")) {
 			if (!(val = next_value(&argc, &argv, "xdp")))
 				return 1;
@@ -173,8 +185,9 @@ static int do_up(int argc, char **argv)
 	struct host h, ul;
 	struct reattach ra = { 0 };
 	enum xdp_mode_cfg want_xdp, got_xdp;
+	struct nat_host ext;
 	__u32 zero = 0, old_underlay;
-	int lock_fd, err = 1;
+	int lock_fd, err = 1, ext_ifindex = 0;
 	char b1[16], b2[18], why[128] = "", mounted[PATH_MAX], unmounted[PATH_MAX];
 
 	if (parse_dp_up(argc, argv, &a))
@@ -182,6 +195,11 @@ static int do_up(int argc, char **argv)
 	/* The underlay is checked before anything is loaded or pinned: a bad dev changes nothing. */
 	memset(&ul, 0, sizeof(ul));
 	if (a.have_dev && read_underlay(&a, &ul))
+		return 1;
+	memset(&ext, 0, sizeof(ext));
+	if (a.ext_dev[0] && external_read(a.ext_dev, &ext))
+		return 1;
+	if (a.nat_ports && external_parse_ports(a.nat_ports, &ext))
 		return 1;
 	if (bpffs_ensure(opts.pin_dir, mounted))
 		return 1;
@@ -203,6 +221,15 @@ static int do_up(int argc, char **argv)
 		fail_errno(err, "Failed to load the datapath (a pinned map of another layout? try 'dp down' first; -v for the verifier log)");
 		err = 1;
 		goto out;
+	}
+	/* the internet path (a tail call of nic_ingress) is in place before any NIC runs the new program */
+	{
+		__u32 idx = NIC_TAIL_INTERNET;
+		int fd = bpf_program__fd(skel->progs.nic_internet);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.nic_tails), &idx, &fd, BPF_ANY)) {
+			err = fail_errno(errno, "cannot install the internet path of the NIC program");
+			goto out;
+		}
 	}
 	if ((err = prog_pin(bpf_program__fd(skel->progs.nic_ingress), PROG_NIC_INGRESS))) {
 		fail_errno(err, "Failed to pin the NIC program under %s", opts.pin_dir);
@@ -264,6 +291,19 @@ static int do_up(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* The external device: the one named, or (an upgrade) the one in place, with new ports if given. */
+	if (!a.ext_dev[0] && a.nat_ports) {
+		struct nat_host old;
+		if (bpf_map_lookup_elem(s->fd[SM_NAT_HOST], &zero, &old) || !old.ext_ifindex) {
+			fail("dp up: \"nat-ports\" needs an external device (external DEV)");
+			goto out;
+		}
+		old.port_lo = ext.port_lo;
+		old.port_hi = ext.port_hi;
+		ext = old;
+	}
+	if (external_up(s, ext.ext_ifindex ? &ext : NULL, &h, &ext_ifindex))
+		goto out;
 	if (mounted[0] && opts.json) {
 		pr_begin_obj();
 		pr_str("mounted_bpffs", NULL, mounted);
@@ -280,6 +320,11 @@ static int do_up(int argc, char **argv)
 		else
 			printf("datapath up at %s (no underlay: local NICs only), router mac %s, %d NIC(s) attached\n",
 			       opts.pin_dir, mac_str(h.router_mac, b2), ra.count);
+		if (ext_ifindex) {
+			char ifname[IF_NAMESIZE];
+			printf("external device %s: SNAT and elastic IPs\n",
+			       if_indextoname((unsigned int)ext_ifindex, ifname) ? ifname : "?");
+		}
 	}
 	err = 0;
 out:
@@ -332,6 +377,7 @@ static int do_down(int argc, char **argv)
 		mounted = h.flags & HOST_F_BPFFS_MOUNTED;
 	if (store_host(s, &h) == 0 && h.underlay_ifindex)
 		underlay_down((int)h.underlay_ifindex);
+	external_down(s);
 	store_foreach(s->fd[SM_IFINDEX_NICS], sizeof(__u32), sizeof(struct nic_key), detach_nic, NULL);
 	snprintf(progs, sizeof(progs), "%s/%s", opts.pin_dir, PROG_PIN_SUBDIR);
 	unpin_dir(progs);
@@ -426,11 +472,13 @@ static int do_show(int argc, char **argv)
 		pr_u64("lines_quarantined", ", %llu awaiting reuse", fu.quarantined);
 		pr_end_nested();
 	}
+	external_show(s);
 	pr_text("\n");
 	pr_begin_array("programs");
 	prog_print(PROG_NIC_INGRESS);
 	prog_print(PROG_UNDERLAY_TC);
 	prog_print(PROG_UNDERLAY_XDP);
+	prog_print(PROG_EXTERNAL);
 	pr_end_array();
 	pr_end_obj();
 	return 0;
@@ -444,9 +492,10 @@ const struct object obj_dp = {
 	.name = "dp",
 	.cmds = cmds,
 	.usage = "dp up [dev UNDERLAY_DEV [local UNDERLAY_IP] [xdp auto|native|generic|off]] [router-mac MAC]\n"
-		 "      [ct-quota N|default]\n"
+		 "      [ct-quota N|default] [external DEV] [nat-ports LO-HI]\n"
 		 "       dp down [keep-maps]\n"
 		 "       dp show\n"
 		 "dp up on a running host upgrades the programs in place and keeps the maps;\n"
-		 "without dev the host serves local NICs only",
+		 "without dev the host serves local NICs only; external DEV is where internet routes (SNAT,\n"
+		 "ports LO-HI, default 20000-32767) and elastic IPs leave and enter",
 };

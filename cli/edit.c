@@ -70,6 +70,7 @@ static const struct edit_kw route_set[] = {
 	{ "via", EV_IP, ES_VIA, EK_NEXTHOP, "IP", NULL },
 	{ "blackhole", EV_NONE, ES_BLACKHOLE, EK_NEXTHOP, NULL, NULL },
 	{ "peer", EV_VNI, ES_PEER, EK_NEXTHOP, "VNI", NULL },
+	{ "internet", EV_NONE, ES_INTERNET, EK_NEXTHOP, NULL, NULL },
 	{ "advertise", EV_NONE, ES_ADVERTISE, 0, NULL, NULL },
 	END,
 };
@@ -101,6 +102,17 @@ static const struct edit_kw sg_rule_del[] = {
 	END,
 };
 
+static const struct edit_kw eip_add[] = {
+	{ NULL, EV_IP, ES_EIP, EK_REQUIRED, "EIP", NULL },
+	{ "nic", EV_IP, ES_IP, EK_REQUIRED, "IP", NULL },
+	{ "vpc", EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
+	END,
+};
+static const struct edit_kw eip_del[] = {
+	{ NULL, EV_IP, ES_EIP, EK_REQUIRED, "EIP", NULL },
+	END,
+};
+
 static int check_nic(const struct edit *e)
 {
 	if (EDIT_HAS(e, ES_DEV) == EDIT_HAS(e, ES_REMOTE))
@@ -115,12 +127,12 @@ static int check_nic_set(const struct edit *e)
 	return 0;
 }
 
-#define NEXTHOPS ((1U << ES_VIA) | (1U << ES_BLACKHOLE) | (1U << ES_PEER))
+#define NEXTHOPS ((1U << ES_VIA) | (1U << ES_BLACKHOLE) | (1U << ES_PEER) | (1U << ES_INTERNET))
 
 static int check_route(const struct edit *e)
 {
 	if (!(e->have & NEXTHOPS))
-		return fail("route %s: missing next hop (via IP | blackhole | peer VNI)", e->verb->verb);
+		return fail("route %s: missing next hop (via IP | blackhole | peer VNI | internet)", e->verb->verb);
 	return 0;
 }
 
@@ -142,6 +154,8 @@ const struct edit_verb edit_verbs[] = {
 	{ "sg", "del", EDIT_SG_DEL, sg_del, NULL },
 	{ "sg", "rule add", EDIT_SG_RULE_ADD, sg_rule_add, NULL },
 	{ "sg", "rule del", EDIT_SG_RULE_DEL, sg_rule_del, NULL },
+	{ "eip", "add", EDIT_EIP_ADD, eip_add, NULL },
+	{ "eip", "del", EDIT_EIP_DEL, eip_del, NULL },
 	{ 0 },
 };
 
@@ -302,6 +316,7 @@ static int take_value(const struct edit_kw *k, const char *val, struct edit *e)
 	case ES_GATEWAY: return parse_ip(val, &e->gateway);
 	case ES_REMOTE: return parse_ip(val, &e->remote);
 	case ES_VIA: return parse_ip(val, &e->via);
+	case ES_EIP: return parse_ip(val, &e->eip);
 	case ES_MAC: return parse_mac(val, e->mac);
 	case ES_NAME: return parse_name(val, k->what, e->name);
 	case ES_GROUP: e->group = val; return 0;
@@ -416,6 +431,8 @@ static struct route edit_route(const struct edit *e)
 	} else if (EDIT_HAS(e, ES_PEER)) {
 		r.kind = ROUTE_PEER;
 		r.peer_vni = e->peer_vni;
+	} else if (EDIT_HAS(e, ES_INTERNET)) {
+		r.kind = ROUTE_INTERNET;
 	} else {
 		r.kind = ROUTE_BLACKHOLE;
 	}
@@ -485,6 +502,12 @@ int edit_apply(struct txn_state *st, const struct edit *e)
 		return state_sg_rule_add(st, e->group, e->rule);
 	case EDIT_SG_RULE_DEL:
 		return state_sg_rule_del(st, e->group, e->priority);
+	case EDIT_EIP_ADD: {
+		struct nic_key k = { .vni = e->vni, .ip = e->ip };
+		return state_eip_add(st, e->eip, k);
+	}
+	case EDIT_EIP_DEL:
+		return state_eip_del(st, e->eip);
 	}
 	return fail("internal error: unknown edit %d", (int)e->verb->op);
 }
@@ -503,7 +526,7 @@ int edit_apply_words(struct txn_state *st, int argc, char **argv)
 	if (!(o = object_lookup(argv[0])))
 		return 1;
 	if (!verb_named(o->name, "add"))
-		return fail("\"%s\" cannot be part of a transaction (a batch holds vpc, subnet, nic, route and sg edits)",
+		return fail("\"%s\" cannot be part of a transaction (a batch holds vpc, subnet, nic, route, sg and eip edits)",
 			    o->name);
 	if (argc < 2)
 		return fail("%s: missing command in a batch", o->name);
@@ -567,6 +590,12 @@ static struct state_need needs_of(const struct edit *e)
 	case EDIT_SG_RULE_ADD:
 	case EDIT_SG_RULE_DEL:
 		need.nics = need.sgs = true;
+		break;
+	case EDIT_EIP_ADD: /* its NIC; the EIPs are always loaded (few) */
+		need.nic.vni = e->vni;
+		need.nic.ip = e->ip;
+		break;
+	case EDIT_EIP_DEL:
 		break;
 	case EDIT_VPC_DEL: /* peer routes of every VPC */
 		need.routes = NEED_ALL;

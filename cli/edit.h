@@ -40,6 +40,8 @@ enum edit_op {
 	EDIT_SG_DEL,
 	EDIT_SG_RULE_ADD,
 	EDIT_SG_RULE_DEL,
+	EDIT_EIP_ADD,
+	EDIT_EIP_DEL,
 };
 
 /* Where a keyword's value goes in struct edit (also the bit of edit.have saying it was given). */
@@ -63,6 +65,8 @@ enum edit_slot {
 	ES_RULE,         /* sg rule add NAME RULE: the rest of the words */
 	ES_CT_QUOTA,     /* nic ... ct-quota N|default */
 	ES_HOST,         /* nic ... host NAME (cluster mode: the machine the NIC's dev is on) */
+	ES_INTERNET,     /* route ... internet: a next hop (SNAT out of the external device, docs/nat.md) */
+	ES_EIP,          /* eip add|del EIP: the elastic IP (its NIC: nic IP -> ES_IP, vpc VNI) */
 	ES__COUNT
 };
 
@@ -116,7 +120,7 @@ struct edit {
 	const struct edit_verb *verb;
 	unsigned int have; /* 1U << enum edit_slot for each value given */
 	__u32 vni, peer_vni, priority, ct_quota;
-	__be32 prefix, ip, gateway, remote, via;
+	__be32 prefix, ip, gateway, remote, via, eip;
 	__u8 len;
 	__u8 mac[6];
 	bool source_check, advertise;

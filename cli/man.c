@@ -34,7 +34,7 @@ static const char *summary(const char *name)
 		{ "vpc", "VPCs: isolated address spaces, one VXLAN network identifier each" },
 		{ "subnet", "subnets of a VPC (vxnets), with their gateway" },
 		{ "nic", "network interfaces of VMs and containers in a VPC, local or on another host" },
-		{ "route", "the route table of a VPC: next hops via an appliance, blackhole, peering" },
+		{ "route", "the route table of a VPC: next hops via an appliance, blackhole, peering, the internet" },
 		{ "sg", "security groups: stateful filtering rules of NICs" },
 		{ "stats", "drops by reason (host, VPC, NIC) and NIC traffic counters" },
 		{ "save", "print the whole state of the host as JSON" },
@@ -44,6 +44,7 @@ static const char *summary(const char *name)
 		{ "help", "the objects and their grammar" },
 		{ "agent", "the node agent: this host's state from etcd (cluster mode)" },
 		{ "metrics", "the datapath's counters as Prometheus metrics" },
+		{ "eip", "elastic IPs: a public address 1:1 to a NIC, both ways" },
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(known[i].name, name))

@@ -5,7 +5,7 @@
 
 const struct object *const objects[] = {
 	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_sg, &obj_save, &obj_apply, &obj_monitor, &obj_topology,
-	&obj_agent, &obj_metrics, &obj_help, NULL,
+	&obj_agent, &obj_metrics, &obj_eip, &obj_help, NULL,
 };
 
 /* The object word names, or NULL; *n: how many match as a prefix, their names in names. */

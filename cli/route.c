@@ -1,4 +1,4 @@
-/* cli/route.c — vpcbpf route: a VPC's static routes (via an appliance NIC, blackhole, peer VPC), show/get/flush. */
+/* cli/route.c — vpcbpf route: a VPC's static routes (via an appliance NIC, blackhole, peer VPC, the internet), show/get/flush. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 
 static const char *const kind_names[] = {
 	[ROUTE_CONNECTED] = "connected", [ROUTE_VIA] = "via", [ROUTE_BLACKHOLE] = "blackhole", [ROUTE_PEER] = "peer",
+	[ROUTE_INTERNET] = "internet",
 };
 
 static const char *kind_name(__u8 kind)
@@ -255,6 +256,8 @@ static int do_get(int argc, char **argv)
 			pr_str("result", " drop %s", "no-nic");
 		} else if (r.kind == ROUTE_BLACKHOLE) {
 			pr_str("result", " drop %s", "blackhole");
+		} else if (r.kind == ROUTE_INTERNET) {
+			pr_str("result", " out of the external device, source NAT", "internet");
 		} else if (r.kind == ROUTE_VIA) {
 			if (store_nic(s, vni, r.via, &n)) {
 				pr_str("result", " drop %s", "nexthop-unknown");
@@ -294,7 +297,8 @@ const struct object obj_route = {
 		 "       route get ADDR vpc VNI\n"
 		 "       route flush vpc VNI\n"
 		 "ROUTE := PREFIX vpc VNI NEXTHOP [advertise]\n"
-		 "NEXTHOP := { via IP | blackhole | peer VNI }   (via IP: a NIC of the VPC, e.g. a vCPE)\n"
+		 "NEXTHOP := { via IP | blackhole | peer VNI | internet }   (via IP: a NIC of the VPC, e.g. a vCPE;\n"
+		 "           internet: SNAT out of this host's external device, docs/nat.md)\n"
 		 "A subnet is the VPC's connected route; NICs are matched before routes. show PREFIX lists\n"
 		 "that prefix, show match IP every route covering IP, longest first (the datapath takes the first).",
 };

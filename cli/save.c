@@ -108,10 +108,29 @@ static json_object *save_route(const struct txn_state *st, const void *rec)
 		add_str(o, "via", ip_str(r->r.via, b));
 	else if (r->r.kind == ROUTE_PEER)
 		json_object_object_add(o, "peer", json_object_new_int64(r->r.peer_vni));
+	else if (r->r.kind == ROUTE_INTERNET)
+		json_object_object_add(o, "internet", json_object_new_boolean(1));
 	else
 		json_object_object_add(o, "blackhole", json_object_new_boolean(1));
 	if (r->r.flags & ROUTE_F_ADVERTISE)
 		json_object_object_add(o, "advertise", json_object_new_boolean(1));
+	return o;
+}
+
+static int cmp_eip(const void *a, const void *b)
+{
+	const struct txn_eip *x = *(const struct txn_eip *const *)a, *y = *(const struct txn_eip *const *)b;
+	return cmp_u32(ntohl(x->eip), ntohl(y->eip));
+}
+
+static json_object *save_eip(const struct txn_state *st, const void *rec)
+{
+	const struct txn_eip *e = rec;
+	json_object *o = json_object_new_object();
+	char b[16];
+	add_str(o, "eip", ip_str(e->eip, b));
+	add_str(o, "nic", ip_str(e->nic.ip, b));
+	json_object_object_add(o, "vpc", json_object_new_int64(e->nic.vni));
 	return o;
 }
 
@@ -185,6 +204,7 @@ static const struct save_section sections[] = {
 	{ "subnets", offsetof(struct txn_state, subnets), row_cmp_subnet, save_subnet },
 	{ "nics", offsetof(struct txn_state, nics), row_cmp_nic, save_nic },
 	{ "routes", offsetof(struct txn_state, routes), row_cmp_route, save_route },
+	{ "eips", offsetof(struct txn_state, eips), cmp_eip, save_eip },
 };
 
 json_object *save_object(const struct txn_state *st, const char *section, const void *rec)
@@ -207,6 +227,9 @@ json_object *save_document(const struct txn_state *st)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		const struct table *t = (const struct table *)((const char *)st + sections[i].table_offset);
 		size_t n;
+		/* elastic IPs came later: a host without any saves the document it always did */
+		if (!strcmp(sections[i].key, "eips") && !t->live)
+			continue;
 		void **rows = table_sorted(t, sections[i].cmp, &n);
 		json_object *arr = json_object_new_array_ext((int)n);
 		if (!rows) {
@@ -267,6 +290,6 @@ const struct object obj_save = {
 	.cmds = cmds,
 	.no_verbs = true,
 	.usage = "save\n"
-		 "Prints the whole state (VPCs, security groups, subnets, NICs, routes) as JSON; 'vpcbpf apply' reads it back.\n"
+		 "Prints the whole state (VPCs, security groups, subnets, NICs, routes, elastic IPs) as JSON; 'vpcbpf apply' reads it back.\n"
 		 "Schema: docs/schema.md",
 };

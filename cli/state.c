@@ -15,8 +15,11 @@
 #include "cli/link.h"
 #include "cli/advertise.h"
 #include "cli/state.h"
+#include "cli/eip.h"
 
 static struct host host; /* the underlay, for checks on NICs; zero before dp up names one */
+static bool host_known;  /* host was read (a writer in cluster mode knows no host: those checks are the agent's) */
+static struct nat_host nat_cfg; /* the external device (dp up ... external DEV); zero without one */
 bool state_cluster;
 
 /* A rule asked about what its caller did not load (cli/edit.c says what each edit needs): a bug, said so. */
@@ -271,7 +274,53 @@ int state_nic_del(struct txn_state *st, struct nic_key k)
 			if (r->k.vni == k.vni && r->r.kind == ROUTE_VIA && r->r.via == k.ip)
 				return fail("NIC %s is the next hop of route %s in VPC %u: delete the route first (or --force)",
 					    ip_str(k.ip, b1), prefix_str(r->k.prefix, r->k.len, b2), k.vni);
+	const struct txn_eip *e = state_eip_of_nic(st, &k);
+	if (e)
+		return fail("NIC %s of VPC %u has elastic IP %s: eip del it first", ip_str(k.ip, b1), k.vni,
+			    ip_str(e->eip, b2));
 	table_del(&st->nics, &k);
+	return 0;
+}
+
+/* ---- the internet: elastic IPs (docs/nat.md) ---- */
+
+const struct txn_eip *state_eip_of_nic(const struct txn_state *st, const struct nic_key *k)
+{
+	for (const struct txn_eip *e = NULL; (e = table_next(&st->eips, e));)
+		if (e->nic.vni == k->vni && e->nic.ip == k->ip)
+			return e;
+	return NULL;
+}
+
+int state_eip_add(struct txn_state *st, __be32 eip, struct nic_key nic)
+{
+	const struct txn_eip *other;
+	struct txn_eip e = { .eip = eip, .nic = nic };
+	char b1[16], b2[16];
+
+	if (!eip || (ntohl(eip) >> 28) >= 0xe || ntohl(eip) >> 24 == 127)
+		return fail("%s cannot be an elastic IP (a unicast address is needed)", ip_str(eip, b1));
+	if (table_get(&st->eips, &eip))
+		return fail("elastic IP %s is already in use (eip del it first)", ip_str(eip, b1));
+	if (host_known && !state_cluster &&
+	    (eip == host.underlay_ip || (nat_cfg.ext_ifindex && eip == nat_cfg.ext_ip)))
+		return fail("elastic IP %s is this host's own address", ip_str(eip, b1));
+	if (!txn_nics_known(st, &nic))
+		return not_loaded();
+	if (!table_get(&st->nics, &nic))
+		return fail("NIC %s does not exist in VPC %u", ip_str(nic.ip, b1), nic.vni);
+	if ((other = state_eip_of_nic(st, &nic)))
+		return fail("NIC %s of VPC %u already has elastic IP %s", ip_str(nic.ip, b1), nic.vni,
+			    ip_str(other->eip, b2));
+	return table_put(&st->eips, &e) ? 0 : fail("out of memory");
+}
+
+int state_eip_del(struct txn_state *st, __be32 eip)
+{
+	char b1[16];
+
+	if (!table_del(&st->eips, &eip))
+		return fail("elastic IP %s does not exist", ip_str(eip, b1));
 	return 0;
 }
 
@@ -493,6 +542,9 @@ int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool
 
 	if (!table_get(&st->vpcs, &vni))
 		return fail("VPC %u does not exist", vni);
+	/* a host's own rule: in cluster mode each agent's datapath counts "no-external" where there is none */
+	if (r->kind == ROUTE_INTERNET && host_known && !state_cluster && !nat_cfg.ext_ifindex)
+		return fail("an internet route needs this host's external device: vpcbpf dp up ... external DEV");
 	if (r->kind == ROUTE_VIA && !txn_nics_known(st, &nk))
 		return not_loaded();
 	if (r->kind == ROUTE_VIA && !table_get(&st->nics, &nk))
@@ -551,6 +603,18 @@ int state_route_flush(struct txn_state *st, __u32 vni)
 static int load(struct store *s, struct txn_state *st, bool routes_from_fib);
 static int sg_loaded(struct txn_state *st);
 
+/* What the rules read of the host: its underlay and its external device. */
+static void load_host(struct store *s)
+{
+	__u32 zero = 0;
+
+	host_known = store_host(s, &host) == 0;
+	if (!host_known)
+		memset(&host, 0, sizeof(host));
+	if (bpf_map_lookup_elem(s->fd[SM_NAT_HOST], &zero, &nat_cfg))
+		memset(&nat_cfg, 0, sizeof(nat_cfg));
+}
+
 int state_load(struct store *s, struct txn_state *st)
 {
 	return load(s, st, false);
@@ -566,8 +630,7 @@ static int load(struct store *s, struct txn_state *st, bool routes_from_fib)
 	int err = txn_recover(s, &cli_txn_hooks);
 	if (err < 0)
 		return fail_errno(err, "cannot finish the transaction a killed command left");
-	if (store_host(s, &host))
-		memset(&host, 0, sizeof(host));
+	load_host(s);
 	err = txn_state_load_ex(s, st, routes_from_fib);
 	if (err)
 		return fail_errno(err, "cannot read the state under %s", s->pin_dir);
@@ -595,8 +658,7 @@ int state_load_for(struct store *s, struct txn_state *st, const struct state_nee
 	err = txn_recover(s, &cli_txn_hooks);
 	if (err < 0)
 		return fail_errno(err, "cannot finish the transaction a killed command left");
-	if (store_host(s, &host))
-		memset(&host, 0, sizeof(host));
+	load_host(s);
 	err = txn_state_load_small(s, st, (need->nics ? TXN_LOAD_NICS : 0) | (need->sgs ? TXN_LOAD_SGS : 0));
 	if (!err && need->routes == NEED_ROUTE_ONE)
 		err = txn_state_load_route(s, st, need->vni, need->prefix, need->len);
@@ -616,5 +678,8 @@ int state_commit(struct store *s, const struct txn_state *cur, const struct txn_
 	char msg[512];
 	txn_timing = opts.verbose;
 	int err = txn_commit(s, cur, want, &cli_txn_hooks, msg, sizeof(msg));
-	return err ? fail("%s", msg) : advertise_reconcile(s);
+	if (err)
+		return fail("%s", msg);
+	eip_announce(s, cur, want); /* EIPs whose NIC has just become local here */
+	return advertise_reconcile(s);
 }

@@ -42,6 +42,11 @@ int state_nic_set_ct_quota(struct txn_state *st, struct nic_key k, __u32 quota);
 int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool replace);
 int state_route_del(struct txn_state *st, __u32 vni, __be32 prefix, __u8 len);
 int state_route_flush(struct txn_state *st, __u32 vni);
+/* Elastic IPs: unicast, not used twice, not one of this host's addresses, on an existing NIC without another. */
+int state_eip_add(struct txn_state *st, __be32 eip, struct nic_key nic);
+int state_eip_del(struct txn_state *st, __be32 eip);
+/* The EIP of a NIC in st, or NULL. */
+const struct txn_eip *state_eip_of_nic(const struct txn_state *st, const struct nic_key *k);
 
 /* Under the lock: finishes a transaction a killed command left, then loads the live state. */
 int state_load(struct store *s, struct txn_state *st);

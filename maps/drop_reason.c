@@ -28,6 +28,11 @@ static const char *const names[DROP__MAX] = {
 	[DROP_CT_NIC_QUOTA] = "conntrack-nic-quota",
 	[DROP_IP_CHECKSUM] = "ip-checksum",
 	[DROP_DHCP_MALFORMED] = "dhcp-malformed",
+	[DROP_NAT_PORTS_EXHAUSTED] = "nat-ports-exhausted",
+	[DROP_TO_INFRASTRUCTURE] = "to-infrastructure",
+	[DROP_NAT_FULL] = "nat-full",
+	[DROP_NAT_UNSUPPORTED] = "nat-unsupported",
+	[DROP_NO_EXTERNAL] = "no-external",
 };
 
 const char *drop_reason_name(unsigned int reason)
@@ -64,6 +69,11 @@ static const char *const meanings[DROP__MAX] = {
 	[DROP_CT_NIC_QUOTA] = "the NIC holds its quota of tracked flows: a new one was refused",
 	[DROP_IP_CHECKSUM] = "the IPv4 header checksum from a VM does not verify",
 	[DROP_DHCP_MALFORMED] = "DHCP to the datapath's server that is not a well-formed request",
+	[DROP_NAT_PORTS_EXHAUSTED] = "no free external port (or echo identifier) for a new flow to the internet",
+	[DROP_TO_INFRASTRUCTURE] = "a VM's internet-bound packet to a host's address or the underlay network",
+	[DROP_NAT_FULL] = "the NAT table is full: a new flow to the internet was refused",
+	[DROP_NAT_UNSUPPORTED] = "what SNAT cannot translate: fragments, other protocols, ICMP errors from a VM",
+	[DROP_NO_EXTERNAL] = "an internet route on a host without an external device",
 };
 
 const char *drop_reason_meaning(unsigned int reason)

@@ -29,6 +29,10 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_SG_ADDRS] = MAP_SG_ADDRS,
 	[SM_CONNTRACK] = MAP_CONNTRACK,
 	[SM_CT_COUNTS] = MAP_CT_COUNTS,
+	[SM_NAT_HOST] = MAP_NAT_HOST,
+	[SM_NAT] = MAP_NAT,
+	[SM_EIPS] = MAP_EIPS,
+	[SM_NIC_EIPS] = MAP_NIC_EIPS,
 };
 
 int store_mkdir_p(const char *path)

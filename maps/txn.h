@@ -81,6 +81,12 @@ struct txn_sg_rule {
 #define TXN_SG_KEEP 0xffffffffU /* state_nic_set: keep the NIC's group (none for a new NIC) */
 #define TXN_CT_QUOTA_KEEP 0xffffffffU /* state_nic_set: keep the NIC's conntrack quota (the host's for a new NIC) */
 
+/* An elastic IP: one external address, 1:1 to one NIC (maps eips and nic_eips). */
+struct txn_eip {
+	__be32 eip;
+	struct nic_key nic;
+};
+
 struct txn_route {
 	struct txn_route_key k;
 	struct route r; /* static routes only: connected routes follow from the subnets */
@@ -98,6 +104,7 @@ struct txn_state {
 	struct table routes;  /* struct txn_route */
 	struct table sgs;     /* struct txn_sg */
 	struct table sg_rules; /* struct txn_sg_rule */
+	struct table eips;    /* struct txn_eip */
 	/* Loaded state only: every key of each VPC's live route table, to delete it exactly once swapped out. */
 	struct table live_keys; /* struct txn_keys */
 	/*

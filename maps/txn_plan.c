@@ -301,6 +301,37 @@ static int merge_live(const struct table_io *io, const struct vpc *rec, const st
 	return 0;
 }
 
+static const struct txn_eip *eip_of_nic(const struct txn_state *st, const struct nic_key *k)
+{
+	for (const struct txn_eip *e = NULL; (e = table_next(&st->eips, e));)
+		if (!memcmp(&e->nic, k, sizeof(*k)))
+			return e;
+	return NULL;
+}
+
+/* eips[EIP] -> NIC and nic_eips[NIC] -> EIP, both written or both removed; a NIC's old EIP goes with its mapping. */
+static int plan_eips(struct txn_plan *p, const struct txn_state *cur, const struct txn_state *want)
+{
+	for (const struct txn_eip *we = NULL; (we = table_next(&want->eips, we));) {
+		const struct txn_eip *ce = table_get(&cur->eips, &we->eip);
+		if (ce && !memcmp(&ce->nic, &we->nic, sizeof(we->nic)))
+			continue;
+		if (txn_plan_put(p, SM_NIC_EIPS, &we->nic, sizeof(we->nic), &we->eip, sizeof(we->eip)) ||
+		    txn_plan_put(p, SM_EIPS, &we->eip, sizeof(we->eip), &we->nic, sizeof(we->nic)))
+			return -ENOMEM;
+	}
+	for (const struct txn_eip *ce = NULL; (ce = table_next(&cur->eips, ce));) {
+		const struct txn_eip *we = table_get(&want->eips, &ce->eip);
+		if (we && !memcmp(&ce->nic, &we->nic, sizeof(we->nic)))
+			continue;
+		if (!we && txn_plan_del(p, SM_EIPS, &ce->eip, sizeof(ce->eip)))
+			return -ENOMEM;
+		if (!eip_of_nic(want, &ce->nic) && txn_plan_del(p, SM_NIC_EIPS, &ce->nic, sizeof(ce->nic)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The order (see txn.h): additions, swaps, barrier, removals, purges. */
 int plan_commit(const struct table_io *io, const struct txn_state *cur, const struct txn_state *want,
 		struct commit_plan *cp)
@@ -490,6 +521,9 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 		if (cl && !(wl && cn->v.ifindex == wn->v.ifindex) && plan_unbind(p, want, &bound, cn->v.ifindex))
 			goto out;
 	}
+	/* 3b. elastic IPs: both directions of a new or moved EIP, then those that go (before their NICs) */
+	if (plan_eips(p, cur, want))
+		goto out;
 	/* 4. one record update per VPC swaps its table (or renames it); then its config entries follow */
 	for (size_t i = 0; i < cp->nbuilds; i++) {
 		if (cp->builds[i].swap &&

@@ -19,6 +19,7 @@ void txn_state_init(struct txn_state *st)
 	table_init(&st->routes, sizeof(struct txn_route_key), sizeof(struct txn_route));
 	table_init(&st->sgs, sizeof(__u32), sizeof(struct txn_sg));
 	table_init(&st->sg_rules, sizeof(struct txn_sg_rule_key), sizeof(struct txn_sg_rule));
+	table_init(&st->eips, sizeof(__be32), sizeof(struct txn_eip));
 	table_init(&st->live_keys, sizeof(__u32), sizeof(struct txn_keys));
 	st->routes_partial = false;
 	table_init(&st->route_vpcs, sizeof(__u32), sizeof(__u32));
@@ -35,6 +36,7 @@ void txn_state_free(struct txn_state *st)
 	table_free(&st->routes);
 	table_free(&st->sgs);
 	table_free(&st->sg_rules);
+	table_free(&st->eips);
 	for (struct txn_keys *k = NULL; (k = table_next(&st->live_keys, k));)
 		free(k->k);
 	table_free(&st->live_keys);
@@ -50,7 +52,7 @@ int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
 	    table_copy(&dst->nics, &src->nics) || table_copy(&dst->routes, &src->routes) ||
 	    table_copy(&dst->sgs, &src->sgs) || table_copy(&dst->sg_rules, &src->sg_rules) ||
 	    table_copy(&dst->route_vpcs, &src->route_vpcs) || table_copy(&dst->route_points, &src->route_points) ||
-	    table_copy(&dst->nic_points, &src->nic_points)) {
+	    table_copy(&dst->nic_points, &src->nic_points) || table_copy(&dst->eips, &src->eips)) {
 		txn_state_free(dst);
 		return -ENOMEM;
 	}
@@ -223,6 +225,13 @@ static void route_load_reset(struct txn_state *st, struct route_load *rl)
 	rl->n = rl->cap = 0;
 }
 
+static int load_eip(const void *key, const void *value, void *ctx)
+{
+	struct txn_eip e = { .eip = *(const __be32 *)key, .nic = *(const struct nic_key *)value };
+
+	return table_put(ctx, &e) ? 0 : -ENOMEM;
+}
+
 int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fib)
 {
 	struct sg_load sl = { s, st };
@@ -254,6 +263,8 @@ int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fi
 	free(rl.r);
 	if (!err)
 		err = store_foreach(s->fd[SM_SGS], sizeof(__u32), sizeof(struct sg), load_sg, &sl);
+	if (!err) /* few, and read by the rules of NIC and EIP edits alike */
+		err = store_foreach(s->fd[SM_EIPS], sizeof(__be32), sizeof(struct nic_key), load_eip, &st->eips);
 	if (err)
 		txn_state_free(st);
 	return err;
@@ -281,6 +292,8 @@ int txn_state_load_small(struct store *s, struct txn_state *st, unsigned int wha
 		err = store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
 	if (!err && (what & TXN_LOAD_SGS))
 		err = store_foreach(s->fd[SM_SGS], sizeof(__u32), sizeof(struct sg), load_sg, &sl);
+	if (!err) /* few, and read by the rules of NIC and EIP edits alike */
+		err = store_foreach(s->fd[SM_EIPS], sizeof(__be32), sizeof(struct nic_key), load_eip, &st->eips);
 	if (err)
 		txn_state_free(st);
 	return err;

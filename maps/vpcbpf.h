@@ -40,6 +40,12 @@
 #define MAP_CONNTRACK "conntrack"
 #define MAP_SUBNET_DHCP "subnet_dhcp"
 #define MAP_CT_COUNTS "ct_counts"
+#define MAP_NAT_HOST "nat_host"
+#define MAP_NAT "nat"
+#define MAP_EIPS "eips"
+#define MAP_NIC_EIPS "nic_eips"
+#define MAP_NIC_TAILS "nic_tails"
+#define MAP_EXTERNAL_TAILS "external_tails"
 
 /* ---- capacities (max_entries); hash maps are allocated on demand ---- */
 #define MAX_VPCS 16384
@@ -50,6 +56,8 @@
 #define MAX_SG_RULES (1U << 18)      /* configured rules, all groups, both generations */
 #define MAX_SG_CLASSIFIER (1U << 20) /* compiled port (resp. address) entries, all groups, both generations */
 #define MAX_CONNTRACK (1U << 18)     /* tracked connections, all NICs with a group */
+#define MAX_NAT (1U << 18)           /* NAT mappings, two entries each (out and in) */
+#define MAX_EIPS 65536
 
 /* ---- host: this vpcbpf instance (array map, one entry at key 0) ---- */
 #define HOST_F_UP 0x1 /* dp up has completed */
@@ -249,6 +257,7 @@ enum route_kind {
 	ROUTE_VIA = 2,       /* next hop: a NIC of the VPC (appliance, vCPE, router VM) */
 	ROUTE_BLACKHOLE = 3, /* drop and count */
 	ROUTE_PEER = 4,      /* VPC peering: look up again in VPC peer_vni */
+	ROUTE_INTERNET = 5,  /* out of this host's external device, source NATed (bpf/nat.h) */
 };
 
 #define ROUTE_F_ADVERTISE 0x1 /* export to a routing daemon */
@@ -435,6 +444,11 @@ enum drop_reason {
 	DROP_CT_NIC_QUOTA = 23,     /* the NIC holds its conntrack quota of flows: a new one is refused */
 	DROP_IP_CHECKSUM = 24,      /* IPv4 header checksum from a VM does not verify */
 	DROP_DHCP_MALFORMED = 25,   /* DHCP to the datapath's server that is not a well-formed request */
+	DROP_NAT_PORTS_EXHAUSTED = 26, /* no free external port (or echo identifier) for a new NATed flow */
+	DROP_TO_INFRASTRUCTURE = 27,   /* a VM's internet-bound packet to a host, underlay or external address */
+	DROP_NAT_FULL = 28,            /* the NAT table is full for a new flow */
+	DROP_NAT_UNSUPPORTED = 29,     /* what NAT cannot translate: other protocols, non-first fragments */
+	DROP_NO_EXTERNAL = 30,         /* an internet route on a host without an external device */
 	DROP__MAX
 };
 
@@ -486,5 +500,67 @@ struct drop_event {
 _Static_assert(sizeof(struct drop_event) == 40, "struct drop_event layout");
 
 _Static_assert(DROP__MAX <= NIC_DROP_REASONS, "struct nic_stats counts every drop reason per NIC");
+/* ---- the internet: the external device, source NAT and elastic IPs (docs/nat.md) ---- */
+/*
+ * nat_host: array map, one entry at key 0, written by dp up ... external DEV.
+ * ext_ifindex 0: no external device (internet routes drop, DROP_NO_EXTERNAL).
+ */
+#define NAT_PORT_LO_DEFAULT 20000 /* below Linux's ephemeral range 32768-60999: the host's own */
+#define NAT_PORT_HI_DEFAULT 32767 /* connections from the external address never meet a mapping */
+
+struct nat_host {
+	__u32 ext_ifindex;
+	__be32 ext_ip;       /* the source of SNATed packets */
+	__u8 ext_mac[ETH_ALEN_]; /* answers ARP for local EIPs */
+	__u16 port_lo;       /* host order: the external ports (and echo identifiers) SNAT allocates */
+	__u16 port_hi;
+	__u8 underlay_len;   /* the underlay network: never reachable through an internet route */
+	__u8 _pad;
+	__be32 underlay_net;
+	__u32 ext_mtu;
+};
+_Static_assert(sizeof(struct nat_host) == 28, "struct nat_host layout");
+
+/*
+ * nat: one hash for both directions of every SNAT mapping. The out entry is
+ * keyed as the VM sees the flow (its VPC, private address and port: equal
+ * addresses of two VPCs never share an entry), the in entry as the internet
+ * sees it (vni 0, the external address and port). Each entry's value names
+ * the other side, so a packet costs one lookup either way.
+ */
+#define NAT_OUT 1
+#define NAT_IN 2
+
+struct nat_key {
+	__u32 vni;          /* NAT_OUT: the VPC; NAT_IN: 0 */
+	__be32 addr;        /* NAT_OUT: the VM's address; NAT_IN: the external address */
+	__be32 remote;      /* the internet peer */
+	__be16 port;        /* TCP/UDP port or ICMP echo identifier, on addr's side */
+	__be16 remote_port; /* 0 for ICMP */
+	__u8 proto;
+	__u8 dir;           /* NAT_OUT / NAT_IN */
+	__u8 _pad[2];
+};
+_Static_assert(sizeof(struct nat_key) == 20, "struct nat_key layout");
+
+struct nat_entry {
+	__u64 last_seen;  /* bpf_ktime_get_coarse_ns of the last packet in this entry's direction */
+	__u32 vni;        /* the VPC of the flow (both entries) */
+	__be32 addr;      /* NAT_OUT: the external address; NAT_IN: the VM's address */
+	__be16 port;      /* NAT_OUT: the external port; NAT_IN: the VM's port */
+	__u8 state;       /* enum ct_state: the timeouts of conntrack */
+	__u8 flags;       /* CT_F_FIN_* */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct nat_entry) == 24, "struct nat_entry layout");
+
+/* eips: elastic IP (__be32) -> struct nic_key of the NIC it maps to; nic_eips: the reverse. */
+
+/* nic_tails: the programs nic_ingress hands a packet to (BPF_MAP_TYPE_PROG_ARRAY), filled by dp up. */
+#define NIC_TAIL_INTERNET 0 /* nic_internet: a packet on an internet route */
+#define NIC_TAILS 1
+/* external_tails: the same for external_ingress, filled by dp up ... external */
+#define EXT_TAIL_DELIVER 0  /* external_deliver: a translated packet into its NIC (skb->cb[0..1]: the NIC key) */
+#define EXT_TAILS 1
 
 #endif /* VPCBPF_MAPS_H */

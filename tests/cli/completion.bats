@@ -102,7 +102,7 @@ offers_not() {
 	complete_line "vpcbpf sg rule add web ingress proto "
 	[ "$REPLY" = "tcp udp icmp any" ] || fail "$REPLY"
 	complete_line "vpcbpf monitor reason no-"
-	[ "$REPLY" = "no-route no-nic no-host" ] || fail "$REPLY"
+	[ "$REPLY" = "no-route no-nic no-host no-external" ] || fail "$REPLY"
 	# a typed value (a VNI) gets no keywords offered
 	complete_line "vpcbpf route add 10.0.0.0/8 vpc "
 	[ -z "$REPLY" ] || fail "$REPLY"

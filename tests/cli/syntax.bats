@@ -71,7 +71,7 @@ load common
 	run "$VPCBPF" --help
 	assert_success
 	assert_output --partial "OBJECT := { dp | vpc | subnet (vxnet) | nic | route | stats | sg (security-group) | save | apply | monitor"
-	for obj in dp vpc subnet vxnet nic route sg stats monitor; do
+	for obj in dp vpc subnet vxnet nic route sg stats monitor eip; do
 		run "$VPCBPF" $obj help
 		assert_success
 		assert_output --partial "Usage: vpcbpf [OPTIONS]"

@@ -55,6 +55,15 @@ static int load(void)
 	}
 	env.verified_insns = parse_processed(verifier_log);
 	env.prog_fd = bpf_program__fd(env.skel->progs.nic_ingress);
+	{
+		/* the internet path, as dp up installs it */
+		__u32 idx = NIC_TAIL_INTERNET;
+		int fd = bpf_program__fd(env.skel->progs.nic_internet);
+		if (bpf_map_update_elem(bpf_map__fd(env.skel->maps.nic_tails), &idx, &fd, BPF_ANY)) {
+			fprintf(stderr, "env: cannot install nic_internet: %s\n", strerror(errno));
+			return -1;
+		}
+	}
 	env.host_fd = bpf_map__fd(env.skel->maps.host);
 	env.vpcs_fd = bpf_map__fd(env.skel->maps.vpcs);
 	env.subnets_fd = bpf_map__fd(env.skel->maps.subnets);

@@ -1,0 +1,158 @@
+/* bpf/nat_out.h — a VM's packet on an internet route: never to the infrastructure, then out of the external device as its EIP or SNATed. */
+#ifndef VPCBPF_NAT_OUT_H
+#define VPCBPF_NAT_OUT_H
+
+/*
+ * Before the security group sees the packet: whether it may go at all.
+ * The host's own addresses and the underlay network are refused by name;
+ * then the kernel's FIB, asked as if the packet came in on the external
+ * device, must send it back out of that device: a destination the host
+ * reaches another way (another host's underlay address behind a router, a
+ * management network, an address of the host itself) is infrastructure,
+ * whatever the VPC's routes say. The FIB also gives the next hop's MACs.
+ * Returns DROP_NONE with *o filled, or the drop reason.
+ */
+static __always_inline int nat_check(struct __sk_buff *skb, const struct pkt *p, const struct src_nic *port,
+				     struct nat_out *o)
+{
+	const struct nat_host *nh = nat_host_get();
+	struct bpf_fib_lookup fib = {};
+	const __be32 *eip;
+	int rc;
+
+	if (!nh || !nh->ext_ifindex || !nh->ext_ip)
+		return DROP_NO_EXTERNAL;
+	if (p->daddr == nh->ext_ip || p->daddr == port->host->underlay_ip ||
+	    (nh->underlay_len && (p->daddr & prefix_mask(nh->underlay_len)) == nh->underlay_net))
+		return DROP_TO_INFRASTRUCTURE;
+	eip = bpf_map_lookup_elem(&nic_eips, &port->key);
+	o->nh = nh;
+	o->eip = eip != NULL;
+	o->src = eip ? *eip : nh->ext_ip;
+
+	fib.family = AF_INET_;
+	fib.l4_protocol = p->ip_proto;
+	fib.ipv4_src = o->src;
+	fib.ipv4_dst = p->daddr;
+	fib.ifindex = nh->ext_ifindex;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		if (fib.ifindex != nh->ext_ifindex)
+			return DROP_TO_INFRASTRUCTURE;
+		mac_copy(o->smac, fib.smac);
+		mac_copy(o->dmac, fib.dmac);
+		o->neigh = 0;
+		return DROP_NONE;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		if (fib.ifindex != nh->ext_ifindex)
+			return DROP_TO_INFRASTRUCTURE;
+		o->neigh = 1;
+		o->nexthop = fib.ipv4_dst;
+		return DROP_NONE;
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		/* forwarding off on the external device: no FIB answer; the checks by name stand alone */
+		o->neigh = 2;
+		return DROP_NONE;
+	case BPF_FIB_LKUP_RET_NOT_FWDED: /* local (or broadcast) on this host */
+		return DROP_TO_INFRASTRUCTURE;
+	default:
+		return DROP_NO_ROUTE;
+	}
+}
+
+/* An ICMP message other than echo: its quote would need translating too (not done on the way out). */
+static __always_inline int nat_out_icmp_error(const struct pkt *p)
+{
+	struct icmphdr *icmp = nat_l4(p);
+
+	if (p->ip_proto != IPPROTO_ICMP || !p->first_frag)
+		return 0;
+	if ((void *)(icmp + 1) > p->data_end)
+		return 1;
+	return icmp->type != ICMP_ECHO_ && icmp->type != ICMP_ECHOREPLY_;
+}
+
+/*
+ * Out of the external device, after the security group allowed it (it saw
+ * the VM's own addresses). A NIC with an EIP leaves as the EIP, ports
+ * kept (1:1, no mapping); any other is SNATed to the host's external
+ * address with a port of its flow's mapping. A routed hop: TTL - 1, and
+ * time exceeded from the gateway when it runs out.
+ */
+static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, const struct src_nic *port,
+				      const struct nat_out *o)
+{
+	struct nat_l4 l = {};
+	__be32 old_src = p->saddr;
+	__be16 ext_port = 0;
+	__u32 ip_hlen = p->ip_hlen;
+	__u8 proto = p->ip_proto;
+	int reason, l4;
+
+	if (p->ip->ttl <= 1) {
+		drop_count(skb, p, &port->key, DROP_TTL_EXCEEDED);
+		if (icmp_send_error(skb, p, ICMP_TIME_EXCEEDED_, ICMP_EXC_TTL_, 0, port->nic->gateway,
+				    port->host->router_mac))
+			return TC_ACT_SHOT_;
+		stats_rx(&port->key, skb->len);
+		if (redirect_back(skb, port->nic) != TC_ACT_REDIRECT_)
+			return TC_ACT_SHOT_;
+		return TC_ACT_REDIRECT_;
+	}
+	if (nat_out_icmp_error(p))
+		return drop(skb, p, &port->key, DROP_NAT_UNSUPPORTED);
+
+	if (o->eip) {
+		/* stateless: the address alone; TCP/UDP checksums cover it through the pseudo header */
+		l4 = p->first_frag && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
+	} else {
+		struct nat_req r = {};
+
+		reason = nat_parse_l4(p, 1, &l);
+		if (!reason && proto == IPPROTO_ICMP && l.icmp_type != ICMP_ECHO_)
+			reason = DROP_NAT_UNSUPPORTED;
+		if (reason)
+			return drop(skb, p, &port->key, reason);
+		r.ok.vni = port->key.vni;
+		r.ok.addr = p->saddr;
+		r.ok.remote = p->daddr;
+		r.ok.port = l.port;
+		r.ok.remote_port = l.remote_port;
+		r.ok.proto = proto;
+		r.ok.dir = NAT_OUT;
+		r.ext_ip = o->nh->ext_ip;
+		r.port_lo = o->nh->port_lo;
+		r.port_hi = o->nh->port_hi;
+		r.tcp_flags = l.tcp_flags;
+		reason = nat_map_out(&r);
+		if (reason)
+			return drop(skb, p, &port->key, reason);
+		ext_port = r.ext_port;
+		l4 = 1;
+	}
+
+	deliver_decrement_ttl(p->ip);
+	if (o->neigh == 0) {
+		mac_copy(p->eth->h_source, o->smac);
+		mac_copy(p->eth->h_dest, o->dmac);
+	}
+	/* p's packet pointers die here */
+	if (nat_rewrite(skb, ip_hlen, proto, 1, l4, old_src, o->src, l.port_off, l.port, o->eip ? l.port : ext_port))
+		return drop(skb, p, &port->key, DROP_MALFORMED);
+
+	if (o->neigh == 0)
+		reason = bpf_redirect(o->nh->ext_ifindex, 0);
+	else if (o->neigh == 1) {
+		struct bpf_redir_neigh nh = { .nh_family = AF_INET_, .ipv4_nh = o->nexthop };
+
+		reason = bpf_redirect_neigh(o->nh->ext_ifindex, &nh, sizeof(nh), 0);
+	} else {
+		reason = bpf_redirect_neigh(o->nh->ext_ifindex, NULL, 0, 0);
+	}
+	if (reason != TC_ACT_REDIRECT_)
+		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
+	return TC_ACT_REDIRECT_;
+}
+
+#endif
