@@ -43,9 +43,9 @@ static const struct edit_kw nic_add[] = {
 	{ NULL, EV_IP, ES_IP, EK_REQUIRED, "IP", NULL },
 	{ "vpc", EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
 	{ "mac", EV_MAC, ES_MAC, EK_REQUIRED, "MAC", NULL },
-	{ "dev", EV_DEV, ES_DEV, 0, "IFNAME", NULL },
+	{ "dev", EV_DEV, ES_DEV, EK_ONE_OF(1), "IFNAME", NULL },
 	{ "host", EV_WORD, ES_HOST, 0, "NAME", NULL },
-	{ "remote", EV_IP, ES_REMOTE, 0, "UNDERLAY_IP", NULL },
+	{ "remote", EV_IP, ES_REMOTE, EK_ONE_OF(1), "UNDERLAY_IP", NULL },
 	{ "source-check", EV_ON_OFF, ES_SOURCE_CHECK, 0, "on|off", "source-check" },
 	{ "sg", EV_NAME, ES_SG, 0, "NAME|none", "security group name" },
 	{ "ct-quota", EV_CT_QUOTA, ES_CT_QUOTA, 0, "N|default", NULL },
@@ -231,19 +231,34 @@ static int parse_ports(const char *s, __u16 *lo, __u16 *hi)
 	return 0;
 }
 
-/* The words of RULE, as keyword_find reads them. */
-enum rule_kw { RK_INGRESS, RK_EGRESS, RK_PROTO, RK_PORT, RK_CIDR, RK_ALLOW, RK_DENY, RK_PRIORITY };
-static const char *const rule_kws[] = { "ingress", "egress", "proto", "port", "cidr", "allow", "deny", "priority" };
+/* The words of RULE, in the order of enum rule_kw (sg_parse_rule finds them with keyword_find). */
+enum rule_kw { RK_INGRESS, RK_EGRESS, RK_PROTO, RK_PORT, RK_CIDR, RK_ALLOW, RK_DENY, RK_PRIORITY, RK__COUNT };
+const struct edit_kw sg_rule_words[] = {
+	{ "ingress", EV_NONE, ES_RULE, EK_REQUIRED | EK_ONE_OF(1), NULL, NULL },
+	{ "egress", EV_NONE, ES_RULE, EK_REQUIRED | EK_ONE_OF(1), NULL, NULL },
+	{ "proto", EV_WORD, ES_RULE, EK_REQUIRED, "{ tcp | udp | icmp | any }", NULL },
+	{ "port", EV_WORD, ES_RULE, 0, "N[-M]", NULL },
+	{ "cidr", EV_PREFIX, ES_RULE, 0, "PREFIX", NULL },
+	{ "allow", EV_NONE, ES_RULE, EK_REQUIRED | EK_ONE_OF(2), NULL, NULL },
+	{ "deny", EV_NONE, ES_RULE, EK_REQUIRED | EK_ONE_OF(2), NULL, NULL },
+	{ "priority", EV_PRIORITY, ES_RULE, 0, "N", NULL },
+	END,
+};
+_Static_assert(sizeof(sg_rule_words) / sizeof(sg_rule_words[0]) == RK__COUNT + 1, "a row per enum rule_kw");
 
 int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e)
 {
 	bool have_dir = false, have_proto = false, have_port = false, have_action = false;
 
+	const char *rule_kws[RK__COUNT];
+
+	for (int i = 0; i < RK__COUNT; i++)
+		rule_kws[i] = sg_rule_words[i].word;
 	memset(e, 0, sizeof(*e));
 	e->r.port_hi = 65535;
 	for (; argc > 0; argc--, argv++) {
 		const char *val;
-		int k = keyword_find(*argv, rule_kws, sizeof(rule_kws) / sizeof(rule_kws[0]), 0, "sg rule add");
+		int k = keyword_find(*argv, rule_kws, RK__COUNT, 0, "sg rule add");
 		if (k == -2)
 			return 1;
 		switch (k) {

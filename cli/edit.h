@@ -89,6 +89,10 @@ enum edit_value {
 #define EK_EXACT 1U    /* only when typed whole (a prefix of several keywords is refused anyway: keyword_find) */
 #define EK_REQUIRED 2U /* the command fails without it */
 #define EK_NEXTHOP 4U  /* one of the route's next hops: at most one */
+/* Rows with the same G (1..14) are alternatives: help shows them as { a | b } where the first stands
+ * (the verb's check says how many may be given). EK_NEXTHOP rows are one such group of their own. */
+#define EK_ONE_OF(g) ((unsigned int)(g) << 8)
+#define EDIT_GROUP_OF(k) ((k)->flags & EK_NEXTHOP ? 15U : ((k)->flags >> 8) & 15U)
 
 /* A keyword of a verb: KEYWORD VALUE, or the positional value when word is NULL (always the first word). */
 struct edit_kw {
@@ -145,5 +149,7 @@ int edit_apply(struct txn_state *st, const struct edit *e);
 
 /* RULE := { ingress | egress } proto PROTO [port N[-M]] [cidr PREFIX] { allow | deny } [priority N] */
 int sg_parse_rule(int argc, char **argv, struct sg_rule_entry *e);
+/* RULE's words (sg_parse_rule reads them; help prints "RULE := ..." from them), ending with { .slot = ES__COUNT }. */
+extern const struct edit_kw sg_rule_words[];
 
 #endif

@@ -139,9 +139,8 @@ static const struct cmd cmds[] = {
 const struct object obj_eip = {
 	.name = "eip",
 	.cmds = cmds,
-	.usage = "eip add EIP nic IP vpc VNI\n"
-		 "       eip del EIP\n"
-		 "       eip show\n"
+	/* add and del: cli/edit.c's table (help writes them from it: object_usage) */
+	.usage = "       eip show\n"
 		 "An elastic IP maps one external address 1:1 to one NIC, both ways; the host where the NIC\n"
 		 "lives answers ARP for it on its external device (dp up ... external DEV).",
 };

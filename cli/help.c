@@ -4,16 +4,139 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/edit.h"
 #include "cli/help.h"
 
 #define MAX_TOKENS 512
 #define MAX_DEFS 16
 
+/* ---- an object's usage: its edits from cli/edit.c's tables, then its reads and prose ---- */
+
+static void cat(char *out, size_t cap, const char *s)
+{
+	size_t o = strlen(out);
+	snprintf(out + o, cap > o ? cap - o : 0, "%s", s);
+}
+
+/* "word META" of one row (a flag: the word alone). */
+static void row_text(char *out, size_t cap, const struct edit_kw *k)
+{
+	cat(out, cap, k->word);
+	if (k->value != EV_NONE && k->meta) {
+		cat(out, cap, " ");
+		cat(out, cap, k->meta);
+	}
+}
+
+/*
+ * The words of a verb after its name, as iproute2 writes them: the positional value's name, a required
+ * keyword with its value, [an optional one], { alternatives | of one group } where the first of them stands.
+ */
+static void kws_text(char *out, size_t cap, const struct edit_kw *kws)
+{
+	for (const struct edit_kw *k = kws; k->slot != ES__COUNT; k++) {
+		unsigned int g = EDIT_GROUP_OF(k);
+		bool first = true;
+
+		if (!k->word || k->value == EV_RULE) { /* the positional value; sg rule add's RULE words */
+			cat(out, cap, " ");
+			cat(out, cap, k->meta);
+			continue;
+		}
+		if (!g) {
+			cat(out, cap, k->flags & EK_REQUIRED ? " " : " [");
+			row_text(out, cap, k);
+			if (!(k->flags & EK_REQUIRED))
+				cat(out, cap, "]");
+			continue;
+		}
+		for (const struct edit_kw *j = kws; j < k && first; j++)
+			first = !(j->word && EDIT_GROUP_OF(j) == g);
+		if (!first)
+			continue;
+		cat(out, cap, " {");
+		for (const struct edit_kw *j = k; j->slot != ES__COUNT; j++)
+			if (j->word && EDIT_GROUP_OF(j) == g) {
+				cat(out, cap, j == k ? " " : " | ");
+				row_text(out, cap, j);
+			}
+		cat(out, cap, " }");
+	}
+}
+
+const char *object_usage(const struct object *o)
+{
+	static struct {
+		const struct object *o;
+		char *text;
+	} cache[32];
+	char text[4096] = "", defs[1024] = "";
+	const char *rest = o->usage;
+	int lines = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(cache) / sizeof(cache[0]) && cache[i].o; i++)
+		if (cache[i].o == o)
+			return cache[i].text;
+	/* verbs of one table in a row are one line: nic { add | replace } ... */
+	for (const struct edit_verb *v = edit_verbs; v->object; v++) {
+		const struct edit_verb *last = v;
+		if (strcmp(v->object, o->name))
+			continue;
+		while (last[1].object && !strcmp(last[1].object, o->name) && last[1].kws == v->kws)
+			last++;
+		cat(text, sizeof(text), lines++ ? "\n       " : "");
+		cat(text, sizeof(text), o->name);
+		if (last == v) {
+			cat(text, sizeof(text), " ");
+			cat(text, sizeof(text), v->verb);
+		} else {
+			cat(text, sizeof(text), " {");
+			for (const struct edit_verb *w = v; w <= last; w++) {
+				cat(text, sizeof(text), w == v ? " " : " | ");
+				cat(text, sizeof(text), w->verb);
+			}
+			cat(text, sizeof(text), " }");
+		}
+		kws_text(text, sizeof(text), v->kws);
+		for (const struct edit_kw *k = v->kws; k->slot != ES__COUNT; k++)
+			if (k->value == EV_RULE && !defs[0]) {
+				cat(defs, sizeof(defs), "RULE :=");
+				kws_text(defs, sizeof(defs), sg_rule_words);
+			}
+		v = last;
+	}
+	if (lines) {
+		/* o->usage goes on with its reads (indented command lines), then definitions and prose */
+		const char *p = rest;
+		while (*p == ' ')
+			p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n');
+		cat(text, sizeof(text), "\n");
+		strncat(text, rest, (size_t)(p - rest) < sizeof(text) - strlen(text) - 1 ? (size_t)(p - rest)
+											  : sizeof(text) - strlen(text) - 1);
+		if (defs[0]) {
+			cat(text, sizeof(text), defs);
+			cat(text, sizeof(text), "\n");
+		}
+		cat(text, sizeof(text), p);
+		rest = text;
+		/* a trailing newline when o->usage had only reads: none is printed after the last line */
+		if (text[0] && text[strlen(text) - 1] == '\n')
+			text[strlen(text) - 1] = '\0';
+	}
+	if (i < sizeof(cache) / sizeof(cache[0]) && (cache[i].text = strdup(rest))) {
+		cache[i].o = o;
+		return cache[i].text;
+	}
+	return o->usage;
+}
+
 /* The first line of an object's usage, without the "vpcbpf [OPTIONS]" the help prints before it. */
 static void first_line(const struct object *o, char *out, size_t cap)
 {
-	size_t n = strcspn(o->usage, "\n");
-	snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), o->usage);
+	const char *u = object_usage(o);
+	size_t n = strcspn(u, "\n");
+	snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), u);
 }
 
 void help_objects(FILE *f)
@@ -58,7 +181,7 @@ static int do_help(int argc, char **argv)
 		pr_str("object", NULL, objects[i]->name);
 		if (objects[i]->alias)
 			pr_str("alias", NULL, objects[i]->alias);
-		if (asprintf(&text, "vpcbpf [OPTIONS] %s", objects[i]->usage) >= 0)
+		if (asprintf(&text, "vpcbpf [OPTIONS] %s", object_usage(objects[i])) >= 0)
 			pr_str("usage", NULL, text);
 		free(text);
 		pr_end_obj();
@@ -157,7 +280,7 @@ static void append_bnf(char *dst, size_t cap, const char *src)
 static void command_text(const struct object *o, char *out, size_t cap)
 {
 	char defs[MAX_DEFS][512], names[MAX_DEFS][32], line[512];
-	const char *p = o->usage;
+	const char *p = object_usage(o);
 	int ndefs = 0, in = 0; /* 1: in a command, 2: in a definition */
 	bool first = true;
 	size_t olen = strlen(o->name);

@@ -174,7 +174,7 @@ void print_usage(const struct object *o)
 	char *text;
 
 	/* -j promises one JSON document for every command: {"usage": "..."} */
-	if (asprintf(&text, "Usage: vpcbpf [OPTIONS] %s", o->usage) < 0)
+	if (asprintf(&text, "Usage: vpcbpf [OPTIONS] %s", object_usage(o)) < 0)
 		return;
 	pr_begin_obj();
 	pr_str("usage", "%s\n", text);

@@ -74,7 +74,7 @@ static void exit_status(FILE *f)
 static void object_page(FILE *f, const struct object *o)
 {
 	char title[64], name[64];
-	const char *p = o->usage;
+	const char *usage = object_usage(o), *p = usage;
 	bool synopsis = true, in_def = false;
 
 	snprintf(name, sizeof(name), "vpcbpf\\-%s", o->name);
@@ -90,13 +90,17 @@ static void object_page(FILE *f, const struct object *o)
 		bool is_def = def && def < p + len && !indented;
 
 		/* command lines: the first, and indented ones after it; then definitions (kept as typed) and prose */
-		if (synopsis && p != o->usage && !indented) {
+		if (synopsis && p != usage && !indented) {
 			fputs(".fi\n.SH DESCRIPTION\n", f);
 			synopsis = false;
 		}
 		if (synopsis) {
-			fputs("vpcbpf [OPTIONS] ", f);
-			roff(f, p + strspn(p, " "), len - strspn(p, " "));
+			const char *s = p + strspn(p, " ");
+			size_t olen = strlen(o->name);
+			/* a command line starts with the object; an indented line that does not goes on the one before */
+			fputs(p == usage || (!strncmp(s, o->name, olen) && (s[olen] == ' ' || s[olen] == '\n' || !s[olen]))
+				      ? "vpcbpf [OPTIONS] " : "        ", f);
+			roff(f, s, len - strspn(p, " "));
 		} else if (is_def || (in_def && indented)) {
 			if (!in_def)
 				fputs(".PP\n.nf\n", f);

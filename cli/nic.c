@@ -140,12 +140,10 @@ static const struct cmd cmds[] = {
 const struct object obj_nic = {
 	.name = "nic",
 	.cmds = cmds,
-	.usage = "nic { add | replace } IP vpc VNI mac MAC { dev IFNAME | remote UNDERLAY_IP } [sg NAME|none]\n"
-		 "       [source-check on|off] [ct-quota N|default]\n"
-		 "       nic set IP vpc VNI [sg NAME|none] [source-check on|off] [ct-quota N|default]\n"
-		 "       nic del IP vpc VNI\n"
-		 "       nic show [vpc VNI] [IP]\n"
-		 "replace moves a NIC atomically (e.g. between hosts); source-check off lets an appliance\n"
-		 "(vCPE, router VM) send packets of addresses other than its own; ct-quota caps the\n"
-		 "conntrack entries of the NIC's flows (default: the host's, dp up ct-quota)",
+	/* add, replace, set and del: cli/edit.c's table (help writes them from it: object_usage) */
+	.usage = "       nic show [vpc VNI] [IP]\n"
+		 "replace moves a NIC atomically (e.g. between hosts); host NAME (cluster mode, with dev) is the\n"
+		 "machine the NIC's dev is on; source-check off lets an appliance (vCPE, router VM) send packets\n"
+		 "of addresses other than its own; ct-quota caps the conntrack entries of the NIC's flows\n"
+		 "(default: the host's, dp up ct-quota)",
 };

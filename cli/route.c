@@ -291,14 +291,12 @@ static const struct cmd cmds[] = {
 const struct object obj_route = {
 	.name = "route",
 	.cmds = cmds,
-	.usage = "route { add | replace } ROUTE\n"
-		 "       route del PREFIX vpc VNI\n"
-		 "       route show [vpc VNI] [PREFIX | match IP]\n"
+	/* add, replace, del and flush: cli/edit.c's table (help writes them from it: object_usage) */
+	.usage = "       route show [vpc VNI] [PREFIX | match IP]\n"
 		 "       route get ADDR vpc VNI\n"
-		 "       route flush vpc VNI\n"
-		 "ROUTE := PREFIX vpc VNI NEXTHOP [advertise]\n"
-		 "NEXTHOP := { via IP | blackhole | peer VNI | internet }   (via IP: a NIC of the VPC, e.g. a vCPE;\n"
-		 "           internet: SNAT out of this host's external device, docs/nat.md)\n"
+		 "via IP: a NIC of the VPC (an appliance: a vCPE, a router VM); peer VNI: VPC peering;\n"
+		 "internet: SNAT out of this host's external device (docs/nat.md);\n"
+		 "advertise: the route is handed to BGP (docs/bgp.md).\n"
 		 "A subnet is the VPC's connected route; NICs are matched before routes. show PREFIX lists\n"
 		 "that prefix, show match IP every route covering IP, longest first (the datapath takes the first).",
 };

@@ -221,12 +221,8 @@ const struct object obj_sg = {
 	.name = "sg",
 	.alias = "security-group",
 	.cmds = cmds,
-	.usage = "sg { add | del } NAME\n"
-		 "       sg show [NAME]\n"
-		 "       sg rule add NAME RULE\n"
-		 "       sg rule del NAME priority N\n"
-		 "RULE := { ingress | egress } proto { tcp | udp | icmp | any } [port N[-M]] [cidr PREFIX]\n"
-		 "        { allow | deny } [priority N]\n"
+	/* add, del, rule add and rule del: cli/edit.c's tables (help writes them from them: object_usage) */
+	.usage = "       sg show [NAME]\n"
 		 "Lower priority first, first match wins; the default priority is after the last rule (+10).\n"
 		 "No match: ingress denied, egress allowed. Stateful: replies of an allowed connection pass.\n"
 		 "port is the destination port (the VM's on ingress, the peer's on egress); cidr the peer.\n"

@@ -131,6 +131,7 @@ const struct object obj_subnet = {
 	.name = "subnet",
 	.alias = "vxnet",
 	.cmds = cmds,
-	.usage = "subnet { add CIDR vpc VNI [gateway IP] [name NAME] | del CIDR vpc VNI | show [vpc VNI] [PREFIX] }\n"
+	/* add and del: cli/edit.c's table (help writes them from it: object_usage) */
+	.usage = "       subnet show [vpc VNI] [PREFIX]\n"
 		 "CIDR := ADDR/LEN with no host bits set, LEN 1..30; the gateway defaults to the first host address",
 };

@@ -133,6 +133,7 @@ static const struct cmd cmds[] = {
 const struct object obj_vpc = {
 	.name = "vpc",
 	.cmds = cmds,
-	.usage = "vpc { add VNI [name NAME] | del VNI | show [VNI] }\n"
+	/* add and del: cli/edit.c's table (help writes them from it: object_usage) */
+	.usage = "       vpc show [VNI]\n"
 		 "VNI := 1..16777215 (the VPC's VXLAN network identifier)",
 };

@@ -85,7 +85,7 @@ offers_not() {
 	offers mac dev remote sg source-check
 	offers_not vpc add replace on off
 	complete_line "vpcbpf route show "
-	[ "$REPLY" = "vpc" ] || fail "$REPLY"
+	[ "$REPLY" = "vpc match" ] || fail "$REPLY" # route show [vpc VNI] [PREFIX | match IP]
 	complete_line "vpcbpf sg rule add web ingress proto tcp "
 	[ "$REPLY" = "port cidr allow deny priority" ] || fail "$REPLY"
 	complete_line "vpcbpf dp up "

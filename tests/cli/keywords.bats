@@ -82,3 +82,9 @@ batch_refuses() {
 	assert_success
 	v -j sg show web | jq -e '.[0].rules[0] | .priority == 3 and .port == "22"' || fail "$(v -j sg show web)"
 }
+
+@test "a read command's keywords alike: agent's l is local or lease, refused before anything starts" {
+	run --separate-stderr "$VPCBPF" agent --etcd http://127.0.0.1:9 host a dev lo l 10.0.0.1
+	assert_failure 1
+	[[ "$stderr" == *'agent: ambiguous keyword "l": local, lease'* ]] || fail "$stderr"
+}
