@@ -483,10 +483,15 @@ static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, i
 
 	dp_argv[n++] = "dp";
 	dp_argv[n++] = "up";
+	/* the chain below takes the first match: a prefix of two (l: local or lease) is refused first */
+	static const char *const agent_kws[] = { "host", "dev", "local", "xdp", "external", "nat-ports", "lease", "metrics" };
+
 	for (; argc > 0; argc--, argv++) {
 		const char *val;
 		if (n > AGENT_DP_WORDS - 2) /* a keyword repeated over and over */
 			return fail("agent: too many words");
+		if (keyword_find(*argv, agent_kws, sizeof(agent_kws) / sizeof(agent_kws[0]), 0, "agent") == -2)
+			return 1;
 		if (!strcmp(*argv, "--etcd")) {
 			if (!(val = next_value(&argc, &argv, "--etcd")))
 				return 1;
