@@ -44,6 +44,15 @@ __u32 advertise_table(__u32 vni, __u32 table)
 	return table ? table : ADVERTISE_TABLE_BASE + vni;
 }
 
+int parse_advertise_table(const char *s, __u32 *table)
+{
+	if (parse_u32(s, "table", table, 1, 0xffffffffU))
+		return 1;
+	if (*table >= 253 && *table <= 255)
+		return fail("table %u is one of the kernel's own (default, main, local): pick another", *table);
+	return 0;
+}
+
 static int set_push(struct adv_set *s, __u32 table, __be32 prefix, __u8 len)
 {
 	struct adv_route *r = store_row_push((void **)&s->r, &s->n, &s->cap, sizeof(*r));
@@ -93,7 +102,7 @@ static int want_vpc(const void *key, const void *value, void *ctx)
 		return 1;
 	for (size_t i = 0; i < n && !w->err; i++)
 		if (list[i].flags & ROUTE_F_ADVERTISE)
-			w->err = set_push(w->set, advertise_table(vni, 0), list[i].prefix, list[i].len);
+			w->err = set_push(w->set, advertise_table(vni, v->advertise_table), list[i].prefix, list[i].len);
 	free(list);
 	return w->err ? 1 : 0;
 }

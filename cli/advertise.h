@@ -16,6 +16,8 @@
 #define ADVERTISE_PROTO_NAME "vpcbpf"
 /* A VPC without `table N` advertises into table ADVERTISE_TABLE_BASE + VNI (VPC 101: table 100000101). */
 #define ADVERTISE_TABLE_BASE 100000000U
+/* `table N` (vpc add/set): 1..2^32-1 but 253-255 (the kernel's default, main and local). 0, or 1 after fail(). */
+int parse_advertise_table(const char *s, __u32 *table);
 
 /* The kernel table of VPC vni (table: what `vpc ... table N` set, 0 when not set). */
 __u32 advertise_table(__u32 vni, __u32 table);

@@ -11,6 +11,8 @@
 #include "cli/jdoc.h"
 #include "cli/schema.h"
 #include "cli/state.h"
+#include "cli/advertise.h"
+#include "cli/dhcp.h"
 #include "maps/sg_table.h"
 
 /*
@@ -121,13 +123,17 @@ static void edit_init(struct edit *e, enum edit_op op)
 
 static int apply_vpc(struct txn_state *st, const struct jval *o)
 {
-	struct field f[] = { { "vni", J_INT, true }, { "name", J_STRING, false } };
+	struct field f[] = { { "vni", J_INT, true }, { "name", J_STRING, false }, { "table", J_INT, false } };
+	char num[24];
 	struct edit e;
 
 	edit_init(&e, EDIT_VPC_ADD);
-	if (take_fields(o, f, 2) || get_vni(f[0].val, &e.vni))
+	if (take_fields(o, f, 3) || get_vni(f[0].val, &e.vni))
 		return 1;
 	if (f[1].val && parse_name(f[1].val->s, "VPC name", e.name))
+		return 1;
+	/* the number as the command line's table N reads it */
+	if (f[2].val && (snprintf(num, sizeof(num), "%lld", (long long)f[2].val->i), parse_advertise_table(num, &e.table)))
 		return 1;
 	if (table_get(&st->vpcs, &e.vni))
 		return fail("duplicate VPC %u", e.vni);
@@ -137,13 +143,15 @@ static int apply_vpc(struct txn_state *st, const struct jval *o)
 static int apply_subnet(struct txn_state *st, const struct jval *o)
 {
 	struct field f[] = { { "cidr", J_STRING, true }, { "vpc", J_INT, true },
-			     { "gateway", J_STRING, false }, { "name", J_STRING, false } };
+			     { "gateway", J_STRING, false }, { "name", J_STRING, false },
+			     { "dns", J_STRING, false }, { "domain", J_STRING, false }, { "routes", J_STRING, false } };
+	static const unsigned int option[] = { DHCP_HAVE_DNS, DHCP_HAVE_DOMAIN, DHCP_HAVE_ROUTES };
 	struct subnet_key k;
 	struct edit e;
 	char b[20];
 
 	edit_init(&e, EDIT_SUBNET_ADD);
-	if (take_fields(o, f, 4) || parse_prefix(f[0].val->s, &e.prefix, &e.len) || get_vni(f[1].val, &e.vni))
+	if (take_fields(o, f, 7) || parse_prefix(f[0].val->s, &e.prefix, &e.len) || get_vni(f[1].val, &e.vni))
 		return 1;
 	if (f[2].val && parse_ip(f[2].val->s, &e.gateway))
 		return 1;
@@ -151,6 +159,10 @@ static int apply_subnet(struct txn_state *st, const struct jval *o)
 		e.have |= 1U << ES_GATEWAY;
 	if (f[3].val && parse_name(f[3].val->s, "subnet name", e.name))
 		return 1;
+	/* the DHCP options in the words of subnet add's dns, domain and routes (cli/dhcp.c) */
+	for (int i = 0; i < 3; i++)
+		if (f[4 + i].val && dhcp_parse_option(option[i], f[4 + i].val->s, &e.dhcp))
+			return 1;
 	memset(&k, 0, sizeof(k));
 	k.vni = e.vni;
 	k.prefix = e.prefix;
@@ -229,13 +241,14 @@ static int apply_nic(struct txn_state *st, const struct jval *o)
 	struct field f[] = { { "ip", J_STRING, true }, { "vpc", J_INT, true },
 			     { "mac", J_STRING, true }, { "dev", J_STRING, false },
 			     { "remote", J_STRING, false }, { "source_check", J_BOOL, false },
-			     { "sg", J_STRING, false }, { "ct_quota", J_INT, false }, { "host", J_STRING, false } };
+			     { "sg", J_STRING, false }, { "ct_quota", J_INT, false }, { "host", J_STRING, false },
+			     { "dhcp", J_BOOL, false } };
 	struct nic_key k;
 	struct edit e;
 	char b[16];
 
 	edit_init(&e, EDIT_NIC_ADD);
-	if (take_fields(o, f, 9) || parse_ip(f[0].val->s, &e.ip) || get_vni(f[1].val, &e.vni) ||
+	if (take_fields(o, f, 10) || parse_ip(f[0].val->s, &e.ip) || get_vni(f[1].val, &e.vni) ||
 	    parse_mac(f[2].val->s, e.mac))
 		return 1;
 	if (f[6].val) {
@@ -257,6 +270,7 @@ static int apply_nic(struct txn_state *st, const struct jval *o)
 		e.have |= 1U << ES_REMOTE;
 	}
 	e.source_check = !f[5].val || f[5].val->i != 0;
+	e.dhcp_off = f[9].val && f[9].val->i == 0;
 	if (f[7].val && (f[7].val->i < 0 || f[7].val->i > MAX_CONNTRACK))
 		return fail("NIC %s: ct_quota %lld out of range (0: the host's, up to %u)", ip_str(e.ip, b),
 			    (long long)f[7].val->i, MAX_CONNTRACK);

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include "cli/advertise.h"
 #include "cli/cli.h"
+#include "cli/dhcp.h"
 #include "cli/edit.h"
 #include "cli/objects.h"
 #include "cli/state.h"
@@ -21,6 +23,12 @@
 static const struct edit_kw vpc_add[] = {
 	{ NULL, EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
 	{ "name", EV_NAME, ES_NAME, 0, "NAME", "VPC name" },
+	{ "table", EV_TABLE, ES_TABLE, 0, "N|default", NULL },
+	END,
+};
+static const struct edit_kw vpc_set[] = {
+	{ NULL, EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
+	{ "table", EV_TABLE, ES_TABLE, EK_REQUIRED, "N|default", NULL },
 	END,
 };
 static const struct edit_kw vpc_del[] = {
@@ -32,6 +40,17 @@ static const struct edit_kw subnet_add[] = {
 	{ "vpc", EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
 	{ "gateway", EV_IP, ES_GATEWAY, 0, "IP", NULL },
 	{ "name", EV_NAME, ES_NAME, 0, "NAME", "subnet name" },
+	{ "dns", EV_DHCP_OPTION, ES_DNS, 0, "IP[,IP]|none", NULL },
+	{ "domain", EV_DHCP_OPTION, ES_DOMAIN, 0, "NAME|none", NULL },
+	{ "routes", EV_DHCP_OPTION, ES_DHCP_ROUTES, 0, "PREFIX[,PREFIX...]|none", NULL },
+	END,
+};
+static const struct edit_kw subnet_set[] = {
+	{ NULL, EV_PREFIX, ES_PREFIX, EK_REQUIRED, "CIDR", NULL },
+	{ "vpc", EV_VNI, ES_VNI, EK_REQUIRED, "VNI", NULL },
+	{ "dns", EV_DHCP_OPTION, ES_DNS, 0, "IP[,IP]|none", NULL },
+	{ "domain", EV_DHCP_OPTION, ES_DOMAIN, 0, "NAME|none", NULL },
+	{ "routes", EV_DHCP_OPTION, ES_DHCP_ROUTES, 0, "PREFIX[,PREFIX...]|none", NULL },
 	END,
 };
 static const struct edit_kw subnet_del[] = {
@@ -49,6 +68,7 @@ static const struct edit_kw nic_add[] = {
 	{ "source-check", EV_ON_OFF, ES_SOURCE_CHECK, 0, "on|off", "source-check" },
 	{ "sg", EV_NAME, ES_SG, 0, "NAME|none", "security group name" },
 	{ "ct-quota", EV_CT_QUOTA, ES_CT_QUOTA, 0, "N|default", NULL },
+	{ "dhcp", EV_ON_OFF, ES_DHCP, 0, "on|off", "dhcp" },
 	END,
 };
 static const struct edit_kw nic_set[] = {
@@ -57,6 +77,7 @@ static const struct edit_kw nic_set[] = {
 	{ "sg", EV_NAME, ES_SG, 0, "NAME|none", "security group name" },
 	{ "source-check", EV_ON_OFF, ES_SOURCE_CHECK, 0, "on|off", "source-check" },
 	{ "ct-quota", EV_CT_QUOTA, ES_CT_QUOTA, 0, "N|default", NULL },
+	{ "dhcp", EV_ON_OFF, ES_DHCP, 0, "on|off", "dhcp" },
 	END,
 };
 static const struct edit_kw nic_del[] = {
@@ -122,8 +143,24 @@ static int check_nic(const struct edit *e)
 
 static int check_nic_set(const struct edit *e)
 {
-	if (!EDIT_HAS(e, ES_SG) && !EDIT_HAS(e, ES_SOURCE_CHECK) && !EDIT_HAS(e, ES_CT_QUOTA))
-		return fail("nic set: nothing to set (sg NAME|none, source-check on|off, ct-quota N|default)");
+	if (!EDIT_HAS(e, ES_SG) && !EDIT_HAS(e, ES_SOURCE_CHECK) && !EDIT_HAS(e, ES_CT_QUOTA) && !EDIT_HAS(e, ES_DHCP))
+		return fail("nic set: nothing to set (sg NAME|none, source-check on|off, ct-quota N|default, dhcp on|off)");
+	return 0;
+}
+
+#define DHCP_OPTIONS ((1U << ES_DNS) | (1U << ES_DOMAIN) | (1U << ES_DHCP_ROUTES))
+
+/* The DHCP_HAVE_* bits of the options an edit gives. */
+static unsigned int dhcp_have(const struct edit *e)
+{
+	return (EDIT_HAS(e, ES_DNS) ? DHCP_HAVE_DNS : 0) | (EDIT_HAS(e, ES_DOMAIN) ? DHCP_HAVE_DOMAIN : 0) |
+	       (EDIT_HAS(e, ES_DHCP_ROUTES) ? DHCP_HAVE_ROUTES : 0);
+}
+
+static int check_subnet_set(const struct edit *e)
+{
+	if (!(e->have & DHCP_OPTIONS))
+		return fail("subnet set: nothing to set (dns IP[,IP]|none, domain NAME|none, routes PREFIX[,PREFIX...]|none)");
 	return 0;
 }
 
@@ -139,8 +176,10 @@ static int check_route(const struct edit *e)
 /* In the order of the usage text. */
 const struct edit_verb edit_verbs[] = {
 	{ "vpc", "add", EDIT_VPC_ADD, vpc_add, NULL },
+	{ "vpc", "set", EDIT_VPC_SET, vpc_set, NULL },
 	{ "vpc", "del", EDIT_VPC_DEL, vpc_del, NULL },
 	{ "subnet", "add", EDIT_SUBNET_ADD, subnet_add, NULL },
+	{ "subnet", "set", EDIT_SUBNET_SET, subnet_set, check_subnet_set },
 	{ "subnet", "del", EDIT_SUBNET_DEL, subnet_del, NULL },
 	{ "nic", "add", EDIT_NIC_ADD, nic_add, check_nic },
 	{ "nic", "replace", EDIT_NIC_REPLACE, nic_add, check_nic },
@@ -354,6 +393,22 @@ static int take_value(const struct edit_kw *k, const char *val, struct edit *e)
 			return fail("invalid host name \"%s\"", val);
 		snprintf(e->host, sizeof(e->host), "%s", val);
 		return 0;
+	case ES_DNS: return dhcp_parse_option(DHCP_HAVE_DNS, val, &e->dhcp);
+	case ES_DOMAIN: return dhcp_parse_option(DHCP_HAVE_DOMAIN, val, &e->dhcp);
+	case ES_DHCP_ROUTES: return dhcp_parse_option(DHCP_HAVE_ROUTES, val, &e->dhcp);
+	case ES_DHCP: {
+		bool on;
+		if (parse_on_off(val, k->what, &on))
+			return 1;
+		e->dhcp_off = !on;
+		return 0;
+	}
+	case ES_TABLE:
+		if (!strcmp(val, "default")) {
+			e->table = 0;
+			return 0;
+		}
+		return parse_advertise_table(val, &e->table);
 	default: return fail("internal error: no slot for \"%s\"", k->word);
 	}
 }
@@ -460,10 +515,13 @@ int edit_apply(struct txn_state *st, const struct edit *e)
 {
 	switch (e->verb->op) {
 	case EDIT_VPC_ADD:
-		return state_vpc_add(st, e->vni, e->name);
+		return state_vpc_add(st, e->vni, e->name, e->table);
+	case EDIT_VPC_SET:
+		return state_vpc_set_table(st, e->vni, e->table);
 	case EDIT_VPC_DEL:
 		return state_vpc_del(st, e->vni);
 	case EDIT_SUBNET_ADD:
+	case EDIT_SUBNET_SET:
 	case EDIT_SUBNET_DEL: {
 		struct subnet_key k;
 		memset(&k, 0, sizeof(k));
@@ -472,7 +530,9 @@ int edit_apply(struct txn_state *st, const struct edit *e)
 		k.len = e->len;
 		if (e->verb->op == EDIT_SUBNET_DEL)
 			return state_subnet_del(st, k);
-		return state_subnet_add(st, k, EDIT_HAS(e, ES_GATEWAY), e->gateway, e->name);
+		if (e->verb->op == EDIT_SUBNET_SET)
+			return state_subnet_set_dhcp(st, k, &e->dhcp, dhcp_have(e));
+		return state_subnet_add(st, k, EDIT_HAS(e, ES_GATEWAY), e->gateway, e->name, &e->dhcp);
 	}
 	case EDIT_NIC_ADD:
 	case EDIT_NIC_REPLACE: {
@@ -484,7 +544,8 @@ int edit_apply(struct txn_state *st, const struct edit *e)
 		n.v.remote = e->remote;
 		snprintf(n.dev, sizeof(n.dev), "%s", e->dev);
 		snprintf(n.host, sizeof(n.host), "%s", e->host);
-		n.v.flags = (EDIT_HAS(e, ES_DEV) ? NIC_F_LOCAL : NIC_F_REMOTE) | (e->source_check ? NIC_F_SOURCE_CHECK : 0);
+		n.v.flags = (EDIT_HAS(e, ES_DEV) ? NIC_F_LOCAL : NIC_F_REMOTE) | (e->source_check ? NIC_F_SOURCE_CHECK : 0) |
+			    (e->dhcp_off ? NIC_F_NO_DHCP : 0);
 		n.v.sg_id = TXN_SG_KEEP;
 		n.v.ct_quota = EDIT_HAS(e, ES_CT_QUOTA) ? e->ct_quota : TXN_CT_QUOTA_KEEP;
 		return state_nic_set(st, n, EDIT_HAS(e, ES_SG) ? e->sg : NULL, e->verb->op == EDIT_NIC_REPLACE);
@@ -494,7 +555,9 @@ int edit_apply(struct txn_state *st, const struct edit *e)
 		if (state_nic_update(st, k, EDIT_HAS(e, ES_SG) ? e->sg : NULL, EDIT_HAS(e, ES_SOURCE_CHECK),
 				     e->source_check))
 			return 1;
-		return EDIT_HAS(e, ES_CT_QUOTA) ? state_nic_set_ct_quota(st, k, e->ct_quota) : 0;
+		if (EDIT_HAS(e, ES_CT_QUOTA) && state_nic_set_ct_quota(st, k, e->ct_quota))
+			return 1;
+		return EDIT_HAS(e, ES_DHCP) ? state_nic_set_dhcp(st, k, !e->dhcp_off) : 0;
 	}
 	case EDIT_NIC_DEL: {
 		struct nic_key k = { .vni = e->vni, .ip = e->ip };
@@ -590,6 +653,8 @@ static struct state_need needs_of(const struct edit *e)
 		need.routes = NEED_ROUTES_VPC;
 		break;
 	case EDIT_VPC_ADD:
+	case EDIT_VPC_SET:
+	case EDIT_SUBNET_SET: /* the subnet's or VPC's own record: always loaded */
 		break;
 	case EDIT_SUBNET_DEL: /* its NICs */
 		need.nics = true;

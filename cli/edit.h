@@ -42,6 +42,8 @@ enum edit_op {
 	EDIT_SG_RULE_DEL,
 	EDIT_EIP_ADD,
 	EDIT_EIP_DEL,
+	EDIT_SUBNET_SET,
+	EDIT_VPC_SET,
 };
 
 /* Where a keyword's value goes in struct edit (also the bit of edit.have saying it was given). */
@@ -67,6 +69,11 @@ enum edit_slot {
 	ES_HOST,         /* nic ... host NAME (cluster mode: the machine the NIC's dev is on) */
 	ES_INTERNET,     /* route ... internet: a next hop (SNAT out of the external device, docs/nat.md) */
 	ES_EIP,          /* eip add|del EIP: the elastic IP (its NIC: nic IP -> ES_IP, vpc VNI) */
+	ES_DNS,          /* subnet ... dns IP[,IP]|none (DHCP option 6, cli/dhcp.c) */
+	ES_DOMAIN,       /* subnet ... domain NAME|none (option 15) */
+	ES_DHCP_ROUTES,  /* subnet ... routes PREFIX[,PREFIX...]|none (option 121) */
+	ES_DHCP,         /* nic ... dhcp on|off */
+	ES_TABLE,        /* vpc ... table N|default: the kernel table of its advertised routes */
 	ES__COUNT
 };
 
@@ -84,6 +91,8 @@ enum edit_value {
 	EV_PRIORITY, /* 1..SG_PRIORITY_MAX */
 	EV_RULE,     /* RULE words, to the end */
 	EV_CT_QUOTA, /* N or default */
+	EV_DHCP_OPTION, /* a subnet's DHCP option as text, or none (cli/dhcp.c) */
+	EV_TABLE,    /* a kernel routing table, or default */
 };
 
 #define EK_EXACT 1U    /* only when typed whole (a prefix of several keywords is refused anyway: keyword_find) */
@@ -134,6 +143,9 @@ struct edit {
 	char dev[IF_NAMESIZE];
 	char host[TXN_HOST_LEN];
 	struct sg_rule_entry rule;
+	struct subnet_dhcp dhcp; /* ES_DNS, ES_DOMAIN, ES_DHCP_ROUTES */
+	bool dhcp_off;           /* ES_DHCP */
+	__u32 table;             /* ES_TABLE: 0 for default */
 };
 
 #define EDIT_HAS(e, slot) (((e)->have >> (slot)) & 1U)

@@ -65,6 +65,8 @@ void nic_print(const struct nic_key *k, const struct nic *n)
 	}
 	/* a boolean, as save and apply have it: one type per field */
 	pr_on_off("source_check", " source-check %s", n->flags & NIC_F_SOURCE_CHECK);
+	/* on is the default: the text says only when it is off */
+	pr_on_off("dhcp", n->flags & NIC_F_NO_DHCP ? " dhcp %s" : NULL, !(n->flags & NIC_F_NO_DHCP));
 	if (n->ct_quota)
 		pr_u64("ct_quota", " ct-quota %llu", n->ct_quota);
 	if (n->sg_id) {
@@ -145,5 +147,6 @@ const struct object obj_nic = {
 		 "replace moves a NIC atomically (e.g. between hosts); host NAME (cluster mode, with dev) is the\n"
 		 "machine the NIC's dev is on; source-check off lets an appliance (vCPE, router VM) send packets\n"
 		 "of addresses other than its own; ct-quota caps the conntrack entries of the NIC's flows\n"
-		 "(default: the host's, dp up ct-quota)",
+		 "(default: the host's, dp up ct-quota); dhcp off: the datapath does not answer the NIC's DHCP\n"
+		 "(on by default, docs/dhcp.md)",
 };

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/state.h"
+#include "cli/dhcp.h"
 #include "cli/schema.h"
 
 /*
@@ -55,6 +56,8 @@ static json_object *save_vpc(const struct txn_state *st, const void *rec)
 	json_object_object_add(o, "vni", json_object_new_int64(v->vni));
 	if (v->rec.name[0])
 		add_str(o, "name", v->rec.name);
+	if (v->rec.advertise_table) /* 0: the default table, left out */
+		json_object_object_add(o, "table", json_object_new_int64(v->rec.advertise_table));
 	return o;
 }
 
@@ -68,6 +71,14 @@ static json_object *save_subnet(const struct txn_state *st, const void *rec)
 	add_str(o, "gateway", ip_str(sn->v.gateway, b));
 	if (sn->v.name[0])
 		add_str(o, "name", sn->v.name);
+	/* the DHCP options in the words of subnet add (cli/dhcp.c); those not set are left out */
+	char d[DHCP_TEXT_LEN];
+	if (sn->dhcp.dns_count)
+		add_str(o, "dns", dhcp_dns_str(&sn->dhcp, d, sizeof(d)));
+	if (sn->dhcp.domain_len)
+		add_str(o, "domain", dhcp_domain_str(&sn->dhcp, d, sizeof(d)));
+	if (sn->dhcp.route_count)
+		add_str(o, "routes", dhcp_routes_str(&sn->dhcp, d, sizeof(d)));
 	return o;
 }
 
@@ -86,6 +97,8 @@ static json_object *save_nic(const struct txn_state *st, const void *rec)
 	else
 		add_str(o, "remote", ip_str(n->v.remote, b));
 	json_object_object_add(o, "source_check", json_object_new_boolean(!!(n->v.flags & NIC_F_SOURCE_CHECK)));
+	if (n->v.flags & NIC_F_NO_DHCP) /* on, the default, is left out */
+		json_object_object_add(o, "dhcp", json_object_new_boolean(false));
 	if (n->v.ct_quota) /* 0: the host's, left out */
 		json_object_object_add(o, "ct_quota", json_object_new_int64(n->v.ct_quota));
 	if (n->v.sg_id) {

@@ -14,6 +14,7 @@
 #include "cli/attach.h"
 #include "cli/link.h"
 #include "cli/advertise.h"
+#include "cli/dhcp.h"
 #include "cli/state.h"
 #include "cli/eip.h"
 
@@ -28,14 +29,26 @@ static int not_loaded(void)
 	return fail("internal error: the state this edit reads was not loaded");
 }
 
-int state_vpc_add(struct txn_state *st, __u32 vni, const char name[NAME_LEN])
+/* One VPC a kernel table for its advertised routes: two tenants' equal prefixes would meet in one. */
+static int table_taken(const struct txn_state *st, __u32 vni, __u32 table)
+{
+	for (const struct txn_vpc *o = NULL; (o = table_next(&st->vpcs, o));)
+		if (o->vni != vni && advertise_table(o->vni, o->rec.advertise_table) == advertise_table(vni, table))
+			return fail("table %u is already the table of VPC %u", advertise_table(vni, table), o->vni);
+	return 0;
+}
+
+int state_vpc_add(struct txn_state *st, __u32 vni, const char name[NAME_LEN], __u32 table)
 {
 	struct txn_vpc v;
 
 	if (table_get(&st->vpcs, &vni))
 		return fail("VPC %u already exists", vni);
+	if (table_taken(st, vni, table))
+		return 1;
 	memset(&v, 0, sizeof(v));
 	v.vni = vni;
+	v.rec.advertise_table = table;
 	if (name)
 		memcpy(v.rec.name, name, NAME_LEN);
 	return table_put(&st->vpcs, &v) ? 0 : fail("out of memory");
@@ -75,8 +88,25 @@ static bool overlap(__be32 a, __u8 alen, __be32 b, __u8 blen)
 	return (a & prefix_mask(len)) == (b & prefix_mask(len));
 }
 
+/*
+ * Option 121 routes all go through the gateway: a route inside the subnet
+ * itself would send the VM's on-link neighbours the long way, and one that
+ * equals the subnet is the connected route the VM already has.
+ */
+static int dhcp_fits(struct subnet_key k, const struct subnet_dhcp *d)
+{
+	char b1[20], b2[20];
+
+	for (int i = 0; i < d->route_count && i < DHCP_MAX_ROUTES; i++)
+		if (d->route_len[i] >= k.len && (d->route_prefix[i] & prefix_mask(k.len)) == k.prefix)
+			return fail("routes: %s is inside subnet %s itself (its NICs reach it directly, not through "
+				    "the gateway)", prefix_str(d->route_prefix[i], d->route_len[i], b1),
+				    prefix_str(k.prefix, k.len, b2));
+	return 0;
+}
+
 int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gateway, __be32 gateway,
-		     const char name[NAME_LEN])
+		     const char name[NAME_LEN], const struct subnet_dhcp *dhcp)
 {
 	struct txn_subnet sn;
 	char b1[20], b2[20];
@@ -96,6 +126,8 @@ int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gatewa
 		sn.v.gateway = gateway;
 	if (name)
 		memcpy(sn.v.name, name, NAME_LEN);
+	if (dhcp)
+		sn.dhcp = *dhcp;
 	if (!table_get(&st->vpcs, &k.vni))
 		return fail("VPC %u does not exist", k.vni);
 	for (const struct txn_subnet *o = NULL; (o = table_next(&st->subnets, o));)
@@ -107,6 +139,8 @@ int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gatewa
 		return not_loaded();
 	if (table_get(&st->routes, &rk))
 		return fail("VPC %u already has a route for %s: delete it first", k.vni, prefix_str(k.prefix, k.len, b1));
+	if (dhcp_fits(k, &sn.dhcp))
+		return 1;
 	return table_put(&st->subnets, &sn) ? 0 : fail("out of memory");
 }
 
@@ -321,6 +355,48 @@ int state_eip_del(struct txn_state *st, __be32 eip)
 
 	if (!table_del(&st->eips, &eip))
 		return fail("elastic IP %s does not exist", ip_str(eip, b1));
+	return 0;
+}
+
+int state_subnet_set_dhcp(struct txn_state *st, struct subnet_key k, const struct subnet_dhcp *d, unsigned int have)
+{
+	struct subnet_dhcp merged;
+	struct txn_subnet *sn;
+	char b1[20];
+
+	memset(k._pad, 0, sizeof(k._pad));
+	if (!(sn = table_get(&st->subnets, &k)))
+		return fail("subnet %s does not exist in VPC %u", prefix_str(k.prefix, k.len, b1), k.vni);
+	merged = sn->dhcp;
+	dhcp_merge(&merged, d, have);
+	if (dhcp_fits(k, &merged))
+		return 1;
+	sn->dhcp = merged;
+	return 0;
+}
+
+int state_vpc_set_table(struct txn_state *st, __u32 vni, __u32 table)
+{
+	struct txn_vpc *v = table_get(&st->vpcs, &vni);
+
+	if (!v)
+		return fail("VPC %u does not exist", vni);
+	if (table_taken(st, vni, table))
+		return 1;
+	v->rec.advertise_table = table;
+	return 0;
+}
+
+int state_nic_set_dhcp(struct txn_state *st, struct nic_key k, bool on)
+{
+	struct txn_nic *n = table_get(&st->nics, &k);
+	char b1[16];
+
+	if (!txn_nics_known(st, &k))
+		return not_loaded();
+	if (!n)
+		return fail("NIC %s does not exist in VPC %u", ip_str(k.ip, b1), k.vni);
+	n->v.flags = on ? (n->v.flags & ~NIC_F_NO_DHCP) : (n->v.flags | NIC_F_NO_DHCP);
 	return 0;
 }
 

@@ -11,10 +11,16 @@
  * error (through fail(), so err_context names the batch line or JSON object).
  * They return 0, or 1 after printing; the state is unchanged on error.
  */
-int state_vpc_add(struct txn_state *st, __u32 vni, const char name[NAME_LEN]);
+/* table: the kernel table of its advertised routes, 0 for the default (cli/advertise.h). */
+int state_vpc_add(struct txn_state *st, __u32 vni, const char name[NAME_LEN], __u32 table);
 int state_vpc_del(struct txn_state *st, __u32 vni);
+/* dhcp: its DHCP options (cli/dhcp.c), NULL or all zero for none. */
 int state_subnet_add(struct txn_state *st, struct subnet_key k, bool have_gateway, __be32 gateway,
-		     const char name[NAME_LEN]);
+		     const char name[NAME_LEN], const struct subnet_dhcp *dhcp);
+/* subnet set: the options of d that have (DHCP_HAVE_*, cli/dhcp.h) names; the others are kept. */
+int state_subnet_set_dhcp(struct txn_state *st, struct subnet_key k, const struct subnet_dhcp *d, unsigned int have);
+/* vpc add/set ... table N: the kernel table of the VPC's advertised routes (0: the default, cli/advertise.h). */
+int state_vpc_set_table(struct txn_state *st, __u32 vni, __u32 table);
 int state_subnet_del(struct txn_state *st, struct subnet_key k);
 /* n: key, mac, flags (LOCAL or REMOTE, SOURCE_CHECK), dev or v.remote, v.sg_id (or TXN_SG_KEEP); derived fields
  * are filled in. sg: the group's name ("" or "none": none), or NULL for v.sg_id. */
@@ -37,6 +43,8 @@ int state_sg_rule_del(struct txn_state *st, const char *name, __u32 priority);
 int state_sg_id(const struct txn_state *st, const char *name, __u32 *id);
 /* nic set: a new group (sg: a name, "" or "none"; NULL: unchanged) and/or source check for an existing NIC. */
 int state_nic_update(struct txn_state *st, struct nic_key k, const char *sg, bool set_sc, bool sc);
+/* nic set ... dhcp on|off: whether the datapath answers the NIC's DHCP. */
+int state_nic_set_dhcp(struct txn_state *st, struct nic_key k, bool on);
 /* nic set ... ct-quota: the NIC's conntrack quota (0: the host's). */
 int state_nic_set_ct_quota(struct txn_state *st, struct nic_key k, __u32 quota);
 int state_route_set(struct txn_state *st, __u32 vni, const struct route *r, bool replace);

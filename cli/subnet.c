@@ -7,11 +7,13 @@
 #include <bpf/bpf.h>
 #include "cli/cli.h"
 #include "cli/state.h"
+#include "cli/dhcp.h"
 #include "maps/txn.h"
 
 struct subnet_row {
 	struct subnet_key k;
 	struct subnet sn;
+	struct subnet_dhcp dhcp;
 	unsigned int nics;
 };
 
@@ -103,6 +105,8 @@ static int do_show(int argc, char **argv)
 		}
 	}
 	qsort(l.rows, l.n, sizeof(*l.rows), cmp_rows);
+	for (size_t i = 0; i < l.n; i++) /* no entry: no options (the row is zeroed) */
+		bpf_map_lookup_elem(s->fd[SM_SUBNET_DHCP], &l.rows[i].k, &l.rows[i].dhcp);
 	store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_row_nics, &l);
 	pr_begin_list();
 	for (size_t i = 0; i < l.n; i++) {
@@ -116,6 +120,7 @@ static int do_show(int argc, char **argv)
 		/* The seed's limit: a /24 holds 253 NICs (network, gateway and broadcast are reserved). */
 		pr_u64("usable_count", " usable %llu", subnet_usable(r->k.len));
 		pr_u64("free_count", " free %llu", subnet_usable(r->k.len) - (r->nics < subnet_usable(r->k.len) ? r->nics : subnet_usable(r->k.len)));
+		dhcp_print(&r->dhcp);
 		pr_end_obj();
 	}
 	pr_end_list();
@@ -124,14 +129,17 @@ static int do_show(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show }, { "add", NULL }, { "del", NULL }, { "delete", NULL }, { "list", do_show }, { 0 },
+	{ "show", do_show }, { "add", NULL }, { "del", NULL }, { "delete", NULL }, { "set", NULL }, { "list", do_show },
+	{ 0 },
 };
 
 const struct object obj_subnet = {
 	.name = "subnet",
 	.alias = "vxnet",
 	.cmds = cmds,
-	/* add and del: cli/edit.c's table (help writes them from it: object_usage) */
+	/* add, set and del: cli/edit.c's table (help writes them from it: object_usage) */
 	.usage = "       subnet show [vpc VNI] [PREFIX]\n"
-		 "CIDR := ADDR/LEN with no host bits set, LEN 1..30; the gateway defaults to the first host address",
+		 "CIDR := ADDR/LEN with no host bits set, LEN 1..30; the gateway defaults to the first host address\n"
+		 "dns, domain and routes: what the datapath's DHCP answers carry besides address, mask, router and\n"
+		 "MTU (at most 2 servers, 32 characters, 4 routes through the gateway; none clears one: docs/dhcp.md)",
 };

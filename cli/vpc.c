@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "cli/cli.h"
+#include "cli/advertise.h"
 #include "maps/txn.h"
 
 struct vpc_usage {
@@ -82,6 +83,8 @@ static void show_one(__u32 vni, const struct vpc *v, const struct vpc_usage *u)
 	pr_begin_obj();
 	pr_u64("vni", "vpc %llu", vni);
 	pr_str("name", v->name[0] ? " name %s" : NULL, v->name);
+	/* the kernel table of its advertised routes; the text names it only when set (vpc add/set ... table N) */
+	pr_u64("table", v->advertise_table ? " table %llu" : NULL, advertise_table(vni, v->advertise_table));
 	pr_u64("subnet_count", " subnets %llu", u->subnets);
 	pr_u64("nic_count", " nics %llu", u->nics);
 	pr_u64("route_count", " routes %llu", u->routes);
@@ -127,13 +130,15 @@ static int do_show(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show }, { "add", NULL }, { "del", NULL }, { "delete", NULL }, { "list", do_show }, { 0 },
+	{ "show", do_show }, { "add", NULL }, { "del", NULL }, { "delete", NULL }, { "set", NULL }, { "list", do_show },
+	{ 0 },
 };
 
 const struct object obj_vpc = {
 	.name = "vpc",
 	.cmds = cmds,
-	/* add and del: cli/edit.c's table (help writes them from it: object_usage) */
+	/* add, set and del: cli/edit.c's table (help writes them from it: object_usage) */
 	.usage = "       vpc show [VNI]\n"
-		 "VNI := 1..16777215 (the VPC's VXLAN network identifier)",
+		 "VNI := 1..16777215 (the VPC's VXLAN network identifier)\n"
+		 "table N: the kernel table of its routes marked advertise (default 100000000 + VNI, docs/bgp.md)",
 };

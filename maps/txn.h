@@ -47,6 +47,7 @@ struct txn_vpc {
 struct txn_subnet {
 	struct subnet_key k;
 	struct subnet v;
+	struct subnet_dhcp dhcp; /* its subnet_dhcp entry (DHCP options); all zero: no entry */
 };
 
 struct txn_nic {

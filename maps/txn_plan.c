@@ -181,6 +181,13 @@ static int plan_unbind(struct txn_plan *p, const struct txn_state *want, const s
 	return txn_plan_del(p, SM_IFINDEX_NICS, &ifindex, sizeof(ifindex));
 }
 
+static bool subnet_has_dhcp(const struct txn_subnet *sn)
+{
+	static const struct subnet_dhcp none;
+
+	return memcmp(&sn->dhcp, &none, sizeof(none)) != 0;
+}
+
 static int cmp_sg_rule(const void *a, const void *b)
 {
 	const struct txn_sg_rule *x = *(const struct txn_sg_rule *const *)a, *y = *(const struct txn_sg_rule *const *)b;
@@ -386,6 +393,7 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 			memset(b, 0, sizeof(*b));
 			b->rec = cv->rec;
 			memcpy(b->rec.name, wv->rec.name, NAME_LEN);
+			b->rec.advertise_table = wv->rec.advertise_table;
 			b->swap = b->in_place = true;
 			b->e.vni = wv->vni;
 			b->e.gen = b->rec.route_gen;
@@ -418,8 +426,10 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 		if (cv)
 			b->rec = cv->rec;
 		memcpy(b->rec.name, wv->rec.name, NAME_LEN);
+		b->rec.advertise_table = wv->rec.advertise_table;
 		b->is_new = !cv;
-		b->swap = cv && (table_changed || memcmp(cv->rec.name, wv->rec.name, NAME_LEN));
+		b->swap = cv && (table_changed || memcmp(cv->rec.name, wv->rec.name, NAME_LEN) ||
+				 cv->rec.advertise_table != wv->rec.advertise_table);
 		if (!b->is_new && !b->swap)
 			continue;
 		if (table_changed) {
@@ -495,6 +505,13 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 		if ((!cs || memcmp(&cs->v, &ws->v, sizeof(ws->v))) &&
 		    txn_plan_put(p, SM_SUBNETS, &ws->k, sizeof(ws->k), &ws->v, sizeof(ws->v)))
 			goto out;
+		/* its DHCP options: an entry only while it has some */
+		bool had = cs && subnet_has_dhcp(cs), has = subnet_has_dhcp(ws);
+		if (has && (!had || memcmp(&cs->dhcp, &ws->dhcp, sizeof(ws->dhcp))) &&
+		    txn_plan_put(p, SM_SUBNET_DHCP, &ws->k, sizeof(ws->k), &ws->dhcp, sizeof(ws->dhcp)))
+			goto out;
+		if (had && !has && txn_plan_del(p, SM_SUBNET_DHCP, &ws->k, sizeof(ws->k)))
+			goto out;
 	}
 	/* 3. NICs, new or changed: counters and binding before the record that points the datapath at them */
 	for (const struct txn_nic *wn = NULL; (wn = table_next(&want->nics, wn));) {
@@ -551,7 +568,9 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 	}
 	/* 7. subnets that go (their connected routes left with the swap) */
 	for (const struct txn_subnet *cs = NULL; (cs = table_next(&cur->subnets, cs));)
-		if (!table_get(&want->subnets, &cs->k) && txn_plan_del(p, SM_SUBNETS, &cs->k, sizeof(cs->k)))
+		if (!table_get(&want->subnets, &cs->k) &&
+		    ((subnet_has_dhcp(cs) && txn_plan_del(p, SM_SUBNET_DHCP, &cs->k, sizeof(cs->k))) ||
+		     txn_plan_del(p, SM_SUBNETS, &cs->k, sizeof(cs->k))))
 			goto out;
 	/* 8. VPCs that go: the record first, then the routes it led to */
 	for (const struct txn_vpc *cv = NULL; (cv = table_next(&cur->vpcs, cv));) {

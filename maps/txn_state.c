@@ -87,6 +87,25 @@ static int load_subnet(const void *key, const void *value, void *ctx)
 	return table_put(ctx, &sn) ? 0 : -ENOMEM;
 }
 
+/* A subnet's DHCP options join its record (an entry of no subnet is ignored). */
+static int load_subnet_dhcp(const void *key, const void *value, void *ctx)
+{
+	struct txn_subnet *sn = table_get(ctx, key);
+
+	if (sn)
+		sn->dhcp = *(const struct subnet_dhcp *)value;
+	return 0;
+}
+
+static int load_subnets(struct store *s, struct txn_state *st)
+{
+	int err = store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), load_subnet,
+				&st->subnets);
+
+	return err ? err : store_foreach(s->fd[SM_SUBNET_DHCP], sizeof(struct subnet_key), sizeof(struct subnet_dhcp),
+					 load_subnet_dhcp, &st->subnets);
+}
+
 static int load_nic(const void *key, const void *value, void *ctx)
 {
 	struct txn_nic n;
@@ -242,8 +261,7 @@ int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fi
 	txn_state_init(st);
 	err = store_foreach(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), load_vpc, &st->vpcs);
 	if (!err)
-		err = store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), load_subnet,
-			       &st->subnets);
+		err = load_subnets(s, st);
 	if (!err)
 		err = store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
 	if (!err && routes_from_fib && load_routes_from_fib(s, st, &rl)) {
@@ -286,8 +304,7 @@ int txn_state_load_small(struct store *s, struct txn_state *st, unsigned int wha
 	st->sgs_unloaded = !(what & TXN_LOAD_SGS);
 	err = store_foreach(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), load_vpc, &st->vpcs);
 	if (!err)
-		err = store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), load_subnet,
-			       &st->subnets);
+		err = load_subnets(s, st);
 	if (!err && (what & TXN_LOAD_NICS))
 		err = store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
 	if (!err && (what & TXN_LOAD_SGS))

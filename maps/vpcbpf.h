@@ -104,8 +104,9 @@ struct vpc {
 	__u8 _pad[2];
 	__u32 route_count; /* configured routes, connected ones included */
 	char name[NAME_LEN];
+	__u32 advertise_table; /* kernel table of its advertised routes (cli/advertise.c); 0: the default */
 };
-_Static_assert(sizeof(struct vpc) == 44, "struct vpc layout");
+_Static_assert(sizeof(struct vpc) == 48, "struct vpc layout");
 
 /* ---- fib: the forwarding index of every VPC, in one mmapable array of cache lines ---- */
 /*

@@ -43,9 +43,9 @@ to_json() {
 	shift 3
 	isnum() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 	case "$obj $verb" in
-	"vpc add") isnum "$first" || return 1; section=vpcs; j="\"vni\": $first"; keys=" name " ;;
-	"subnet add") section=subnets; j="\"cidr\": \"$first\""; keys=" vpc gateway name " ;;
-	"nic add") section=nics; j="\"ip\": \"$first\""; keys=" vpc mac dev remote sg source-check ct-quota " ;;
+	"vpc add") isnum "$first" || return 1; section=vpcs; j="\"vni\": $first"; keys=" name table " ;;
+	"subnet add") section=subnets; j="\"cidr\": \"$first\""; keys=" vpc gateway name dns domain routes " ;;
+	"nic add") section=nics; j="\"ip\": \"$first\""; keys=" vpc mac dev remote sg source-check ct-quota dhcp " ;;
 	"route add") section=routes; j="\"prefix\": \"$first\""; keys=" vpc via peer blackhole advertise " ;;
 	"sg add") section=security_groups; j="\"name\": \"$first\""; keys=" " ;;
 	*) return 1 ;;
@@ -56,9 +56,11 @@ to_json() {
 		[[ $have == *" $k "* ]] && return 1 # a repeated key: the document cannot say it
 		have+="$k "
 		case "$k" in
-		vpc | peer) isnum "${2:-}" || return 1; j+=", \"$k\": $2"; shift ;;
+		vpc | peer | table) isnum "${2:-}" || return 1; j+=", \"$k\": $2"; shift ;;
 		ct-quota) isnum "${2:-}" && [ "$2" -le 1000000 ] || return 1; j+=", \"ct_quota\": $2"; shift ;;
-		name | gateway | mac | dev | remote | sg | via) [ $# -ge 2 ] || return 1; j+=", \"$k\": \"$2\""; shift ;;
+		name | gateway | mac | dev | remote | sg | via | dns | domain | routes)
+			[ $# -ge 2 ] || return 1; j+=", \"$k\": \"$2\""; shift ;;
+		dhcp) case "${2:-}" in on) j+=", \"dhcp\": true" ;; off) j+=", \"dhcp\": false" ;; *) return 1 ;; esac; shift ;;
 		source-check) case "${2:-}" in on) j+=", \"source_check\": true" ;; off) j+=", \"source_check\": false" ;;
 			*) return 1 ;; esac; shift ;;
 		blackhole | advertise) j+=", \"$k\": true" ;;
@@ -223,6 +225,23 @@ variants() {
 		variants "sg rule add web egress proto icmp port 1 allow"
 		variants "sg rule add web ingress proto udp allow priority 10"
 		variants "sg rule del web priority 10" 4=20 2=nosuch 3=- 4=x +extra
+	)
+}
+
+@test "one grammar: DHCP options, dhcp on|off and tables are refused alike by the single command, --batch and apply" {
+	check_cases < <(
+		variants "vpc add 30 table 3000" 4=0 4=254 4=default 4=x 4=100000010 "+name green" 2=10
+		variants "vpc set 20 table 3000" 2=99 3=- 4=default 4=253 4=100000010 4=- +name
+		variants "subnet add 10.0.3.0/24 vpc 10 dns 10.0.0.53,10.0.0.54 domain corp.example routes 172.16.0.0/12,0.0.0.0/0" \
+			6=10.0.0.1,10.0.0.2,10.0.0.3 6=10.0.0.1, 6=x 6=none 6=0.0.0.0 8=a..b 8=a_b 8=none \
+			8=this-name-is-longer-than-32-characters.example 10=10.0.3.0/25 10=10.1.0.1/16 10=10.1.0.0/16,10.1.0.0/16 \
+			10=1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8 10=none 4=99 2=10.0.4.0/24
+		variants "subnet set 10.0.1.0/24 vpc 10 dns 10.0.0.53 domain none routes 0.0.0.0/0" \
+			2=10.0.9.0/24 4=20 5=- 6=x 8=a..b 10=10.0.1.0/25 +gateway "+name x"
+		variants "subnet set 10.0.1.0/24 vpc 10" "+dns none" "+routes none"
+		variants "nic add 10.0.2.11 vpc 10 mac 02:00:00:00:02:11 dev vm2 dhcp off" 10=on 10=maybe 10=-
+		variants "nic set 10.0.1.10 vpc 10 dhcp off" 2=10.0.2.99 6=on 6=x 6=-
+		variants "nic replace 10.0.1.10 vpc 10 mac 02:00:00:00:01:10 dev vm1 dhcp off"
 	)
 }
 
