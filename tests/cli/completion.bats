@@ -80,7 +80,7 @@ offers_not() {
 	offers advertise
 	offers_not vpc via blackhole peer
 	complete_line "vpcbpf subnet add 10.0.0.0/24 vpc 5 "
-	[ "$REPLY" = "gateway name" ] || fail "$REPLY"
+	[ "$REPLY" = "gateway name dns domain routes" ] || fail "$REPLY"
 	complete_line "vpcbpf nic add 10.0.0.5 vpc 5 "
 	offers mac dev remote sg source-check
 	offers_not vpc add replace on off

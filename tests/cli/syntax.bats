@@ -5,8 +5,8 @@ load common
 @test "unambiguous prefixes: vpcbpf r s = route show, and friends" {
 	base_world
 	v route add 172.16.0.0/12 vpc 10 blackhole
-	for pair in "r s|route show" "ro sh vpc 10|route show vpc 10" "vp s|vpc show" "n sh|nic show" \
-		"vx s|subnet show" "sub sh|subnet show" "st|stats" "d s|dp show" "r g 10.0.1.10 v 10|route get 10.0.1.10 vpc 10"; do
+	for pair in "r s|route show" "ro sh vpc 10|route show vpc 10" "vp sh|vpc show" "n sh|nic show" \
+		"vx sh|subnet show" "sub sh|subnet show" "st|stats" "d s|dp show" "r g 10.0.1.10 v 10|route get 10.0.1.10 vpc 10"; do
 		short=${pair%%|*} long=${pair#*|}
 		[ "$(v -j $short)" = "$(v -j $long)" ] || fail "\"$short\" is not \"$long\""
 	done
