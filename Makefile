@@ -40,6 +40,7 @@ DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzs
             iperf3 tshark netcat-openbsd gcc make libclang-rt-14-dev gnuplot-nox sockperf bc
 DEB_PKGS += graphviz   # dot draws `vpcbpf topology` (make demo writes build/demo/topology.svg)
 DEB_PKGS += bird2 isc-dhcp-client busybox-static   # real BGP (BIRD 2) and real DHCP clients (dhclient, udhcpc) in tests and demo
+DEB_PKGS += python3   # tests/e2e/dhcp.bats sends malformed DHCP frames from a VM (AF_PACKET)
 # cluster mode (docs/cluster.md): libevent's evhttp + OpenSSL (static) speak to etcd; tests run a real etcd with openssl certs
 DEB_PKGS += libevent-dev libssl-dev openssl etcd-server etcd-client
 CLUSTER_LIBS := -levent_openssl -levent -lssl -lcrypto -lpthread

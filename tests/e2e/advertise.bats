@@ -137,3 +137,33 @@ kernel_routes() {
 	vpcbpf_on h dp up >/dev/null
 	world
 }
+
+@test "advertise: vpc add/set ... table N puts the VPC's advertised routes in table N; save/apply carry it" {
+	vpcbpf_on h vpc add 103 table 4242
+	vpcbpf_on h route add 10.60.0.0/16 vpc 103 blackhole advertise
+	run kernel_routes
+	assert_output "4242 10.60.0.0/16"
+	run vpcbpf_on h -j vpc show 103
+	[ "$(jq '.[0].table' <<<"$output")" = 4242 ] || fail "$output"
+	# vpc set moves the routes in the same commit
+	vpcbpf_on h vpc set 103 table 4343
+	run kernel_routes
+	assert_output "4343 10.60.0.0/16"
+	local saved
+	saved=$(vpcbpf_on h -j save)
+	[ "$(jq '.vpcs[] | select(.vni == 103) | .table' <<<"$saved")" = 4343 ] || fail "$saved"
+	# apply of the document with the table changed: the same
+	jq '(.vpcs[] | select(.vni == 103) | .table) = 4242' <<<"$saved" | vpcbpf_on h apply -
+	run kernel_routes
+	assert_output "4242 10.60.0.0/16"
+	vpcbpf_on h vpc set 103 table default
+	run kernel_routes
+	assert_output "100000103 10.60.0.0/16"
+	run vpcbpf_on h vpc add 104 table 254
+	assert_failure
+	assert_output --partial "table 254 is one of the kernel's own"
+	vpcbpf_on h route flush vpc 103
+	vpcbpf_on h vpc del 103
+	run kernel_routes
+	assert_output ""
+}

@@ -125,3 +125,31 @@ teardown_file() {
 	assert_failure
 	assert_output --partial "host"
 }
+
+@test "cluster mode carries a subnet's DHCP options, a NIC's dhcp off and a VPC's table to the agent; bad ones are refused" {
+	E vpc add 300 table 4300
+	E subnet add 10.3.0.0/24 vpc 300 dns 10.3.0.53,10.3.0.54 domain c.example routes 0.0.0.0/0
+	E nic add 10.3.0.5 vpc 300 mac 02:00:00:03:00:05 remote 192.168.101.9 dhcp off
+	run E -j subnet set 10.3.0.0/24 vpc 300 dns none
+	assert_success
+	local rev
+	rev=$(jq .revision <<<"$output")
+	run E subnet set 10.3.0.0/24 vpc 300 routes 10.3.0.128/25
+	assert_failure
+	assert_output --partial "inside subnet 10.3.0.0/24"
+	run E vpc set 300 table 255
+	assert_failure
+	run E -j save
+	[ "$(jq -c '.subnets[] | select(.vpc == 300) | [.dns, .domain, .routes]' <<<"$output")" = '[null,"c.example","0.0.0.0/0"]' ] ||
+		fail "$output"
+	for _ in $(seq 100); do
+		[ "$(E -j host show | jq '.[] | select(.host == "hA") | .revision')" -ge "$rev" ] 2>/dev/null && break
+		sleep 0.1
+	done
+	run vpcbpf_on hA -j subnet show vpc 300
+	[ "$(jq -c '.[0] | [.dns, .domain, .routes]' <<<"$output")" = '[null,"c.example","0.0.0.0/0"]' ] || fail "$output"
+	run vpcbpf_on hA -j nic show vpc 300
+	[ "$(jq '.[0].dhcp' <<<"$output")" = false ] || fail "$output"
+	run vpcbpf_on hA -j vpc show 300
+	[ "$(jq '.[0].table' <<<"$output")" = 4300 ] || fail "$output"
+}
