@@ -135,15 +135,32 @@ void env_teardown(void)
 	/* the netns and its veths vanish with the process */
 }
 
+/*
+ * One walk collecting the keys, then the deletes. Asking for the first key
+ * again after each delete rescans the buckets from the start: entries x
+ * buckets, minutes for the routes map (4M buckets) after the 15,000-route
+ * tests, and beyond vmtest's timeout under TCG.
+ */
 static void flush_hash(int fd, size_t key_size)
 {
-	char key[64], next[64];
+	size_t n = 0, cap = 256;
+	char *keys = malloc(cap * key_size), *prev = NULL;
 
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, key_size);
-		if (bpf_map_delete_elem(fd, key))
-			break;
+	while (keys && bpf_map_get_next_key(fd, prev, keys + n * key_size) == 0) {
+		prev = keys + n * key_size;
+		if (++n == cap) {
+			char *more = realloc(keys, 2 * cap * key_size);
+
+			if (!more)
+				break;
+			keys = more;
+			cap *= 2;
+			prev = keys + (n - 1) * key_size;
+		}
 	}
+	for (size_t i = 0; keys && i < n; i++)
+		bpf_map_delete_elem(fd, keys + i * key_size);
+	free(keys);
 }
 
 int env_reset(void)
