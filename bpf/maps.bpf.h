@@ -58,15 +58,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } ifindex_nics SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ROUTE_ENTRIES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct route_key);
-	__type(value, struct route);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} routes SEC(".maps");
-
 /* Every VPC's forwarding index (maps/vpcbpf.h, struct fib_line); the tool writes it through mmap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

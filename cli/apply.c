@@ -592,7 +592,7 @@ static int do_apply(int argc, char **argv)
 		free(buf);
 		return 1;
 	}
-	if (!(s = store_get(true)) || state_load_edit(s, &cur)) {
+	if (!(s = store_get(true)) || state_load(s, &cur)) {
 		jdoc_free(&doc);
 		free(buf);
 		return 1;

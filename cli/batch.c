@@ -150,7 +150,7 @@ int run_batch(const char *path)
 	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	if (!f)
 		return fail_errno(errno, "cannot open batch file \"%s\"", path);
-	if (!(s = store_get(true)) || state_load_edit(s, &cur)) {
+	if (!(s = store_get(true)) || state_load(s, &cur)) {
 		if (f != stdin)
 			fclose(f);
 		return 1;

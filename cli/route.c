@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include "cli/cli.h"
+#include "maps/fib.h"
 #include "maps/txn.h"
 #include "cli/state.h"
 
@@ -31,23 +32,28 @@ struct route_list {
 	struct store *s;
 };
 
+/* The routes of one VPC, from the list in its fib region (the one place they live). */
 static int collect(const void *key, const void *value, void *ctx)
 {
-	const struct route_key *k = key;
+	__u32 vni = *(const __u32 *)key;
 	struct route_list *l = ctx;
-	struct vpc v;
+	struct route *list;
+	size_t n;
+	int err;
 
-	if (k->type != ROUTE_KEY_CONFIG || (l->vni && k->vni != l->vni))
+	if (l->vni && vni != l->vni)
 		return 0;
-	/* Only the live generation: a table being built aside is not the VPC's yet. */
-	if (store_vpc(l->s, k->vni, &v) || v.route_gen != k->gen)
-		return 0;
-	struct route_row *row = store_row_push((void **)&l->rows, &l->n, &l->cap, sizeof(*row));
-	if (!row)
-		return -ENOMEM;
-	row->vni = k->vni;
-	row->r = *(const struct route *)value;
-	return 0;
+	if ((err = fib_routes(l->s->fd[SM_FIB], value, &list, &n)))
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct route_row *row = store_row_push((void **)&l->rows, &l->n, &l->cap, sizeof(*row));
+		if (!row)
+			err = -ENOMEM;
+		else
+			*row = (struct route_row){ .vni = vni, .r = list[i] };
+	}
+	free(list);
+	return err;
 }
 
 static int cmp_rows(const void *a, const void *b)
@@ -152,8 +158,9 @@ static int list_routes(struct store *s, __u32 vni, struct route_list *l)
 	memset(l, 0, sizeof(*l));
 	l->vni = vni;
 	l->s = s;
-	if (store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), collect, l))
-		return fail("out of memory");
+	int err = store_foreach(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), collect, l);
+	if (err)
+		return fail_errno(err, "cannot read the route tables");
 	qsort(l->rows, l->n, sizeof(*l->rows), cmp_rows);
 	return 0;
 }
@@ -177,8 +184,8 @@ static int do_show(int argc, char **argv)
 
 	if (parse_show_filter(argc, argv, &f))
 		return 1;
-	/* The lock, as save takes it: a commit rewrites a VPC's config entries in place after its
-	 * commit point, and a show between would list half of them (the datapath never sees that). */
+	/* The lock, as save takes it: the lines of a table swapped out are reused by a later commit once a
+	 * grace period has passed, and a show reading them meanwhile would list another table's routes. */
 	if (!(s = store_get(true)))
 		return 1;
 	if (list_routes(s, f.vni, &l))

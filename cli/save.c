@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <json-c/json.h>
 #include "cli/cli.h"
+#include "maps/fib.h"
 #include "cli/state.h"
 #include "cli/dhcp.h"
 #include "cli/schema.h"
@@ -287,11 +288,12 @@ static int do_save(int argc, char **argv)
 	}
 	json_object_put(root);
 	txn_state_free(&st);
-	if (!err && opts.verbose) {
-		size_t total = 0, garbage = 0;
-		txn_route_census(s, &total, &garbage);
-		fprintf(stderr, "vpcbpf: routes map: %zu entries (of %u), %zu outside a live route table\n", total,
-			MAX_ROUTE_ENTRIES, garbage);
+	if (!err && opts.verbose) { /* the route tables' census: the crash tests check that nothing is amiss */
+		struct fib_usage u;
+		if (!fib_usage(s->fd[SM_FIB], s->fd[SM_VPCS], &u))
+			fprintf(stderr, "vpcbpf: fib arena: %llu lines in %u live tables, %llu in quarantine, of %llu; "
+				"%u tables broken or overlapping\n", (unsigned long long)u.live, u.regions,
+				(unsigned long long)u.quarantined, (unsigned long long)u.total, u.bad);
 	}
 	return err;
 }

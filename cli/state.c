@@ -676,7 +676,6 @@ int state_route_flush(struct txn_state *st, __u32 vni)
 	return 0;
 }
 
-static int load(struct store *s, struct txn_state *st, bool routes_from_fib);
 static int sg_loaded(struct txn_state *st);
 
 /* What the rules read of the host: its underlay and its external device. */
@@ -693,21 +692,11 @@ static void load_host(struct store *s)
 
 int state_load(struct store *s, struct txn_state *st)
 {
-	return load(s, st, false);
-}
-
-int state_load_edit(struct store *s, struct txn_state *st)
-{
-	return load(s, st, true);
-}
-
-static int load(struct store *s, struct txn_state *st, bool routes_from_fib)
-{
 	int err = txn_recover(s, &cli_txn_hooks);
 	if (err < 0)
 		return fail_errno(err, "cannot finish the transaction a killed command left");
 	load_host(s);
-	err = txn_state_load_ex(s, st, routes_from_fib);
+	err = txn_state_load(s, st);
 	if (err)
 		return fail_errno(err, "cannot read the state under %s", s->pin_dir);
 	return sg_loaded(st);
@@ -730,7 +719,7 @@ int state_load_for(struct store *s, struct txn_state *st, const struct state_nee
 	int err;
 
 	if (need->routes == NEED_ALL)
-		return load(s, st, true);
+		return state_load(s, st);
 	err = txn_recover(s, &cli_txn_hooks);
 	if (err < 0)
 		return fail_errno(err, "cannot finish the transaction a killed command left");

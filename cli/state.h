@@ -58,8 +58,6 @@ const struct txn_eip *state_eip_of_nic(const struct txn_state *st, const struct 
 
 /* Under the lock: finishes a transaction a killed command left, then loads the live state. */
 int state_load(struct store *s, struct txn_state *st);
-/* The same for apply and batch: the routes come from the fib regions (no walk of the routes hash). */
-int state_load_edit(struct store *s, struct txn_state *st);
 /* What an edit's rules read, for a single command's lazy load (VPCs and subnets are always read). */
 struct state_need {
 	enum { NEED_ROUTES_NONE, NEED_ROUTE_ONE, NEED_ROUTES_VPC, NEED_ALL } routes; /* NEED_ALL: everything */

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include "cli/cli.h"
 #include "cli/advertise.h"
+#include "maps/fib.h"
 #include "maps/txn.h"
 
 struct vpc_usage {
@@ -17,6 +18,7 @@ struct vpc_usage {
 struct usage_set {
 	struct vpc_usage *u;
 	size_t n;
+	struct store *s;
 };
 
 static int cmp_usage(const void *a, const void *b)
@@ -47,17 +49,19 @@ static int count_nic(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+/* A VPC's static routes: the list in its fib region, less the connected routes of its subnets. */
 static int count_route(const void *key, const void *value, void *ctx)
 {
-	const struct route_key *k = key;
-	const struct route *r = value;
-	struct vpc_usage *u;
+	struct usage_set *set = ctx;
+	struct vpc_usage *u = usage_of(set, *(const __u32 *)key);
+	struct route *list;
+	size_t n;
 
-	if (k->type != ROUTE_KEY_CONFIG)
+	if (!u || fib_routes(set->s->fd[SM_FIB], value, &list, &n))
 		return 0;
-	u = usage_of(ctx, k->vni);
-	if (u && r->kind != ROUTE_CONNECTED)
-		u->routes++;
+	for (size_t i = 0; i < n; i++)
+		u->routes += list[i].kind != ROUTE_CONNECTED;
+	free(list);
 	return 0;
 }
 
@@ -66,7 +70,8 @@ static void usage_fill(struct store *s, struct usage_set *set)
 {
 	store_foreach(s->fd[SM_SUBNETS], sizeof(struct subnet_key), sizeof(struct subnet), count_subnet, set);
 	store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_nic, set);
-	store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), count_route, set);
+	set->s = s;
+	store_foreach(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), count_route, set);
 }
 
 static void vpc_usage(struct store *s, __u32 vni, struct vpc_usage *u)

@@ -41,7 +41,7 @@ int dp_open(const struct netconf *nc, bool missing_ok)
 				opts.pin_dir, fail_last[0] ? fail_last : "no maps pinned there");
 	txn_state_init(&cur);
 	loaded = true;
-	if (state_load_edit(store, &cur))
+	if (state_load(store, &cur))
 		return refused("cannot load the datapath's state");
 	return 0;
 }

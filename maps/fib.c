@@ -496,9 +496,40 @@ static __u32 quarantine_count(void)
 	return n <= Q_PAIRS ? n : Q_PAIRS;
 }
 
+static const struct fib_header *region_header(const struct vpc *v);
+
+/* A region for fib_usage's census: its lines, and whether a record points at it (else it is in quarantine). */
+struct extent {
+	__u32 base, lines;
+	bool live;
+};
+
+static int cmp_extent(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+
+	return x->base < y->base ? -1 : x->base > y->base;
+}
+
+static int add_extent(struct extent **all, size_t *n, size_t *cap, struct extent e)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct extent *g = realloc(*all, c * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		*all = g;
+		*cap = c;
+	}
+	(*all)[(*n)++] = e;
+	return 0;
+}
+
 int fib_usage(int fib_fd, int vpcs_fd, struct fib_usage *u)
 {
 	__u32 key, next, *prev = NULL, nq;
+	struct extent *all = NULL;
+	size_t n = 0, cap = 0;
 	struct vpc v;
 	int err;
 
@@ -506,18 +537,36 @@ int fib_usage(int fib_fd, int vpcs_fd, struct fib_usage *u)
 	if ((err = arena_map(fib_fd)))
 		return err;
 	u->total = arena.nlines;
-	while (!bpf_map_get_next_key(vpcs_fd, prev, &next)) {
+	while (!err && !bpf_map_get_next_key(vpcs_fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		if (!bpf_map_lookup_elem(vpcs_fd, &key, &v) && v.fib_base) {
-			u->live += v.fib_lines;
-			u->regions++;
-		}
+		if (bpf_map_lookup_elem(vpcs_fd, &key, &v) || !v.fib_base)
+			continue;
+		u->live += v.fib_lines;
+		u->regions++;
+		u->bad += !region_header(&v);
+		err = add_extent(&all, &n, &cap, (struct extent){ v.fib_base, v.fib_lines, true });
 	}
 	nq = quarantine_count();
-	for (__u32 i = 0; i < nq; i++)
+	for (__u32 i = 0; i < nq && !err; i++) {
 		u->quarantined += quarantine_pairs()[i].lines;
-	return 0;
+		err = add_extent(&all, &n, &cap, (struct extent){ quarantine_pairs()[i].base, quarantine_pairs()[i].lines, false });
+	}
+	/*
+	 * No two regions share a line, except the same region live and in
+	 * quarantine, or in quarantine twice: an edit that replaced it was not
+	 * committed (killed or refused), so it stays live, and leaves the
+	 * quarantine at the next grace period.
+	 */
+	if (!err && n)
+		qsort(all, n, sizeof(*all), cmp_extent);
+	for (size_t i = 1; !err && i < n; i++) {
+		const struct extent *x = &all[i - 1], *y = &all[i];
+		bool same = x->base == y->base && x->lines == y->lines && !(x->live && y->live);
+		u->bad += (__u64)x->base + x->lines > y->base && !same;
+	}
+	free(all);
+	return err;
 }
 
 static int hold(__u32 base, __u32 lines)
@@ -738,6 +787,37 @@ int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n)
 		return -ENOMEM;
 	memcpy(*out, (const struct fib_line *)h + h->routes_at, h->routes * sizeof(**out));
 	*n = h->routes;
+	return 0;
+}
+
+int fib_route_get(int fib_fd, const struct vpc *v, __be32 prefix, __u8 len, struct route *out)
+{
+	const struct fib_header *h;
+	const struct route *list;
+	struct route want;
+	size_t lo = 0, hi;
+	int err;
+
+	if ((err = arena_map(fib_fd)))
+		return err;
+	if (!v->fib_base)
+		return -ENOENT;
+	if (!(h = region_header(v)))
+		return -EUCLEAN;
+	list = (const struct route *)((const struct fib_line *)h + h->routes_at);
+	memset(&want, 0, sizeof(want));
+	want.prefix = prefix;
+	want.len = len;
+	for (hi = h->routes; lo < hi;) { /* the list is in route_order: a binary search */
+		size_t mid = lo + (hi - lo) / 2;
+		if (route_order(&list[mid], &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == h->routes || route_order(&list[lo], &want))
+		return -ENOENT;
+	*out = list[lo];
 	return 0;
 }
 

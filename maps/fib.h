@@ -41,16 +41,24 @@ int fib_release_lines(int fib_fd, __u32 base, __u32 lines);
 /* The configured routes of *v's region, sorted by (prefix, len): a malloc'd array (NULL when none). */
 int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n);
 
+/* The configured route (prefix, len) of *v's region (a binary search of its list): 0, or -ENOENT. */
+int fib_route_get(int fib_fd, const struct vpc *v, __be32 prefix, __u8 len, struct route *out);
+
 /* The datapath's longest-prefix match in *v's region: 0 and *out (prefix filled in), or -ENOENT. */
 int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out);
 
 /* The arena's size in lines. */
 int fib_arena_size(int fib_fd, __u32 *lines);
 
-/* How full the arena is: lines of live regions, lines in quarantine, and the total (dp show). */
+/*
+ * How full the arena is: lines of live regions, lines in quarantine, and the
+ * total (dp show); bad counts the live regions whose header does not match
+ * their record, and the regions that share a line with another live or
+ * quarantined one (0 on a sane arena: save -v prints it, the crash tests check it).
+ */
 struct fib_usage {
 	__u64 live, quarantined, total;
-	__u32 regions;
+	__u32 regions, bad;
 };
 int fib_usage(int fib_fd, int vpcs_fd, struct fib_usage *u);
 

@@ -11,7 +11,6 @@
 #include "maps/fib.h"
 #include "maps/map_io.h"
 #include "maps/rcu.h"
-#include "maps/route_gc.h"
 #include "maps/sg_table.h"
 
 struct txn_times txn_times;
@@ -86,111 +85,6 @@ void txn_crash_point(const char *phase)
 		_exit(9);
 }
 
-struct sync_scan {
-	__u32 vni;
-	__u16 gen;
-	struct table keep; /* (prefix, len) of the region's routes */
-	struct route_key *dead;
-	size_t n, cap;
-};
-
-struct sync_key {
-	__be32 prefix;
-	__u8 len;
-	__u8 _pad[3];
-};
-
-static int sync_collect(const void *key, const void *value, void *ctx)
-{
-	const struct route_key *k = key;
-	struct sync_scan *sc = ctx;
-	struct sync_key sk;
-
-	if (k->vni != sc->vni || k->gen != sc->gen || k->type != ROUTE_KEY_CONFIG)
-		return 0;
-	memset(&sk, 0, sizeof(sk));
-	sk.prefix = k->addr;
-	sk.len = k->len;
-	if (table_get(&sc->keep, &sk))
-		return 0;
-	if (sc->n == sc->cap) {
-		size_t cap = sc->cap ? sc->cap * 2 : 1024;
-		struct route_key *n = realloc(sc->dead, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		sc->dead = n;
-		sc->cap = cap;
-	}
-	sc->dead[sc->n++] = *k;
-	return 0;
-}
-
-/*
- * ROUTE_SYNC replayed after a crash (its exact writes died with the process):
- * every route of the VPC's fib region is written, and every config entry of
- * its generation that the region lacks is deleted (one walk of the map).
- */
-static int route_sync_replay(struct store *s, __u32 vni)
-{
-	struct sync_scan sc;
-	struct route_key *keys = NULL;
-	struct route *list = NULL;
-	size_t n = 0, done = 0;
-	struct vpc v;
-	int err;
-
-	if (bpf_map_lookup_elem(s->fd[SM_VPCS], &vni, &v))
-		return errno == ENOENT ? 0 : -errno; /* the VPC went later in the same journal */
-	if ((err = fib_routes(s->fd[SM_FIB], &v, &list, &n)))
-		return err;
-	memset(&sc, 0, sizeof(sc));
-	sc.vni = vni;
-	sc.gen = v.route_gen;
-	table_init(&sc.keep, sizeof(struct sync_key), sizeof(struct sync_key));
-	keys = malloc((n + 1) * sizeof(*keys));
-	err = keys && !table_reserve(&sc.keep, n) ? 0 : -ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
-		struct sync_key sk;
-		memset(&sk, 0, sizeof(sk));
-		sk.prefix = list[i].prefix;
-		sk.len = list[i].len;
-		keys[i] = rkey(vni, v.route_gen, ROUTE_KEY_CONFIG, list[i].len, list[i].prefix);
-		list[i]._pad = 0;
-		if (!table_put(&sc.keep, &sk))
-			err = -ENOMEM;
-	}
-	if (!err)
-		err = write_entries(s->fd[SM_ROUTES], keys, sizeof(*keys), list, sizeof(*list), n, NULL, NULL, &done, n);
-	if (!err)
-		err = store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), sync_collect, &sc);
-	if (!err)
-		err = delete_entries(s->fd[SM_ROUTES], sc.dead, sizeof(*sc.dead), sc.n);
-	table_free(&sc.keep);
-	free(sc.dead);
-	free(keys);
-	free(list);
-	return err;
-}
-
-/* ROUTE_SYNC with its exact writes: the entries new or changed, then the ones gone. */
-static int route_sync(struct store *s, const struct txn_purge_hint *hint, const struct txn_hooks *h)
-{
-	size_t done = 0;
-	int err = write_entries(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.vals,
-				sizeof(struct route), hint->e.n, h, "writing route tables", &done, hint->e.n);
-	return err ? err : delete_entries_shown(s->fd[SM_ROUTES], hint->del.keys, sizeof(struct route_key), hint->del.n, h,
-						"deleting routes");
-}
-
-static const struct txn_purge_hint *hint_for(const struct txn_plan *p, size_t op)
-{
-	for (size_t i = 0; p && i < p->nhints; i++)
-		if (p->hints[i].op == op)
-			return &p->hints[i];
-	return NULL;
-}
-
-/* One journal operation; *need_gc is set when a purge has no exact keys (a replay). */
 /* SG_COMMIT: the group's rules are the SG_RULE steps of the journal before it. */
 static int exec_sg_commit(struct store *s, const struct txn_op *ops, size_t at)
 {
@@ -212,8 +106,7 @@ static int exec_sg_commit(struct store *s, const struct txn_op *ops, size_t at)
 	return err;
 }
 
-static int exec_op(struct store *s, const struct txn_op *op, const struct txn_purge_hint *hint,
-		   const struct txn_hooks *h, bool *need_gc)
+static int exec_op(struct store *s, const struct txn_op *op, const struct txn_hooks *h)
 {
 	int err = 0;
 
@@ -245,17 +138,8 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_pu
 			return err;
 		fib_settle(); /* the fib regions replaced so far have no reader left */
 		return 0;
-	case TXN_OP_PURGE_VPC:
-		if (!hint) {
-			*need_gc = true;
-			return 0;
-		}
-		return delete_entries_shown(s->fd[SM_ROUTES], hint->e.keys, sizeof(struct route_key), hint->e.n, h,
-					    "deleting old route tables");
 	case TXN_OP_SG_RULE:
 		return 0; /* read by the SG_COMMIT that follows */
-	case TXN_OP_ROUTE_SYNC:
-		return hint ? route_sync(s, hint, h) : route_sync_replay(s, op->vni);
 	case TXN_OP_FIB_RELEASE: {
 		__u32 region[2];
 		memcpy(region, op->key, sizeof(region));
@@ -276,35 +160,29 @@ static const char *op_name(const struct txn_op *op)
 	static const char *const names[] = {
 		[TXN_OP_PUT] = "put", [TXN_OP_DEL] = "delete", [TXN_OP_STATS_NEW] = "create counters",
 		[TXN_OP_ATTACH] = "attach", [TXN_OP_DETACH] = "detach", [TXN_OP_BARRIER] = "wait for RCU",
-		[TXN_OP_PURGE_VPC] = "purge VPC routes",
 		[TXN_OP_SG_RULE] = "sg rule",
 		[TXN_OP_SG_COMMIT] = "sg rules swap", [TXN_OP_SG_PURGE] = "sg purge", [TXN_OP_FIB_RELEASE] = "fib release",
-		[TXN_OP_ROUTE_SYNC] = "route config sync",
 	};
 	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ? names[op->kind] : "?";
 }
 
 /* Runs ops in order to the end; a failing op is reported and skipped (the commit point is behind us). */
-static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const struct txn_plan *p,
-		    const struct txn_hooks *h, bool replay)
+static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const struct txn_hooks *h)
 {
-	bool need_gc = false;
 	int failed = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		if (i == n / 2)
 			txn_crash_point("apply");
+		if (h && h->progress && (i % 4096 == 0 || i + 1 == n)) /* a journal of many NICs or groups */
+			h->progress("applying the transaction", i + 1, n);
 		double t0 = clock_ms(); /* timed always (a clock read per step): txn.c prints them under -v */
 		int err = ops[i].kind == TXN_OP_SG_COMMIT ? exec_sg_commit(s, ops, i)
-				: exec_op(s, &ops[i], replay ? NULL : hint_for(p, i), h, &need_gc);
+				: exec_op(s, &ops[i], h);
 		{
 			double dt = clock_ms() - t0;
 			if (ops[i].kind == TXN_OP_BARRIER)
 				txn_times.barrier += dt;
-			else if (ops[i].kind == TXN_OP_PURGE_VPC)
-				txn_times.purge += dt;
-			else if (ops[i].kind == TXN_OP_ROUTE_SYNC)
-				txn_times.sync += dt;
 			else if (ops[i].kind == TXN_OP_PUT && ops[i].map == SM_VPCS)
 				txn_times.swap += dt;
 			else
@@ -319,8 +197,6 @@ static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const s
 			failed++;
 		}
 	}
-	if (need_gc && gc_routes(s))
-		failed++;
 	return failed ? -EIO : 0;
 }
 
@@ -328,7 +204,6 @@ static int exec_ops(struct store *s, const struct txn_op *ops, size_t n, const s
 int journal_run(struct store *s, int jfd, struct txn_plan *p, const struct txn_hooks *h)
 {
 	__u32 *idx;
-	size_t done = 0;
 	int err;
 
 	if (p->n >= TXN_JOURNAL_MAX)
@@ -338,7 +213,7 @@ int journal_run(struct store *s, int jfd, struct txn_plan *p, const struct txn_h
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n; i++)
 		idx[i] = (__u32)i;
-	err = write_entries(jfd, idx, sizeof(*idx), p->ops, sizeof(*p->ops), p->n, NULL, NULL, &done, p->n);
+	err = write_entries(jfd, idx, sizeof(*idx), p->ops, sizeof(*p->ops), p->n);
 	if (err) {
 		free(idx);
 		return err;
@@ -350,7 +225,7 @@ int journal_run(struct store *s, int jfd, struct txn_plan *p, const struct txn_h
 		return err;
 	}
 	/* committed: from here on the new state is the state, whatever happens to us */
-	int ran = exec_ops(s, p->ops, p->n, p, h, false);
+	int ran = exec_ops(s, p->ops, p->n, h);
 	txn_crash_point("done");
 	head_write(jfd, TXN_IDLE, 0);
 	delete_entries(jfd, idx, sizeof(*idx), p->n);
@@ -374,11 +249,9 @@ int txn_recover(struct store *s, const struct txn_hooks *h)
 				free(ops);
 				return -errno;
 			}
-		err = exec_ops(s, ops, head.nops, NULL, h, true);
+		err = exec_ops(s, ops, head.nops, h);
 		free(ops);
-	} else {
-		err = gc_routes(s);
-	}
+	} /* else killed before its commit point: the tables it built aside are lines no record points at, free */
 	if (err && err != -EIO)
 		return err;
 	head_write(jfd, TXN_IDLE, 0);

@@ -3,11 +3,10 @@
 #define VPCBPF_JOURNAL_H
 
 #include "maps/txn.h"
-#include "maps/txn_plan.h"
 
 /* Time spent replaying steps by kind, for txn_timing. */
 struct txn_times {
-	double swap, barrier, purge, sync, other;
+	double swap, barrier, other;
 };
 extern struct txn_times txn_times;
 

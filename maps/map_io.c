@@ -25,10 +25,6 @@ struct batch_part {
 	bool del;
 	const unsigned char *keys, *vals;
 	size_t ksz, vsz, n;
-	size_t *done; /* shared, atomic: entries written by every part */
-	const struct txn_hooks *h; /* progress: reported by the calling thread only */
-	const char *phase;
-	size_t total;
 	int err;
 };
 
@@ -54,19 +50,8 @@ static int write_part(struct batch_part *b)
 					return -errno;
 		}
 		i += count;
-		size_t done = __atomic_add_fetch(b->done, count, __ATOMIC_RELAXED);
-		if (b->h && b->h->progress)
-			b->h->progress(b->phase, done, b->total);
 	}
 	return 0;
-}
-
-/* Progress of a delete, as write_part reports its writes (a flush of a million routes is all deletes). */
-static void deleted_some(struct batch_part *b, size_t count)
-{
-	size_t done = __atomic_add_fetch(b->done, count, __ATOMIC_RELAXED);
-	if (b->h && b->h->progress)
-		b->h->progress(b->phase, done < b->total ? done : b->total, b->total);
 }
 
 static int delete_part(struct batch_part *b)
@@ -80,7 +65,6 @@ static int delete_part(struct batch_part *b)
 			int e = -errno;
 			if (e == -ENOENT) { /* count entries went; the next one was already gone */
 				i += count + 1;
-				deleted_some(b, count + 1);
 				continue;
 			}
 			if (e != -EINVAL && e != -ENOTSUP && e != -EOPNOTSUPP)
@@ -94,7 +78,6 @@ static int delete_part(struct batch_part *b)
 					return -errno;
 		}
 		i += count;
-		deleted_some(b, count);
 	}
 	return 0;
 }
@@ -122,7 +105,6 @@ static int run_split(const struct batch_part *whole)
 		part[i].keys = whole->keys + at * whole->ksz;
 		part[i].vals = whole->vals ? whole->vals + at * whole->vsz : NULL;
 		part[i].n = whole->n - at < per ? whole->n - at : per;
-		part[i].h = i == 0 ? whole->h : NULL;
 		part[i].err = 0;
 		at += part[i].n;
 	}
@@ -137,32 +119,20 @@ static int run_split(const struct batch_part *whole)
 	}
 	for (size_t i = 0; i < nparts && !err; i++)
 		err = part[i].err;
-	/* only the first part reports while they run: the others' share arrives here, so the bar ends full */
-	if (!err && whole->h && whole->h->progress && whole->phase)
-		whole->h->progress(whole->phase, *whole->done < whole->total ? *whole->done : whole->total, whole->total);
 	return err;
 }
 
 /* Writes n entries in chunks with BPF_MAP_UPDATE_BATCH (one at a time where that is missing). */
-int write_entries(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
-			 const struct txn_hooks *h, const char *phase, size_t *done, size_t total)
+int write_entries(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n)
 {
-	struct batch_part b = { .fd = fd, .keys = keys, .vals = vals, .ksz = ksz, .vsz = vsz, .n = n,
-				.done = done, .h = h, .phase = phase, .total = total };
+	struct batch_part b = { .fd = fd, .keys = keys, .vals = vals, .ksz = ksz, .vsz = vsz, .n = n };
 	return run_split(&b);
 }
 
 /* Deletes the given keys (BPF_MAP_DELETE_BATCH), skipping any already gone. */
 int delete_entries(int fd, const void *keys, size_t ksz, size_t n)
 {
-	return delete_entries_shown(fd, keys, ksz, n, NULL, NULL);
-}
-
-int delete_entries_shown(int fd, const void *keys, size_t ksz, size_t n, const struct txn_hooks *h, const char *phase)
-{
-	size_t done = 0;
-	struct batch_part b = { .fd = fd, .del = true, .keys = keys, .ksz = ksz, .n = n, .done = &done, .h = h,
-				.phase = phase, .total = n };
+	struct batch_part b = { .fd = fd, .del = true, .keys = keys, .ksz = ksz, .n = n };
 	return run_split(&b);
 }
 

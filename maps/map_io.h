@@ -5,12 +5,9 @@
 #include <stddef.h>
 #include "maps/txn.h"
 
-/* Writes n entries; progress through h (phase, *done of total) when given. 0, or a negative errno. */
-int write_entries(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
-		  const struct txn_hooks *h, const char *phase, size_t *done, size_t total);
+/* Writes n entries. 0, or a negative errno. */
+int write_entries(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n);
 /* Deletes the given keys, skipping any already gone. */
 int delete_entries(int fd, const void *keys, size_t ksz, size_t n);
-/* The same, with progress through h (phase, done of n) when given: a flush is all deletes. */
-int delete_entries_shown(int fd, const void *keys, size_t ksz, size_t n, const struct txn_hooks *h, const char *phase);
 
 #endif

@@ -1,4 +1,4 @@
-/* maps/route_groups.c — a VPC's routes in memory: grouped by VPC, sorted, compared, and what turns one table into another. */
+/* maps/route_groups.c — a VPC's routes in memory: grouped by VPC, sorted, compared, and what a partial edit changes. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,67 +121,6 @@ bool same_routes(const struct vgroup *a, const struct vgroup *b)
 	return true;
 }
 
-struct route_key rkey(__u32 vni, __u16 gen, __u8 type, __u8 len, __be32 addr)
-{
-	struct route_key k;
-	memset(&k, 0, sizeof(k));
-	k.vni = vni;
-	k.gen = gen;
-	k.type = type;
-	k.len = len;
-	k.addr = addr;
-	return k;
-}
-
-void entries_free(struct gen_entries *e)
-{
-	free(e->keys);
-	free(e->vals);
-	memset(e, 0, sizeof(*e));
-}
-
-/*
- * What turns table a into table b (both sorted by route_order) as
- * config entries of (vni, gen): the routes new or changed in b (put), and the
- * routes of a that b lacks (del). Only these are written: replacing a route
- * costs one update, an unchanged one nothing.
- */
-int route_diff(const struct vgroup *a, const struct vgroup *b, __u32 vni, __u16 gen, struct gen_entries *put,
-		      struct gen_entries *del)
-{
-	size_t na = a ? a->n : 0, nb = b ? b->n : 0, i = 0, j = 0;
-
-	memset(put, 0, sizeof(*put));
-	memset(del, 0, sizeof(*del));
-	put->vni = del->vni = vni;
-	put->gen = del->gen = gen;
-	put->keys = malloc((nb + 1) * sizeof(*put->keys));
-	put->vals = malloc((nb + 1) * sizeof(*put->vals));
-	del->keys = malloc((na + 1) * sizeof(*del->keys));
-	if (!put->keys || !put->vals || !del->keys) {
-		entries_free(put);
-		entries_free(del);
-		return -ENOMEM;
-	}
-	while (i < na || j < nb) {
-		int c = i == na ? 1 : j == nb ? -1 : route_order(&a->r[i], &b->r[j]);
-		if (c < 0) {
-			del->keys[del->n++] = rkey(vni, gen, ROUTE_KEY_CONFIG, a->r[i].len, a->r[i].prefix);
-			i++;
-			continue;
-		}
-		if (c > 0 || !same_route(&a->r[i], &b->r[j])) {
-			put->keys[put->n] = rkey(vni, gen, ROUTE_KEY_CONFIG, b->r[j].len, b->r[j].prefix);
-			put->vals[put->n] = b->r[j];
-			put->vals[put->n++]._pad = 0;
-		}
-		if (c == 0)
-			i++;
-		j++;
-	}
-	return 0;
-}
-
 struct route connected_route(const struct txn_subnet *sn)
 {
 	struct route c;
@@ -224,27 +163,3 @@ int partial_changes(const struct txn_state *cur, const struct txn_state *want, _
 		sort_routes(g->r, g->n);
 	return 0;
 }
-
-/* The config entries of a VPC's routes (sorted), as keys and values of its generation. */
-int entries_of(const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *e)
-{
-	size_t n = g ? g->n : 0;
-
-	memset(e, 0, sizeof(*e));
-	e->vni = vni;
-	e->gen = gen;
-	e->keys = malloc((n + 1) * sizeof(*e->keys));
-	e->vals = malloc((n + 1) * sizeof(*e->vals));
-	if (!e->keys || !e->vals) {
-		entries_free(e);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		e->keys[i] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
-		e->vals[i] = g->r[i];
-		e->vals[i]._pad = 0;
-	}
-	e->n = n;
-	return 0;
-}
-

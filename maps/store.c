@@ -18,7 +18,6 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_SUBNETS] = MAP_SUBNETS,
 	[SM_NICS] = MAP_NICS,
 	[SM_IFINDEX_NICS] = MAP_IFINDEX_NICS,
-	[SM_ROUTES] = MAP_ROUTES,
 	[SM_FIB] = MAP_FIB,
 	[SM_DROPS] = MAP_DROPS,
 	[SM_NIC_STATS] = MAP_NIC_STATS,
@@ -85,7 +84,7 @@ int store_open(struct store *s, const char *pin_dir)
 			return err;
 		}
 	}
-	s->rm = (struct route_maps){ .routes_fd = s->fd[SM_ROUTES], .vpcs_fd = s->fd[SM_VPCS], .fib_fd = s->fd[SM_FIB] };
+	s->rm = (struct route_maps){ .vpcs_fd = s->fd[SM_VPCS], .fib_fd = s->fd[SM_FIB] };
 	return 0;
 }
 
@@ -154,8 +153,8 @@ static int foreach_one_by_one(int fd, size_t key_size, size_t value_size, store_
 
 /*
  * Every entry, in chunks of BPF_MAP_LOOKUP_BATCH: one syscall per 8192
- * entries instead of two per entry (the routes map of a million routes took
- * seconds one key at a time). Where the kernel or the map type has no batch
+ * entries instead of two per entry (a map of a million entries took seconds
+ * one key at a time). Where the kernel or the map type has no batch
  * lookup, one key at a time.
  */
 #define FOREACH_CHUNK 8192

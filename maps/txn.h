@@ -14,18 +14,17 @@
  * How a transaction becomes visible (see docs/transactions.md):
  *
  *  1. build (maps/txn_plan.c): every VPC whose route table changes gets a
- *     new fib region (maps/fib.c) in lines no VPC record points at; a new
- *     VPC also gets its config entries in the routes map. Nothing reads
- *     either yet: the datapath follows the record's fib region.
+ *     new fib region (maps/fib.c: the index and the list of its routes) in
+ *     lines no VPC record points at. Nothing reads it yet: the datapath,
+ *     show and save follow the record's fib region.
  *  2. commit point: the list of the remaining map operations is written to
  *     the journal map, then one update of the journal head marks it
- *     committed. Before that update the host is in the old state (a build
- *     left behind is garbage), after it in the new one (the journal is
+ *     committed. Before that update the host is in the old state (a region
+ *     built aside and left behind is free lines), after it in the new one (the journal is
  *     replayed to the end by whoever takes the lock next).
  *  3. apply the journal, in an order that never lets the datapath follow a
  *     reference to something missing: new VPCs, subnets and NICs first, then
- *     one vpc record update per VPC swaps its route table (its config
- *     entries follow, changed in place where they differ), then an RCU grace
+ *     one vpc record update per VPC swaps its route table, then an RCU grace
  *     period, then removals (maps/journal.c).
  *
  * Every journal operation is idempotent, so replaying a journal that was
@@ -41,7 +40,7 @@
 
 struct txn_vpc {
 	__u32 vni;
-	struct vpc rec; /* the live record (route_gen, fib region) when loaded; the name when wanted */
+	struct vpc rec; /* the live record (its fib region) when loaded; the name when wanted */
 };
 
 struct txn_subnet {
@@ -106,8 +105,6 @@ struct txn_state {
 	struct table sgs;     /* struct txn_sg */
 	struct table sg_rules; /* struct txn_sg_rule */
 	struct table eips;    /* struct txn_eip */
-	/* Loaded state only: every key of each VPC's live route table, to delete it exactly once swapped out. */
-	struct table live_keys; /* struct txn_keys */
 	/*
 	 * Which routes `routes` holds: all of them (routes_partial false), or,
 	 * for a single command that loads lazily, those of the VPCs in
@@ -123,24 +120,11 @@ struct txn_state {
 	struct table nic_points; /* struct nic_key */
 };
 
-struct txn_keys {
-	__u32 vni;
-	__u32 _pad;
-	struct route_key *k;
-	size_t n, cap;
-};
-
 void txn_state_init(struct txn_state *st);
 void txn_state_free(struct txn_state *st);
 int txn_state_copy(struct txn_state *dst, const struct txn_state *src);
-/* Reads the live state from the maps (live generation only). */
+/* Reads the live state from the maps (each VPC's routes from the list in its fib region). */
 int txn_state_load(struct store *s, struct txn_state *st);
-/*
- * The same, the routes read from each VPC's fib region instead of a walk of
- * the routes hash (for apply and batch, which only edit and compare them;
- * show and save read the hash). Falls back to the walk when a region is not sane.
- */
-int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fib);
 
 struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len);
 
@@ -150,7 +134,7 @@ struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len);
 int txn_state_load_small(struct store *s, struct txn_state *st, unsigned int what);
 /* ... then the NIC k if it exists (when the NICs were not loaded) ... */
 int txn_state_load_nic(struct store *s, struct txn_state *st, struct nic_key k);
-/* ... then the route (vni, prefix, len) if it exists (one map lookup) ... */
+/* ... then the route (vni, prefix, len) if it exists (a binary search of its VPC's list) ... */
 int txn_state_load_route(struct store *s, struct txn_state *st, __u32 vni, __be32 prefix, __u8 len);
 /* ... or every route of VPC vni (from its fib region). */
 int txn_state_load_vpc_routes(struct store *s, struct txn_state *st, __u32 vni);
@@ -167,25 +151,23 @@ enum txn_op_kind {
 	TXN_OP_ATTACH,        /* NIC program on ifindex (tc filter replace) */
 	TXN_OP_DETACH,        /* our filter off ifindex */
 	TXN_OP_BARRIER,       /* RCU grace period: no packet still uses what came before */
-	/* 7 (a generation's purge), 9 and 10 (routes edited in place) are retired: a VPC's table keeps its generation */
-	TXN_OP_PURGE_VPC = 8, /* every route entry of vni */
+	/* 7-10 and 15 are retired: they wrote the routes hash, which no longer exists */
 	TXN_OP_SG_RULE = 11,  /* one rule (vni = sg_id, ifindex = priority, value = struct sg_rule) for ... */
 	TXN_OP_SG_COMMIT,     /* ... the rule set of group vni: the SG_RULE steps before it, swapped in whole */
 	TXN_OP_SG_PURGE,      /* every rule and compiled entry of group vni (its record is gone) */
 	TXN_OP_FIB_RELEASE,   /* fib lines (key: base, lines) no record points at any more: into quarantine */
-	TXN_OP_ROUTE_SYNC,    /* vni's config entries (generation gen) made equal to the routes of its fib region, in place */
 };
 
 enum txn_head_state {
 	TXN_IDLE = 0,
-	TXN_BUILDING = 1,  /* route generations are being built aside: garbage if we die */
+	/* 1 is retired (route entries were being written aside): like IDLE, nothing to finish */
 	TXN_COMMITTED = 2, /* the journal holds nops operations to replay */
 };
 
 struct txn_op {
 	__u8 kind;   /* enum txn_op_kind */
 	__u8 map;    /* enum store_map, for PUT and DEL */
-	__u16 gen;
+	__u16 _pad0;
 	__u32 vni;
 	__u32 ifindex;
 	__u8 key_size;
@@ -212,12 +194,10 @@ struct txn_hooks {
 	void (*progress)(const char *phase, size_t done, size_t total);
 };
 
-/* An ordered list of journal operations (with in-memory hints for purges). */
+/* An ordered list of journal operations. */
 struct txn_plan {
 	struct txn_op *ops;
 	size_t n, cap;
-	struct txn_purge_hint *hints; /* exact keys of PURGE ops, when known */
-	size_t nhints, hcap;
 };
 
 void txn_plan_init(struct txn_plan *p);
@@ -240,9 +220,6 @@ bool txn_pending(struct store *s);
 
 /* Set to print the time of each phase of a commit on stderr (vpcbpf -v). */
 extern bool txn_timing;
-
-/* Counts the routes map: every entry, and those outside the live generation of an existing VPC. */
-int txn_route_census(struct store *s, size_t *total, size_t *garbage);
 
 /* Test hook: VPCBPF_TXN_CRASH=phase makes the tool _exit(9) at that phase (build, commit, apply). */
 void txn_crash_point(const char *phase);

@@ -5,55 +5,6 @@
 #include "maps/txn_plan.h"
 #include "maps/prefix.h"
 
-/*
- * Generation gen of vni's table, built aside: the config entries to write
- * (out) and the fib region, already written to lines no record points at,
- * with v's fib fields pointing at it.
- */
-static int expand(const struct table_io *io, const struct vgroup *g, __u32 vni, __u16 gen, struct gen_entries *out, struct vpc *v)
-{
-	size_t n = g ? g->n : 0;
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	out->vni = vni;
-	out->gen = gen;
-	out->keys = malloc((n + 1) * sizeof(*out->keys));
-	out->vals = malloc((n + 1) * sizeof(*out->vals));
-	if (!out->keys || !out->vals) {
-		entries_free(out);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		out->keys[i] = rkey(vni, gen, ROUTE_KEY_CONFIG, g->r[i].len, g->r[i].prefix);
-		out->vals[i] = g->r[i];
-		out->vals[i]._pad = 0;
-	}
-	out->n = n;
-	err = io->install(io->ctx, out->vals, n, v);
-	if (err)
-		entries_free(out);
-	return err;
-}
-
-/* The keys of vni's live table as loaded (taken over by a purge hint). */
-static int live_entries(const struct txn_state *cur, __u32 vni, __u16 gen, struct gen_entries *out)
-{
-	struct txn_keys *lk = table_get(&cur->live_keys, &vni);
-
-	memset(out, 0, sizeof(*out));
-	out->vni = vni;
-	out->gen = gen;
-	if (!lk || !lk->n)
-		return 0;
-	out->keys = malloc(lk->n * sizeof(*out->keys));
-	if (!out->keys)
-		return -ENOMEM;
-	memcpy(out->keys, lk->k, lk->n * sizeof(*out->keys));
-	out->n = lk->n;
-	return 0;
-}
-
 void txn_plan_init(struct txn_plan *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -61,11 +12,6 @@ void txn_plan_init(struct txn_plan *p)
 
 void txn_plan_free(struct txn_plan *p)
 {
-	for (size_t i = 0; i < p->nhints; i++) {
-		entries_free(&p->hints[i].e);
-		entries_free(&p->hints[i].del);
-	}
-	free(p->hints);
 	free(p->ops);
 	memset(p, 0, sizeof(*p));
 }
@@ -136,36 +82,8 @@ static int plan_ifindex_op(struct txn_plan *p, enum txn_op_kind kind, __u32 ifin
 	return txn_plan_op(p, &op);
 }
 
-static int plan_purge(struct txn_plan *p, enum txn_op_kind kind, __u32 vni, __u16 gen, struct gen_entries *hint)
-{
-	struct txn_op op = mkop(kind);
-	op.vni = vni;
-	op.gen = gen;
-	if (txn_plan_op(p, &op))
-		return -ENOMEM;
-	if (p->nhints == p->hcap) {
-		size_t cap = p->hcap ? p->hcap * 2 : 16;
-		struct txn_purge_hint *n = realloc(p->hints, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		p->hints = n;
-		p->hcap = cap;
-	}
-	p->hints[p->nhints].op = p->n - 1;
-	p->hints[p->nhints].e = *hint;
-	memset(&p->hints[p->nhints].del, 0, sizeof(p->hints[p->nhints].del));
-	p->nhints++;
-	memset(hint, 0, sizeof(*hint));
-	return 0;
-}
-
 void commit_plan_free(struct commit_plan *cp)
 {
-	for (size_t i = 0; i < cp->nbuilds; i++) {
-		entries_free(&cp->builds[i].e);
-		entries_free(&cp->builds[i].put);
-		entries_free(&cp->builds[i].del);
-	}
 	free(cp->builds);
 	txn_plan_free(&cp->p);
 	memset(cp, 0, sizeof(*cp));
@@ -255,24 +173,6 @@ static int plan_sg_rules(struct txn_plan *p, const struct txn_state *want, __u32
 	return err;
 }
 
-/* The ROUTE_SYNC step of an in-place table, its exact writes kept as the step's hint. */
-static int plan_sync(struct txn_plan *p, struct build *b)
-{
-	struct txn_op op = mkop(TXN_OP_ROUTE_SYNC);
-	struct gen_entries none;
-
-	op.vni = b->e.vni;
-	op.gen = b->rec.route_gen;
-	memset(&none, 0, sizeof(none));
-	if (plan_purge(p, TXN_OP_ROUTE_SYNC, op.vni, op.gen, &none))
-		return -ENOMEM;
-	p->hints[p->nhints - 1].e = b->put;
-	p->hints[p->nhints - 1].del = b->del;
-	memset(&b->put, 0, sizeof(b->put));
-	memset(&b->del, 0, sizeof(b->del));
-	return 0;
-}
-
 /* The live routes of rec's fib region with put (sorted) put in and del (sorted) taken out: the VPC's new table. */
 static int merge_live(const struct table_io *io, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
 		      struct vgroup *out)
@@ -339,7 +239,7 @@ static int plan_eips(struct txn_plan *p, const struct txn_state *cur, const stru
 	return 0;
 }
 
-/* The order (see txn.h): additions, swaps, barrier, removals, purges. */
+/* The order (see txn.h): additions, swaps, barrier, removals. */
 int plan_commit(const struct table_io *io, const struct txn_state *cur, const struct txn_state *want,
 		struct commit_plan *cp)
 {
@@ -362,15 +262,18 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 	if (!cp->builds)
 		goto out;
 
-	/* Route generations to build, and the vpc records that will swap them in. */
+	/* The route tables to build aside, and the vpc records that will swap them in. */
 	for (const struct txn_vpc *wv = NULL; (wv = table_next(&want->vpcs, wv));) {
 		const struct txn_vpc *cv = table_get(&cur->vpcs, &wv->vni);
 		const struct vgroup *cg = table_get(&gcur, &wv->vni), *wg = table_get(&gwant, &wv->vni);
 		struct build *b = &cp->builds[cp->nbuilds];
 		bool partial = cv && !txn_routes_known(want, wv->vni, NULL, 0);
 		struct table pput, pdel;
+		struct vgroup merged;
 		bool table_changed;
+		int e = 0;
 
+		memset(&merged, 0, sizeof(merged));
 		if (partial) {
 			if (partial_changes(cur, want, wv->vni, &pput, &pdel)) {
 				groups_free(&pput);
@@ -378,51 +281,21 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 				goto out;
 			}
 			table_changed = pput.live || pdel.live;
-		} else {
-			table_changed = !cv || !same_routes(cg, wg);
-		}
-		if (partial && table_changed) {
-			/*
-			 * Only what the command changed is known: the new table is the
-			 * live one with it merged in, and the config entries that change
-			 * are exactly the changes.
-			 */
-			struct vgroup merged;
-			const struct vgroup *put = table_get(&pput, &wv->vni), *del = table_get(&pdel, &wv->vni);
-			int e;
-			memset(b, 0, sizeof(*b));
-			b->rec = cv->rec;
-			memcpy(b->rec.name, wv->rec.name, NAME_LEN);
-			b->rec.advertise_table = wv->rec.advertise_table;
-			b->swap = b->in_place = true;
-			b->e.vni = wv->vni;
-			b->e.gen = b->rec.route_gen;
-			e = merge_live(io, &cv->rec, put, del, &merged);
-			if (!e) {
-				e = io->install(io->ctx, merged.r, merged.n, &b->rec);
-				free(merged.r);
-			}
-			if (!e && !(e = entries_of(put, wv->vni, b->rec.route_gen, &b->put))) {
-				e = entries_of(del, wv->vni, b->rec.route_gen, &b->del);
-				free(b->del.vals);
-				b->del.vals = NULL;
-			}
+			/* only what the command changed is known: the new table is the live one with it merged in */
+			if (table_changed)
+				e = merge_live(io, &cv->rec, table_get(&pput, &wv->vni), table_get(&pdel, &wv->vni), &merged);
 			groups_free(&pput);
 			groups_free(&pdel);
-			cp->nbuilds++; /* freed with the plan */
 			if (e) {
 				err = e;
 				goto out;
 			}
-			continue;
-		}
-		if (partial) {
-			groups_free(&pput);
-			groups_free(&pdel);
+		} else {
+			table_changed = !cv || !same_routes(cg, wg);
 		}
 
 		memset(b, 0, sizeof(*b));
-		b->e.vni = wv->vni; /* a rename alone builds nothing, but its record goes under this key */
+		b->vni = wv->vni;
 		if (cv)
 			b->rec = cv->rec;
 		memcpy(b->rec.name, wv->rec.name, NAME_LEN);
@@ -432,49 +305,15 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 				 cv->rec.advertise_table != wv->rec.advertise_table);
 		if (!b->is_new && !b->swap)
 			continue;
-		if (table_changed) {
-			/*
-			 * A new VPC's config entries are written before the commit (nothing
-			 * reaches them before its record). An existing VPC keeps its
-			 * generation: the datapath reads only the fib region, built aside
-			 * here and swapped in by the record; the config entries that differ
-			 * are written after the commit point by a journaled ROUTE_SYNC step
-			 * (show and save wait for the lock, a replay finishes it).
-			 */
-			b->rec.route_gen = cv ? cv->rec.route_gen : 0;
-			int e = expand(io, wg, wv->vni, b->rec.route_gen, &b->e, &b->rec);
-			if (e) {
-				err = e; /* -ENOSPC: the fib arena is full */
-				goto out;
-			}
-			if (cv) {
-				b->in_place = true;
-				entries_free(&b->e);
-				b->e.vni = wv->vni;
-				b->e.gen = b->rec.route_gen;
-				if (route_diff(cg, wg, wv->vni, b->rec.route_gen, &b->put, &b->del)) {
-					cp->nbuilds++; /* freed with the plan */
-					goto out;
-				}
-			}
-			cp->build_entries += b->e.n;
-		}
 		cp->nbuilds++;
-	}
-	/* The routes map holds every VPC's config entries once (twice only for the VPCs that go, until their purge). */
-	{
-		size_t need = 0;
-		for (const struct vgroup *g = NULL; (g = table_next(&gwant, g));)
-			if (txn_routes_known(want, g->vni, NULL, 0))
-				need += g->n;
-		for (const struct txn_vpc *v = NULL; (v = table_next(&cur->vpcs, v));) /* partly known: as live, + 1 */
-			if (!txn_routes_known(want, v->vni, NULL, 0) && table_get(&want->vpcs, &v->vni))
-				need += v->rec.route_count + 1;
-		for (const struct vgroup *g = NULL; (g = table_next(&gcur, g));)
-			if (!table_get(&want->vpcs, &g->vni))
-				need += g->n;
-		if (need > MAX_ROUTE_ENTRIES) {
-			err = -E2BIG;
+		if (!table_changed) /* a rename or another advertise table: the same table under the new record */
+			continue;
+		/* the datapath, show and save follow the record: nothing reads the new table before it is swapped in */
+		e = partial ? io->install(io->ctx, merged.r, merged.n, &b->rec)
+			    : io->install(io->ctx, wg ? wg->r : NULL, wg ? wg->n : 0, &b->rec);
+		free(merged.r);
+		if (e) {
+			err = e; /* -ENOSPC: the fib arena is full */
 			goto out;
 		}
 	}
@@ -482,7 +321,7 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 	/* 1. new VPCs: their tables are complete before the record makes them reachable */
 	for (size_t i = 0; i < cp->nbuilds; i++)
 		if (cp->builds[i].is_new &&
-		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
+		    txn_plan_put(p, SM_VPCS, &cp->builds[i].vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
 			goto out;
 	/* 1b. security groups, new, or with other rules: whole rule sets, before NICs refer to them */
 	for (const struct txn_sg *wg = NULL; (wg = table_next(&want->sgs, wg));) {
@@ -541,14 +380,11 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 	/* 3b. elastic IPs: both directions of a new or moved EIP, then those that go (before their NICs) */
 	if (plan_eips(p, cur, want))
 		goto out;
-	/* 4. one record update per VPC swaps its table (or renames it); then its config entries follow */
-	for (size_t i = 0; i < cp->nbuilds; i++) {
+	/* 4. one record update per VPC swaps its table (or renames it) */
+	for (size_t i = 0; i < cp->nbuilds; i++)
 		if (cp->builds[i].swap &&
-		    txn_plan_put(p, SM_VPCS, &cp->builds[i].e.vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
+		    txn_plan_put(p, SM_VPCS, &cp->builds[i].vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
 			goto out;
-		if (cp->builds[i].in_place && plan_sync(p, &cp->builds[i]))
-			goto out;
-	}
 	/* 5. no packet still uses an old table or record past this point (dropped below when nothing follows) */
 	size_t barrier = p->n;
 	{
@@ -572,19 +408,11 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 		    ((subnet_has_dhcp(cs) && txn_plan_del(p, SM_SUBNET_DHCP, &cs->k, sizeof(cs->k))) ||
 		     txn_plan_del(p, SM_SUBNETS, &cs->k, sizeof(cs->k))))
 			goto out;
-	/* 8. VPCs that go: the record first, then the routes it led to */
-	for (const struct txn_vpc *cv = NULL; (cv = table_next(&cur->vpcs, cv));) {
-		struct gen_entries old;
-		if (table_get(&want->vpcs, &cv->vni))
-			continue;
-		if (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) || plan_fib_release(p, &cv->rec) ||
-		    live_entries(cur, cv->vni, cv->rec.route_gen, &old))
+	/* 8. VPCs that go: the record first, then its table's lines wait out a grace period */
+	for (const struct txn_vpc *cv = NULL; (cv = table_next(&cur->vpcs, cv));)
+		if (!table_get(&want->vpcs, &cv->vni) &&
+		    (txn_plan_del(p, SM_VPCS, &cv->vni, sizeof(__u32)) || plan_fib_release(p, &cv->rec)))
 			goto out;
-		if (plan_purge(p, TXN_OP_PURGE_VPC, cv->vni, cv->rec.route_gen, &old)) {
-			entries_free(&old);
-			goto out;
-		}
-	}
 	/* 8b. security groups that go, once no NIC refers to them */
 	for (const struct txn_sg *cg = NULL; (cg = table_next(&cur->sgs, cg));) {
 		struct txn_op op = mkop(TXN_OP_SG_PURGE);

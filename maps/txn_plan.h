@@ -1,30 +1,21 @@
-/* maps/txn_plan.h — the planner's output: journal steps, the route tables built aside, and the hints that make replay exact. */
+/* maps/txn_plan.h — the planner: the journal steps that make a host equal to a wanted state, and the route tables built aside. */
 #ifndef VPCBPF_TXN_PLAN_H
 #define VPCBPF_TXN_PLAN_H
 
 #include "maps/txn.h"
 #include "maps/route_groups.h"
 
-struct txn_purge_hint {
-	size_t op; /* index of the PURGE or ROUTE_SYNC op */
-	struct gen_entries e;   /* PURGE: the keys to delete; ROUTE_SYNC: the entries to write */
-	struct gen_entries del; /* ROUTE_SYNC: the keys to delete */
-};
-
-/* A new route generation to write before the commit, and the vpc record that will point at it. */
+/* A VPC whose record changes: its new table built aside (when its routes change), or only its name. */
 struct build {
-	struct gen_entries e;
-	struct vpc rec;
-	bool is_new;    /* the VPC itself is new */
-	bool swap;      /* the record changes (table or name) */
-	bool in_place;  /* an existing VPC's table: its config entries change in place after the commit */
-	struct gen_entries put, del; /* in_place: what differs */
+	__u32 vni;
+	struct vpc rec; /* the record to put: its fib fields point at the new table */
+	bool is_new;    /* the VPC itself is new: its record goes first, before anything refers to it */
+	bool swap;      /* an existing VPC's record changes (table or name): the swap, before the grace period */
 };
 
 struct commit_plan {
 	struct build *builds;
 	size_t nbuilds;
-	size_t build_entries;
 	struct txn_plan p;
 };
 

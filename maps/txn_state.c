@@ -6,7 +6,6 @@
 #include <bpf/bpf.h>
 #include "maps/txn.h"
 #include "maps/fib.h"
-#include "maps/route_groups.h"
 #include "maps/sg_table.h"
 
 /* ---- the model ---- */
@@ -20,7 +19,6 @@ void txn_state_init(struct txn_state *st)
 	table_init(&st->sgs, sizeof(__u32), sizeof(struct txn_sg));
 	table_init(&st->sg_rules, sizeof(struct txn_sg_rule_key), sizeof(struct txn_sg_rule));
 	table_init(&st->eips, sizeof(__be32), sizeof(struct txn_eip));
-	table_init(&st->live_keys, sizeof(__u32), sizeof(struct txn_keys));
 	st->routes_partial = false;
 	table_init(&st->route_vpcs, sizeof(__u32), sizeof(__u32));
 	table_init(&st->route_points, sizeof(struct txn_route_key), sizeof(struct txn_route_key));
@@ -37,9 +35,6 @@ void txn_state_free(struct txn_state *st)
 	table_free(&st->sgs);
 	table_free(&st->sg_rules);
 	table_free(&st->eips);
-	for (struct txn_keys *k = NULL; (k = table_next(&st->live_keys, k));)
-		free(k->k);
-	table_free(&st->live_keys);
 	table_free(&st->route_vpcs);
 	table_free(&st->route_points);
 	table_free(&st->nic_points);
@@ -59,7 +54,7 @@ int txn_state_copy(struct txn_state *dst, const struct txn_state *src)
 	dst->routes_partial = src->routes_partial;
 	dst->nics_partial = src->nics_partial;
 	dst->sgs_unloaded = src->sgs_unloaded;
-	return 0; /* live_keys stays empty: it describes the maps as loaded, not a copy */
+	return 0;
 }
 
 struct txn_route_key txn_route_key(__u32 vni, __be32 prefix, __u8 len)
@@ -119,45 +114,21 @@ static int load_nic(const void *key, const void *value, void *ctx)
 
 /* The routes as dumped, inserted once their number is known (no rehash of a growing table). */
 struct route_load {
-	struct txn_state *st;
 	struct txn_route *r;
 	size_t n, cap;
 };
 
-static int load_route(const void *key, const void *value, void *ctx)
+/* One configured route of VPC vni (connected routes follow from the subnets). */
+static int load_route(struct route_load *rl, __u32 vni, const struct route *route)
 {
-	const struct route_key *k = key;
-	struct route_load *rl = ctx;
-	struct txn_state *st = rl->st;
-	const struct txn_vpc *v;
 	struct txn_route r;
-	struct txn_keys *lk;
 
-	v = table_get(&st->vpcs, &k->vni);
-	if (!v || v->rec.route_gen != k->gen) /* a build aside or garbage: not the VPC's table */
-		return 0;
-	if (!(lk = table_get(&st->live_keys, &k->vni))) {
-		struct txn_keys nk = { .vni = k->vni };
-		if (!(lk = table_put(&st->live_keys, &nk)))
-			return -ENOMEM;
-	}
-	if (lk->n == lk->cap) {
-		size_t cap = lk->cap ? lk->cap * 2 : 64;
-		struct route_key *nk = realloc(lk->k, cap * sizeof(*nk));
-		if (!nk)
-			return -ENOMEM;
-		lk->k = nk;
-		lk->cap = cap;
-	}
-	lk->k[lk->n++] = *k;
-	if (k->type != ROUTE_KEY_CONFIG)
+	if (route->kind == ROUTE_CONNECTED)
 		return 0;
 	memset(&r, 0, sizeof(r));
-	r.r = *(const struct route *)value;
-	if (r.r.kind == ROUTE_CONNECTED) /* follows from the subnet */
-		return 0;
+	r.r = *route;
 	r.r._pad = 0;
-	r.k = txn_route_key(k->vni, k->addr, k->len);
+	r.k = txn_route_key(vni, route->prefix, route->len);
 	if (rl->n == rl->cap) {
 		size_t cap = rl->cap ? rl->cap * 2 : 1024;
 		struct txn_route *nr = realloc(rl->r, cap * sizeof(*nr));
@@ -203,14 +174,11 @@ static int load_sg(const void *key, const void *value, void *ctx)
 }
 
 /*
- * The live routes of every VPC, from the routes list of its fib region (the
- * same routes as its live generation of config entries: both are written from
- * one list, and one record update publishes both). Reading them is a copy out
- * of the mmapped arena, where dumping the routes hash walks all its 4M buckets
- * (half a second and more at a million routes). A region that is not sane:
- * -EUCLEAN, and the caller dumps the hash instead.
+ * The live routes of every VPC: the list in its fib region, the one place
+ * they live (a copy out of the mmapped arena). A region that is not sane
+ * fails the load (-EUCLEAN) rather than passing for an empty table.
  */
-static int load_routes_from_fib(struct store *s, struct txn_state *st, struct route_load *rl)
+static int load_routes(struct store *s, struct txn_state *st, struct route_load *rl)
 {
 	int err = 0;
 
@@ -219,29 +187,11 @@ static int load_routes_from_fib(struct store *s, struct txn_state *st, struct ro
 		size_t n;
 		if ((err = fib_routes(s->fd[SM_FIB], &v->rec, &list, &n)))
 			break;
-		for (size_t i = 0; i < n && !err; i++) {
-			struct route_key k;
-			memset(&k, 0, sizeof(k));
-			k.vni = v->vni;
-			k.gen = v->rec.route_gen;
-			k.type = ROUTE_KEY_CONFIG;
-			k.len = list[i].len;
-			k.addr = list[i].prefix;
-			err = load_route(&k, &list[i], rl);
-		}
+		for (size_t i = 0; i < n && !err; i++)
+			err = load_route(rl, v->vni, &list[i]);
 		free(list);
 	}
 	return err;
-}
-
-static void route_load_reset(struct txn_state *st, struct route_load *rl)
-{
-	for (struct txn_keys *k = NULL; (k = table_next(&st->live_keys, k));)
-		free(k->k);
-	table_free(&st->live_keys);
-	free(rl->r);
-	rl->r = NULL;
-	rl->n = rl->cap = 0;
 }
 
 static int load_eip(const void *key, const void *value, void *ctx)
@@ -251,11 +201,10 @@ static int load_eip(const void *key, const void *value, void *ctx)
 	return table_put(ctx, &e) ? 0 : -ENOMEM;
 }
 
-int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fib)
+int txn_state_load(struct store *s, struct txn_state *st)
 {
 	struct sg_load sl = { s, st };
-	struct route_load rl = { .st = st };
-	bool dump = !routes_from_fib;
+	struct route_load rl = { 0 };
 	int err;
 
 	txn_state_init(st);
@@ -264,12 +213,8 @@ int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fi
 		err = load_subnets(s, st);
 	if (!err)
 		err = store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), load_nic, &st->nics);
-	if (!err && routes_from_fib && load_routes_from_fib(s, st, &rl)) {
-		route_load_reset(st, &rl); /* a region we cannot read: the hash has every route too */
-		dump = true;
-	}
-	if (!err && dump)
-		err = store_foreach(s->fd[SM_ROUTES], sizeof(struct route_key), sizeof(struct route), load_route, &rl);
+	if (!err)
+		err = load_routes(s, st, &rl);
 	if (!err)
 		err = table_reserve(&st->routes, rl.n);
 	for (size_t i = 0; i < rl.n && !err; i++) {
@@ -286,11 +231,6 @@ int txn_state_load_ex(struct store *s, struct txn_state *st, bool routes_from_fi
 	if (err)
 		txn_state_free(st);
 	return err;
-}
-
-int txn_state_load(struct store *s, struct txn_state *st)
-{
-	return txn_state_load_ex(s, st, false);
 }
 
 int txn_state_load_small(struct store *s, struct txn_state *st, unsigned int what)
@@ -346,10 +286,10 @@ int txn_state_load_route(struct store *s, struct txn_state *st, __u32 vni, __be3
 		return -ENOMEM;
 	if (!v)
 		return 0;
-	struct route_key ck = rkey(vni, v->rec.route_gen, ROUTE_KEY_CONFIG, len, prefix);
 	memset(&r, 0, sizeof(r));
-	if (bpf_map_lookup_elem(s->fd[SM_ROUTES], &ck, &r.r))
-		return errno == ENOENT ? 0 : -errno;
+	int err = fib_route_get(s->fd[SM_FIB], &v->rec, prefix, len, &r.r);
+	if (err)
+		return err == -ENOENT ? 0 : err;
 	if (r.r.kind == ROUTE_CONNECTED) /* follows from the subnet */
 		return 0;
 	r.r._pad = 0;

@@ -28,7 +28,6 @@
 #define MAP_SUBNETS "subnets"
 #define MAP_NICS "nics"
 #define MAP_IFINDEX_NICS "ifindex_nics"
-#define MAP_ROUTES "routes"
 #define MAP_FIB "fib"
 #define MAP_DROPS "drops"
 #define MAP_NIC_STATS "nic_stats"
@@ -51,7 +50,6 @@
 #define MAX_VPCS 16384
 #define MAX_SUBNETS 65536
 #define MAX_NICS 262144
-#define MAX_ROUTE_ENTRIES (1U << 22) /* configured routes, all VPCs, both generations of a table being replaced */
 #define MAX_SGS 4096
 #define MAX_SG_RULES (1U << 18)      /* configured rules, all groups, both generations */
 #define MAX_SG_CLASSIFIER (1U << 20) /* compiled port (resp. address) entries, all groups, both generations */
@@ -86,14 +84,14 @@ enum xdp_mode_cfg {
 
 /* ---- VPC: keyed by VNI (__u32 in host order) ---- */
 /*
- * A VPC's route table lives in two places: its configured routes in the
- * routes hash (ROUTE_KEY_CONFIG, the source of truth for show/save), and its
- * forwarding index, a region of the fib arena (see struct fib_line) that the
- * datapath searches. The record points at the region; replacing the table is
- * one update of this record.
+ * A VPC's route table lives in one place: a region of the fib arena (see
+ * struct fib_line), its forwarding index that the datapath searches followed
+ * by the sorted list of its configured routes, which show, save and every
+ * edit read. The record points at the region; replacing the table is one
+ * update of this record.
  */
 struct vpc {
-	__u16 route_gen;   /* generation of the live configured routes (see struct route_key) */
+	__u16 _reserved;   /* 0 (was a generation of the configured routes, when they lived in a hash) */
 	__u16 flags;
 	__u32 fib_base;    /* first line of the VPC's fib region; 0: no routes, no region */
 	__u32 fib_lines;   /* lines in the region (what the allocator keeps) */
@@ -234,24 +232,7 @@ _Static_assert(sizeof(struct nic) == 32, "struct nic layout");
 
 /* ifindex_nics: host-side ifindex (__u32) -> struct nic_key of the NIC behind it */
 
-/* ---- routes: one hash map for all VPCs ---- */
-/*
- * The configured routes (ROUTE_KEY_CONFIG: len = the prefix length, addr =
- * the masked prefix), the source of truth for show/save. gen lets a whole VPC
- * table be written aside under a new generation and swapped in by one update
- * of struct vpc (route_gen and the fib region together). The datapath never
- * reads this map: it searches the fib.
- */
-#define ROUTE_KEY_CONFIG 2
-
-struct route_key {
-	__u32 vni;
-	__u16 gen;
-	__u8 type; /* ROUTE_KEY_* */
-	__u8 len;
-	__be32 addr;
-};
-_Static_assert(sizeof(struct route_key) == 12, "struct route_key layout");
+/* ---- routes: the configured routes of a VPC, listed in its fib region ---- */
 
 enum route_kind {
 	ROUTE_CONNECTED = 1, /* a subnet: the destination must be a NIC of the VPC */

@@ -472,7 +472,7 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 	struct vpc v = { 0 };
 	size_t n, nlocal = 0, nremote = 0;
 	int lpm_fd = bpf_map__fd(lk->maps.bench_lpm);
-	long long mem_routes0 = map_memlock(env.routes_fd), mem_lpm0 = map_memlock(lpm_fd);
+	long long mem_lpm0 = map_memlock(lpm_fd);
 	double t0, t_levels, t_lpm;
 
 	if (!routes || !addrs || !local || !remote)
@@ -494,7 +494,7 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 		rts[i] = (struct route){ .kind = ROUTE_VIA, .len = routes[i].len, .prefix = routes[i].prefix,
 					 .via = ip_addr(i % 2 ? "10.0.0.4" : "10.0.0.3") };
 	t0 = now();
-	int err = route_table_build(&env.rm, vni, 0, &v, rts, n);
+	int err = route_table_build(&env.rm, &v, rts, n);
 	free(rts);
 	if (err) {
 		fprintf(stderr, "route table build (%zu routes): %s\n", n, strerror(-err));
@@ -548,10 +548,10 @@ static int bench_size(size_t size, __u32 vni, uint64_t *rng)
 			remote[nremote++] = addrs[i];
 	}
 
-	long long mem_routes = map_memlock(env.routes_fd) - mem_routes0 + (long long)v.fib_lines * (long long)sizeof(struct fib_line), mem_lpm = map_memlock(lpm_fd) - mem_lpm0;
+	long long mem_routes = (long long)v.fib_lines * (long long)sizeof(struct fib_line), mem_lpm = map_memlock(lpm_fd) - mem_lpm0;
 	/* lines read per lookup: [direct entry], tree levels, leaf, result (with a direct stage: 3, or 4 in a chunk of more than 8 ranges) */
 	__u32 levels_used = v.fib_direct_bits ? 3 : v.fib_depth + 2U;
-	fprintf(stderr, "routes %zu (vni %u, %u lines per lookup, direct stage %u bits): build %.0f/s fib, %.0f/s lpm; memory %.1f B/route fib (config + index), %.1f B/route lpm\n",
+	fprintf(stderr, "routes %zu (vni %u, %u lines per lookup, direct stage %u bits): build %.0f/s fib, %.0f/s lpm; memory %.1f B/route fib (index and route list), %.1f B/route lpm\n",
 		n, vni, levels_used, v.fib_direct_bits, n / t_levels, n / t_lpm, (double)mem_routes / n, (double)mem_lpm / n);
 	fprintf(out, "{\"routes\": %zu, \"vni\": %u, \"direct_bits\": %u, \"levels_used\": %u, \"insert_per_s_levels\": %.0f, "
 		     "\"insert_per_s_lpm\": %.0f, \"mem_bytes_per_route_levels\": %.1f, \"mem_bytes_per_route_lpm\": %.1f, ",

@@ -32,16 +32,16 @@ print(json.dumps({"version": 1, "vpcs": vpcs, "security_groups": sgs, "subnets":
 PY
 }
 
-# Every route entry in the map belongs to the live generation of its VPC: no leftovers of a build.
+# Every route table in the fib arena is whole and shares no line with another: no leftovers of a build.
 no_garbage() {
 	local census
-	census=$(v -v save 2>&1 >/dev/null | grep 'routes map:') || fail "no census from save -v"
-	[[ "$census" == *", 0 outside a live route table"* ]] || fail "$census"
+	census=$(v -v save 2>&1 >/dev/null | grep 'fib arena:') || fail "no census from save -v"
+	[[ "$census" == *"; 0 tables broken or overlapping"* ]] || fail "$census"
 }
 
-# The number of entries in the routes map.
-route_entries() {
-	v -v save 2>&1 >/dev/null | sed -n 's/.*routes map: \([0-9]*\) entries.*/\1/p'
+# The number of live route tables (VPCs with routes) in the fib arena.
+route_tables() {
+	v -v save 2>&1 >/dev/null | sed -n 's/.*fib arena: [0-9]* lines in \([0-9]*\) live tables.*/\1/p'
 }
 
 @test "batch: every line is checked against the lines before it, then all are applied at once" {
@@ -122,7 +122,7 @@ route_entries() {
 	no_garbage
 	echo '{}' | v apply -
 	[ "$(saved)" = '{"version":1,"vpcs":[],"security_groups":[],"subnets":[],"nics":[],"routes":[]}' ]
-	[ "$(route_entries)" -eq 0 ]
+	[ "$(route_tables)" -eq 0 ]
 }
 
 # refused_doc WORD JSON: apply exits 1 with one line naming WORD and changes nothing.
@@ -275,11 +275,11 @@ refused_doc() {
 	lib_register pin lay
 	local d="$BPFFS/$T-lay"
 	mkdir -p "$d"
-	bpftool map create "$d/routes" type hash key 12 value 20 entries 16 name routes flags 1
+	bpftool map create "$d/vpcs" type hash key 4 value 20 entries 16 name vpcs flags 1
 	run --separate-stderr "$VPCBPF" -d "$d" dp up
 	assert_failure 1
-	[[ "$stderr" == *'pinned map "routes" has another layout'*"vpcbpf save"* ]] || fail "$stderr"
-	[ "$(ls "$d")" = routes ] || fail "dp up pinned something: $(ls "$d")"
+	[[ "$stderr" == *'pinned map "vpcs" has another layout'*"vpcbpf save"* ]] || fail "$stderr"
+	[ "$(ls "$d")" = vpcs ] || fail "dp up pinned something: $(ls "$d")"
 }
 
 @test "dp up again keeps the state and the maps" {

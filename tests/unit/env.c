@@ -69,9 +69,8 @@ static int load(void)
 	env.subnets_fd = bpf_map__fd(env.skel->maps.subnets);
 	env.nics_fd = bpf_map__fd(env.skel->maps.nics);
 	env.ifindex_nics_fd = bpf_map__fd(env.skel->maps.ifindex_nics);
-	env.routes_fd = bpf_map__fd(env.skel->maps.routes);
 	env.fib_fd = bpf_map__fd(env.skel->maps.fib);
-	env.rm = (struct route_maps){ .routes_fd = env.routes_fd, .vpcs_fd = env.vpcs_fd, .fib_fd = env.fib_fd };
+	env.rm = (struct route_maps){ .vpcs_fd = env.vpcs_fd, .fib_fd = env.fib_fd };
 	env.drops_fd = bpf_map__fd(env.skel->maps.drops);
 	env.nic_stats_fd = bpf_map__fd(env.skel->maps.nic_stats);
 	env.events_fd = bpf_map__fd(env.skel->maps.events);
@@ -173,7 +172,6 @@ int env_reset(void)
 	flush_hash(env.subnets_fd, sizeof(struct subnet_key));
 	flush_hash(env.nics_fd, sizeof(struct nic_key));
 	flush_hash(env.ifindex_nics_fd, sizeof(__u32));
-	flush_hash(env.routes_fd, sizeof(struct route_key));
 	flush_hash(env.nic_stats_fd, sizeof(struct nic_key));
 	memset(zeros, 0, sizeof(zeros));
 	for (__u32 r = 0; r < DROP__MAX; r++)

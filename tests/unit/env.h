@@ -17,7 +17,7 @@ struct env {
 	int port_ifindex[ENV_PORTS];
 	struct nic_bpf *skel;
 	int prog_fd;
-	int host_fd, vpcs_fd, subnets_fd, nics_fd, ifindex_nics_fd, routes_fd, fib_fd;
+	int host_fd, vpcs_fd, subnets_fd, nics_fd, ifindex_nics_fd, fib_fd;
 	struct route_maps rm; /* routes, vpcs and fib, for maps/route_table.h */
 	int drops_fd, nic_stats_fd, events_fd;
 	int nr_cpus;

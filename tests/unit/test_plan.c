@@ -168,7 +168,7 @@ static void committed(struct txn_state *after, const struct txn_state *want, con
 {
 	assert_int_equal(txn_state_copy(after, want), 0);
 	for (size_t i = 0; i < cp->nbuilds; i++) {
-		struct txn_vpc *v = table_get(&after->vpcs, &cp->builds[i].e.vni);
+		struct txn_vpc *v = table_get(&after->vpcs, &cp->builds[i].vni);
 		assert_non_null(v);
 		v->rec = cp->builds[i].rec;
 	}
@@ -191,14 +191,6 @@ static size_t steps(const struct commit_plan *cp, enum txn_op_kind kind, int m)
 	for (long i = 0; (i = step(cp, (size_t)i, kind, m)) >= 0; i++)
 		n++;
 	return n;
-}
-
-static const struct txn_purge_hint *hint_of(const struct commit_plan *cp, long op)
-{
-	for (size_t i = 0; i < cp->p.nhints; i++)
-		if ((long)cp->p.hints[i].op == op)
-			return &cp->p.hints[i];
-	return NULL;
 }
 
 /* ---- the tests ---- */
@@ -248,8 +240,6 @@ static void new_vpc_is_built_before_its_record(void **unused)
 	assert_int_equal(mem.installs, 1);
 	assert_int_equal(cp.nbuilds, 1);
 	assert_true(cp.builds[0].is_new);
-	assert_int_equal(cp.builds[0].e.n, 3); /* config entries written before the commit point */
-	assert_int_equal(cp.build_entries, 3);
 	assert_int_equal(cp.builds[0].rec.route_count, 3);
 	assert_int_equal(mem.n[cp.builds[0].rec.fib_base], 3);
 	assert_int_equal(mem.r[cp.builds[0].rec.fib_base][0].len, 0);            /* 0/0 */
@@ -262,15 +252,14 @@ static void new_vpc_is_built_before_its_record(void **unused)
 	assert_int_equal(vpc_put, 0);
 	assert_true(vpc_put < subnet_put && subnet_put < stats && stats < bind && bind < attach && attach < nic_put);
 	assert_int_equal(steps(&cp, TXN_OP_PUT, SM_VPCS), 1);
-	assert_int_equal(steps(&cp, TXN_OP_ROUTE_SYNC, -1), 0); /* a new VPC has nothing to change in place */
 	assert_int_equal(cp.p.ops[cp.p.n - 1].kind, TXN_OP_BARRIER); /* a whole-state commit ends on a grace period */
 	commit_plan_free(&cp);
 	txn_state_free(&cur);
 	txn_state_free(&want);
 }
 
-/* One route changed in a whole state: a new table swapped in by one record update, then exactly that entry rewritten. */
-static void route_change_swaps_then_syncs_the_difference(void **unused)
+/* Routes changed in a whole state: the new table built aside and swapped in by one record update, nothing else. */
+static void route_change_is_one_swap(void **unused)
 {
 	struct txn_state cur, want, after;
 	struct commit_plan cp;
@@ -300,21 +289,22 @@ static void route_change_swaps_then_syncs_the_difference(void **unused)
 
 	assert_int_equal(cp.nbuilds, 1);
 	assert_false(cp.builds[0].is_new);
-	assert_true(cp.builds[0].swap && cp.builds[0].in_place);
-	assert_int_equal(cp.build_entries, 0); /* nothing written before the commit point */
+	assert_true(cp.builds[0].swap);
 	assert_true(cp.builds[0].rec.fib_base != old_base);
+	const struct route *t = mem.r[cp.builds[0].rec.fib_base];
 	assert_int_equal(mem.n[cp.builds[0].rec.fib_base], 21); /* 20 - 1 + 1 static, 1 connected */
-	long swap = step(&cp, 0, TXN_OP_PUT, SM_VPCS), sync = step(&cp, 0, TXN_OP_ROUTE_SYNC, -1);
-	long barrier = step(&cp, 0, TXN_OP_BARRIER, -1);
-	assert_true(swap >= 0 && sync == swap + 1 && barrier > sync);
-	const struct txn_purge_hint *h = hint_of(&cp, sync);
-	assert_non_null(h);
-	assert_int_equal(h->e.n, 2); /* the changed and the new route, nothing else */
-	assert_int_equal(h->e.keys[0].addr, ip("172.16.3.0"));
-	assert_int_equal(h->e.vals[0].kind, ROUTE_VIA);
-	assert_int_equal(h->e.keys[1].addr, ip("172.17.0.0"));
-	assert_int_equal(h->del.n, 1);
-	assert_int_equal(h->del.keys[0].addr, ip("172.16.4.0"));
+	assert_int_equal(cp.builds[0].rec.route_count, 21);
+	assert_int_equal(t[0].kind, ROUTE_CONNECTED); /* 10.0.1/24 */
+	assert_int_equal(t[4].prefix, ip("172.16.3.0"));
+	assert_int_equal(t[4].kind, ROUTE_VIA);
+	assert_int_equal(t[5].prefix, ip("172.16.5.0")); /* 172.16.4/24 is out */
+	assert_int_equal(t[20].prefix, ip("172.17.0.0"));
+	/* the whole commit: one record update, then the grace period */
+	assert_int_equal(cp.p.n, 2);
+	assert_int_equal(cp.p.ops[0].kind, TXN_OP_PUT);
+	assert_int_equal(cp.p.ops[0].map, SM_VPCS);
+	assert_memory_equal(cp.p.ops[0].value, &cp.builds[0].rec, sizeof(struct vpc));
+	assert_int_equal(cp.p.ops[1].kind, TXN_OP_BARRIER);
 	/* the old table's lines are not released here: fib_install hands them to the quarantine itself */
 	assert_int_equal(steps(&cp, TXN_OP_FIB_RELEASE, -1), 0);
 	commit_plan_free(&cp);
@@ -359,11 +349,8 @@ static void partial_edit_merges_into_the_live_table(void **unused)
 	assert_int_equal(mem.n[cp.builds[0].rec.fib_base], 4);
 	assert_int_equal(t[2].prefix, ip("10.7.0.0")); /* merged in order */
 	assert_int_equal(t[3].prefix, ip("10.9.0.0"));
-	long sync = step(&cp, 0, TXN_OP_ROUTE_SYNC, -1);
-	assert_true(sync > step(&cp, 0, TXN_OP_PUT, SM_VPCS));
-	assert_int_equal(hint_of(&cp, sync)->e.n, 1);
-	assert_int_equal(hint_of(&cp, sync)->del.n, 0);
-	assert_int_equal(steps(&cp, TXN_OP_BARRIER, -1), 0);
+	assert_int_equal(cp.p.n, 1); /* the swap, and no grace period */
+	assert_int_equal(steps(&cp, TXN_OP_PUT, SM_VPCS), 1);
 	commit_plan_free(&cp);
 	txn_state_free(&want);
 
@@ -382,9 +369,7 @@ static void partial_edit_merges_into_the_live_table(void **unused)
 	assert_int_equal(mem.n[cp.builds[0].rec.fib_base], 2);
 	assert_int_equal(t[0].prefix, ip("10.0.0.0"));
 	assert_int_equal(t[1].prefix, ip("10.9.0.0"));
-	sync = step(&cp, 0, TXN_OP_ROUTE_SYNC, -1);
-	assert_int_equal(hint_of(&cp, sync)->e.n, 0);
-	assert_int_equal(hint_of(&cp, sync)->del.n, 1);
+	assert_int_equal(cp.p.n, 1);
 	commit_plan_free(&cp);
 	txn_state_free(&want);
 	txn_state_free(&cur);
@@ -418,15 +403,15 @@ static void removals_follow_the_grace_period(void **unused)
 	long detach = step(&cp, 0, TXN_OP_DETACH, -1), unbind = step(&cp, 0, TXN_OP_DEL, SM_IFINDEX_NICS);
 	long nic_del = step(&cp, 0, TXN_OP_DEL, SM_NICS), stats_del = step(&cp, 0, TXN_OP_DEL, SM_NIC_STATS);
 	long subnet_del = step(&cp, 0, TXN_OP_DEL, SM_SUBNETS), vpc_del = step(&cp, 0, TXN_OP_DEL, SM_VPCS);
-	long release = step(&cp, 0, TXN_OP_FIB_RELEASE, -1), purge = step(&cp, 0, TXN_OP_PURGE_VPC, -1);
+	long release = step(&cp, 0, TXN_OP_FIB_RELEASE, -1);
 	assert_int_equal(barrier, 0);
 	assert_true(barrier < detach && detach < unbind && unbind < nic_del && nic_del < stats_del);
-	assert_true(stats_del < subnet_del && subnet_del < vpc_del && vpc_del < release && release < purge);
+	assert_true(stats_del < subnet_del && subnet_del < vpc_del && vpc_del + 1 == release);
+	assert_int_equal(release + 1, (long)cp.p.n); /* the last step: nothing else to undo for the routes */
 	__u32 region[2];
 	memcpy(region, cp.p.ops[release].key, sizeof(region));
 	assert_int_equal(region[0], rec.fib_base); /* the lines of the table that went */
 	assert_int_equal(region[1], rec.fib_lines);
-	assert_int_equal(cp.p.ops[purge].vni, 7);
 	commit_plan_free(&cp);
 	txn_state_free(&want);
 	txn_state_free(&after);
@@ -515,7 +500,7 @@ static void full_arena_fails_the_plan(void **unused)
 static const struct CMUnitTest plan_tests[] = {
 	T(same_state_plans_nothing),
 	T(new_vpc_is_built_before_its_record),
-	T(route_change_swaps_then_syncs_the_difference),
+	T(route_change_is_one_swap),
 	T(partial_edit_merges_into_the_live_table),
 	T(removals_follow_the_grace_period),
 	T(nic_move_binds_before_and_unbinds_after),

@@ -1,4 +1,4 @@
-/* tests/unit/test_route_groups.c — the planner's route arithmetic without BPF: grouping, diffs, and a partly loaded VPC's changes. */
+/* tests/unit/test_route_groups.c — the planner's route arithmetic without BPF: grouping, and a partly loaded VPC's changes. */
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -61,31 +61,6 @@ static void groups_are_sorted_and_complete(void **unused)
 	txn_state_free(&st);
 }
 
-/* route_diff writes only what differs: a changed next hop is a put, a route gone a delete, the rest nothing. */
-static void diff_writes_only_changes(void **unused)
-{
-	struct vgroup a = { .vni = 7 }, b = { .vni = 7 };
-	struct gen_entries put, del;
-	struct route ra[3] = { rt("10.0.0.0", 8, ROUTE_BLACKHOLE), rt("10.1.0.0", 16, ROUTE_BLACKHOLE),
-			       rt("10.2.0.0", 16, ROUTE_BLACKHOLE) };
-	struct route rb[3] = { rt("10.0.0.0", 8, ROUTE_BLACKHOLE), rt("10.1.0.0", 16, ROUTE_VIA),
-			       rt("10.3.0.0", 16, ROUTE_BLACKHOLE) };
-
-	a.r = ra;
-	a.n = 3;
-	b.r = rb;
-	b.n = 3;
-	assert_int_equal(route_diff(&a, &b, 7, 0, &put, &del), 0);
-	assert_int_equal(put.n, 2); /* 10.1/16 changed, 10.3/16 new */
-	assert_int_equal(put.keys[0].addr, rb[1].prefix);
-	assert_int_equal(put.vals[0].kind, ROUTE_VIA);
-	assert_int_equal(put.keys[1].addr, rb[2].prefix);
-	assert_int_equal(del.n, 1); /* 10.2/16 gone */
-	assert_int_equal(del.keys[0].addr, ra[2].prefix);
-	entries_free(&put);
-	entries_free(&del);
-}
-
 /* A single command's states hold one route of a big VPC: the changes are that route and a new subnet's connected route. */
 static void partial_changes_are_the_edit(void **unused)
 {
@@ -132,7 +107,6 @@ static void partial_changes_are_the_edit(void **unused)
 
 static const struct CMUnitTest route_group_tests[] = {
 	cmocka_unit_test(groups_are_sorted_and_complete),
-	cmocka_unit_test(diff_writes_only_changes),
 	cmocka_unit_test(partial_changes_are_the_edit),
 };
 

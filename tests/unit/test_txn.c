@@ -16,56 +16,12 @@
  * Two code paths write a VPC's route table: maps/route_table.c rebuilds it
  * one route at a time (route add/del), maps/txn.c builds a whole table aside
  * (batch, apply). The datapath must not be able to tell them apart: for the
- * same routes, the same config entries, a fib index of the same shape holding
- * the same routes, and the same answers.
+ * same routes, a fib index of the same shape holding the same routes (the
+ * list show and save read), and the same answers.
  */
 #define VNI_ONE_BY_ONE 100
 #define VNI_BUILT 200
 #define ROUTES 400
-
-struct entry {
-	struct route_key k;
-	struct route v;
-};
-
-struct dump {
-	struct entry *e;
-	size_t n;
-	__u32 vni;
-	__u16 gen;
-};
-
-static int collect(const void *key, const void *value, void *ctx)
-{
-	const struct route_key *k = key;
-	struct dump *d = ctx;
-	if (k->vni != d->vni || k->gen != d->gen)
-		return 0;
-	d->e[d->n].k = *k;
-	d->e[d->n].k.vni = 0;
-	d->e[d->n].k.gen = 0;
-	d->e[d->n].v = *(const struct route *)value;
-	d->n++;
-	return 0;
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct entry));
-}
-
-static void dump_table(__u32 vni, struct dump *d)
-{
-	struct vpc v;
-	assert_int_equal(bpf_map_lookup_elem(env.vpcs_fd, &vni, &v), 0);
-	d->vni = vni;
-	d->gen = v.route_gen;
-	d->n = 0;
-	d->e = calloc(ROUTES * 10 + 64, sizeof(*d->e));
-	assert_non_null(d->e);
-	assert_int_equal(store_foreach(env.routes_fd, sizeof(struct route_key), sizeof(struct route), collect, d), 0);
-	qsort(d->e, d->n, sizeof(*d->e), cmp_entry);
-}
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 static uint32_t rnd(void)
@@ -81,7 +37,6 @@ static void built_aside_equals_one_by_one(void **state)
 	struct store s;
 	struct txn_state cur, want;
 	struct vpc one = { 0 }, built;
-	struct dump a, b;
 	char msg[256];
 	__u32 vni = VNI_ONE_BY_ONE;
 
@@ -119,17 +74,7 @@ static void built_aside_equals_one_by_one(void **state)
 		print_message("# txn_commit: %s\n", msg);
 	assert_int_equal(err, 0);
 
-	dump_table(VNI_ONE_BY_ONE, &a);
-	dump_table(VNI_BUILT, &b);
-	print_message("# %zu routes: %zu entries one by one, %zu built aside\n", n, a.n, b.n);
-	assert_int_equal(a.n, b.n);
-	for (size_t i = 0; i < a.n; i++)
-		if (memcmp(&a.e[i], &b.e[i], sizeof(a.e[i]))) {
-			print_message("# entry %zu differs: type %u len %u addr %08x: len %u/%u peer %u/%u\n", i,
-				      a.e[i].k.type, a.e[i].k.len, ntohl(a.e[i].k.addr), a.e[i].v.len, b.e[i].v.len,
-				      a.e[i].v.peer_vni, b.e[i].v.peer_vni);
-			fail();
-		}
+	print_message("# %zu routes one by one and built aside\n", n);
 	vni = VNI_ONE_BY_ONE;
 	assert_int_equal(bpf_map_lookup_elem(env.vpcs_fd, &vni, &one), 0);
 	vni = VNI_BUILT;
@@ -144,6 +89,16 @@ static void built_aside_equals_one_by_one(void **state)
 	assert_int_equal(fib_routes(env.fib_fd, &built, &rb, &nb), 0);
 	assert_int_equal(na, nb);
 	assert_memory_equal(ra, rb, na * sizeof(*ra));
+	/* a single command reads one route by a binary search of that list: each is found, a missing one is not */
+	for (size_t i = 0; i < na; i++) {
+		struct route got;
+		assert_int_equal(fib_route_get(env.fib_fd, &built, ra[i].prefix, ra[i].len, &got), 0);
+		assert_memory_equal(&got, &ra[i], sizeof(got));
+		if (ra[i].len < 32 && (i + 1 == na || ra[i + 1].prefix != ra[i].prefix || ra[i + 1].len != ra[i].len + 1)) {
+			struct route none;
+			assert_int_equal(fib_route_get(env.fib_fd, &built, ra[i].prefix, ra[i].len + 1, &none), -ENOENT);
+		}
+	}
 	free(ra);
 	free(rb);
 	for (int i = 0; i < 4096; i++) {
@@ -154,8 +109,6 @@ static void built_aside_equals_one_by_one(void **state)
 		if (!ex)
 			assert_memory_equal(&x, &y, sizeof(x));
 	}
-	free(a.e);
-	free(b.e);
 	txn_state_free(&cur);
 	txn_state_free(&want);
 	store_close(&s);
