@@ -77,7 +77,7 @@ apply_rate() { # the host's own document with 10,000 more routes in a new VPC, a
 	local l=$1 r=$2 t
 	v "$l" -j save >"$TMP/base.$l.json"
 	routes 10000 300 30 | awk -v vni=300 'BEGIN { printf "[" } { printf "%s{\"prefix\": \"%s\", \"vpc\": %d, \"blackhole\": true}",
-		NR > 1 ? "," : "", $3, vni } END { print "]" }' >"$TMP/more.json"
+		(NR > 1 ? "," : ""), $3, vni } END { print "]" }' >"$TMP/more.json"
 	jq --slurpfile more "$TMP/more.json" '.vpcs += [{"vni": 300}] | .routes += $more[0]' "$TMP/base.$l.json" >"$TMP/doc.$l.json"
 	t=$(timed "$l" apply "$TMP/doc.$l.json")
 	echo "scale=1; 10000 * 1000 / $t" | bc
