@@ -84,7 +84,10 @@ batch_refuses() {
 }
 
 @test "a read command's keywords alike: agent's l is local or lease, refused before anything starts" {
-	run --separate-stderr "$VPCBPF" agent --etcd http://127.0.0.1:9 host a dev lo l 10.0.0.1
+	# inside the test's host, on a device that does not exist, bounded: were "l" taken as local, the agent
+	# must not start a datapath anywhere real nor wait for etcd forever
+	run --separate-stderr timeout 20 "$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" agent --etcd http://127.0.0.1:9 \
+		host a dev nosuch0 l 10.0.0.1
 	assert_failure 1
 	[[ "$stderr" == *'agent: ambiguous keyword "l": local, lease'* ]] || fail "$stderr"
 }
