@@ -169,6 +169,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nat SEC(".maps");
 
+/* Live NAT mappings per NIC, for the quota (maps/vpcbpf.h, nat_counts). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_NICS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct nic_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nat_counts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_EIPS);

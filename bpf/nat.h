@@ -137,11 +137,36 @@ struct nat_sweep_ctx {
 	struct nat_key t;
 };
 
+/* The live mappings a NIC opened (nat_counts); created at 0 when missing. */
+static __always_inline __u64 *nat_count_of(__u32 vni, __be32 nic)
+{
+	struct nic_key k = { .vni = vni, .ip = nic };
+	__u64 *cnt = bpf_map_lookup_elem(&nat_counts, &k);
+	__u64 zero = 0;
+
+	if (cnt)
+		return cnt;
+	bpf_map_update_elem(&nat_counts, &k, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&nat_counts, &k);
+}
+
+/* A mapping of NIC (vni, nic) is gone: one less against its quota. */
+static __always_inline void nat_uncount(__u32 vni, __be32 nic)
+{
+	struct nic_key k = { .vni = vni, .ip = nic };
+	__u64 *cnt = bpf_map_lookup_elem(&nat_counts, &k);
+
+	if (cnt && *cnt)
+		__sync_fetch_and_add(cnt, -1);
+}
+
 static long nat_sweep_one(struct bpf_map *map, const struct nat_key *key, struct nat_entry *e,
 			  struct nat_sweep_ctx *ctx)
 {
-	if (nat_mapping_dead(key, e, ctx->now, &ctx->t))
-		bpf_map_delete_elem(&nat, key);
+	/* a mapping counts once, by its in entry (the out entry of a reclaimed port is gone already) */
+	if (nat_mapping_dead(key, e, ctx->now, &ctx->t) && bpf_map_delete_elem(&nat, key) == 0 &&
+	    key->dir == NAT_IN)
+		nat_uncount(e->vni, e->nic);
 	return 0;
 }
 
@@ -167,14 +192,19 @@ static __always_inline __u8 nat_first_state(__u8 proto, __u8 tcp_flags)
 	return tcp_flags & TCP_FIN_ ? CT_FIN : CT_SYN_SENT;
 }
 
-/* What a mapping lookup for a VM's flow needs and gives: scalars only (a global function's argument). */
+/*
+ * What a mapping lookup for a VM's flow needs and gives: scalars only (a
+ * global function's argument), and small: it lives on nic_internet's stack,
+ * near the 512-byte limit (the external address and port range are read
+ * from nat_host inside).
+ */
 struct nat_req {
 	struct nat_key ok;  /* the VM's flow */
-	__be32 ext_ip;
-	__u16 port_lo, port_hi;
 	__be16 ext_port;    /* out: the external port */
 	__u8 tcp_flags;
 	__u8 _pad;
+	__be32 nic;         /* the NIC sending (of ok.vni): whose quota a new mapping counts in */
+	__u32 quota;        /* its quota of mappings */
 };
 
 /*
@@ -200,19 +230,27 @@ struct {
 /*
  * A new mapping for the VM's flow s->ok: an external port from the host's
  * range (a hash of the flow picks where the search starts), in entry first.
- * Returns DROP_NONE with r->ext_port, DROP_NAT_PORTS_EXHAUSTED or DROP_NAT_FULL.
+ * Returns DROP_NONE with r->ext_port, DROP_NAT_NIC_QUOTA, DROP_NAT_PORTS_EXHAUSTED or DROP_NAT_FULL.
  */
-static __always_inline int nat_alloc(struct nat_req *r, struct nat_scratch *s, __u64 now)
+static __always_inline int nat_alloc(struct nat_req *r, const struct nat_host *nh, struct nat_scratch *s, __u64 now)
 {
-	__u32 lo = r->port_lo, hi = r->port_hi, range, start, tries;
+	__u32 lo = nh->port_lo, hi = nh->port_hi, range, start, tries;
 	struct nat_key *ok = &s->ok, *ik = &s->ik;
+	__u64 *cnt;
 	int swept = 0;
 
 	if (!lo || hi < lo)
 		return DROP_NAT_PORTS_EXHAUSTED;
+	/* the NIC's quota, as conntrack's: at it, dead mappings are swept first (at most once a second) */
+	cnt = nat_count_of(ok->vni, r->nic);
+	if (cnt && *cnt >= r->quota) {
+		swept = nat_sweep(now) == 0;
+		if (*cnt >= r->quota)
+			return DROP_NAT_NIC_QUOTA;
+	}
 	*ik = *ok;
 	ik->vni = 0;
-	ik->addr = r->ext_ip;
+	ik->addr = nh->ext_ip;
 	ik->dir = NAT_IN;
 	s->e.last_seen = now;
 	s->e.vni = ok->vni;
@@ -220,7 +258,7 @@ static __always_inline int nat_alloc(struct nat_req *r, struct nat_scratch *s, _
 	s->e.port = ok->port;
 	s->e.state = nat_first_state(ok->proto, r->tcp_flags);
 	s->e.flags = 0;
-	s->e._pad = 0;
+	s->e.nic = r->nic;
 
 	range = hi - lo + 1;
 	start = flow_mix(ok->vni ^ ((__u32)ok->proto << 24));
@@ -244,12 +282,19 @@ static __always_inline int nat_alloc(struct nat_req *r, struct nat_scratch *s, _
 		ik->port = bpf_htons((__u16)(lo + off));
 		err = bpf_map_update_elem(&nat, ik, &s->e, BPF_NOEXIST);
 		if (err == -EEXIST_) {
+			__u32 old_vni;
+			__be32 old_nic;
+
 			old = bpf_map_lookup_elem(&nat, ik);
 			if (!old || !nat_mapping_dead(ik, old, now, &s->t))
 				continue; /* a collision: that port serves a live flow to this peer */
+			old_vni = old->vni;
+			old_nic = old->nic;
 			nat_twin_key(ik, old, &s->t);
 			bpf_map_delete_elem(&nat, &s->t);
 			err = bpf_map_update_elem(&nat, ik, &s->e, BPF_EXIST);
+			if (!err) /* the dead mapping is gone: no longer its NIC's */
+				nat_uncount(old_vni, old_nic);
 		}
 		if (err && !swept) {
 			swept = 1;
@@ -259,12 +304,14 @@ static __always_inline int nat_alloc(struct nat_req *r, struct nat_scratch *s, _
 		if (err)
 			return err == -EEXIST_ ? DROP_NAT_PORTS_EXHAUSTED : DROP_NAT_FULL;
 		/* the out entry: the same record, naming the external side */
-		s->e.addr = r->ext_ip;
+		s->e.addr = nh->ext_ip;
 		s->e.port = ik->port;
 		if (bpf_map_update_elem(&nat, ok, &s->e, BPF_ANY)) {
 			bpf_map_delete_elem(&nat, ik);
 			return DROP_NAT_FULL;
 		}
+		if (cnt)
+			__sync_fetch_and_add(cnt, 1);
 		r->ext_port = ik->port;
 		return DROP_NONE;
 	}
@@ -280,6 +327,7 @@ static __always_inline int nat_alloc(struct nat_req *r, struct nat_scratch *s, _
  */
 __attribute__((noinline)) int nat_map_out(struct nat_req *r)
 {
+	const struct nat_host *nh = nat_host_get();
 	struct nat_scratch *s;
 	struct nat_entry *e, *te;
 	__u32 zero = 0;
@@ -288,13 +336,13 @@ __attribute__((noinline)) int nat_map_out(struct nat_req *r)
 	if (!r) /* a global function's pointer may be NULL for the verifier */
 		return DROP_NAT_FULL;
 	s = bpf_map_lookup_elem(&nat_scratch, &zero);
-	if (!s)
+	if (!s || !nh)
 		return DROP_NAT_FULL;
 	now = bpf_ktime_get_coarse_ns();
 	s->ok = r->ok;
 	e = bpf_map_lookup_elem(&nat, &s->ok);
-	if (!e || e->addr != r->ext_ip) /* none, or of an older external address (dp up changed it) */
-		return nat_alloc(r, s, now);
+	if (!e || e->addr != nh->ext_ip) /* none, or of an older external address (dp up changed it) */
+		return nat_alloc(r, nh, s, now);
 	if (!nat_dead(e, s->ok.proto, now)) {
 		nat_track(&s->ok, e, r->tcp_flags, now, &s->t);
 		r->ext_port = e->port;
@@ -303,7 +351,7 @@ __attribute__((noinline)) int nat_map_out(struct nat_req *r)
 	nat_twin_key(&s->ok, e, &s->t);
 	te = bpf_map_lookup_elem(&nat, &s->t);
 	if (!te || te->vni != s->ok.vni || te->addr != s->ok.addr || te->port != s->ok.port)
-		return nat_alloc(r, s, now); /* its port went to another flow meanwhile */
+		return nat_alloc(r, nh, s, now); /* its port went to another flow meanwhile */
 	e->state = te->state = nat_first_state(s->ok.proto, r->tcp_flags);
 	e->flags = te->flags = 0;
 	e->last_seen = te->last_seen = now;

@@ -121,10 +121,9 @@ static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, cons
 		r.ok.remote_port = l.remote_port;
 		r.ok.proto = proto;
 		r.ok.dir = NAT_OUT;
-		r.ext_ip = o->nh->ext_ip;
-		r.port_lo = o->nh->port_lo;
-		r.port_hi = o->nh->port_hi;
 		r.tcp_flags = l.tcp_flags;
+		r.nic = port->key.ip;
+		r.quota = ct_quota_of(port->nic);
 		reason = nat_map_out(&r);
 		if (reason)
 			return drop(skb, p, &port->key, reason);

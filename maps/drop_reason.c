@@ -33,6 +33,7 @@ static const char *const names[DROP__MAX] = {
 	[DROP_NAT_FULL] = "nat-full",
 	[DROP_NAT_UNSUPPORTED] = "nat-unsupported",
 	[DROP_NO_EXTERNAL] = "no-external",
+	[DROP_NAT_NIC_QUOTA] = "nat-nic-quota",
 };
 
 const char *drop_reason_name(unsigned int reason)
@@ -74,6 +75,7 @@ static const char *const meanings[DROP__MAX] = {
 	[DROP_NAT_FULL] = "the NAT table is full: a new flow to the internet was refused",
 	[DROP_NAT_UNSUPPORTED] = "what SNAT cannot translate: fragments, other protocols, ICMP errors from a VM",
 	[DROP_NO_EXTERNAL] = "an internet route on a host without an external device",
+	[DROP_NAT_NIC_QUOTA] = "the NIC holds its quota of NAT mappings (its ct-quota): a new flow to the internet was refused",
 };
 
 const char *drop_reason_meaning(unsigned int reason)

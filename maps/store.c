@@ -33,6 +33,7 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_EIPS] = MAP_EIPS,
 	[SM_NIC_EIPS] = MAP_NIC_EIPS,
 	[SM_SUBNET_DHCP] = MAP_SUBNET_DHCP,
+	[SM_NAT_COUNTS] = MAP_NAT_COUNTS,
 };
 
 int store_mkdir_p(const char *path)

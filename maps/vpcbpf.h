@@ -44,6 +44,7 @@
 #define MAP_EIPS "eips"
 #define MAP_NIC_EIPS "nic_eips"
 #define MAP_NIC_TAILS "nic_tails"
+#define MAP_NAT_COUNTS "nat_counts"
 #define MAP_EXTERNAL_TAILS "external_tails"
 
 /* ---- capacities (max_entries); hash maps are allocated on demand ---- */
@@ -431,6 +432,7 @@ enum drop_reason {
 	DROP_NAT_FULL = 28,            /* the NAT table is full for a new flow */
 	DROP_NAT_UNSUPPORTED = 29,     /* what NAT cannot translate: other protocols, non-first fragments */
 	DROP_NO_EXTERNAL = 30,         /* an internet route on a host without an external device */
+	DROP_NAT_NIC_QUOTA = 31,       /* the NIC holds its quota of NAT mappings: a new flow to the internet is refused */
 	DROP__MAX
 };
 
@@ -532,9 +534,17 @@ struct nat_entry {
 	__be16 port;      /* NAT_OUT: the external port; NAT_IN: the VM's port */
 	__u8 state;       /* enum ct_state: the timeouts of conntrack */
 	__u8 flags;       /* CT_F_FIN_* */
-	__u32 _pad;
+	__be32 nic;       /* the NIC (of vni) that opened the mapping: whose quota it counts in (nat_counts) */
 };
 _Static_assert(sizeof(struct nat_entry) == 24, "struct nat_entry layout");
+
+/*
+ * nat_counts: hash keyed by struct nic_key (the NIC that opened the mappings) -> __u64 live
+ * mappings, kept by the datapath alone, as ct_counts is for conntrack: +1 when a mapping is made,
+ * -1 when its in entry is swept or its port reclaimed. A NIC at its quota (its conntrack quota:
+ * nic ... ct-quota, else the host's, else CT_NIC_QUOTA_DEFAULT; a mapping is a flow) gets
+ * DROP_NAT_NIC_QUOTA for a new flow after a sweep of dead mappings; its mapped flows go on.
+ */
 
 /* eips: elastic IP (__be32) -> struct nic_key of the NIC it maps to; nic_eips: the reverse. */
 

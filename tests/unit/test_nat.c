@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nic.skel.h"
@@ -42,7 +43,7 @@
 #define NAT_PORT 40000
 
 static struct external_bpf *ext;
-static int ext_prog_fd, nat_fd, nat_host_fd, eips_fd, nic_eips_fd;
+static int ext_prog_fd, nat_fd, nat_host_fd, eips_fd, nic_eips_fd, nat_counts_fd;
 static char ext_mac[18];
 
 static __be32 ip(const char *s)
@@ -122,6 +123,7 @@ static int world_once(void)
 	nat_host_fd = bpf_map__fd(env.skel->maps.nat_host);
 	eips_fd = bpf_map__fd(env.skel->maps.eips);
 	nic_eips_fd = bpf_map__fd(env.skel->maps.nic_eips);
+	nat_counts_fd = bpf_map__fd(env.skel->maps.nat_counts);
 	return 0;
 }
 
@@ -144,6 +146,7 @@ static int setup(void **state)
 	if (env_reset())
 		return -1;
 	flush(nat_fd, sizeof(struct nat_key));
+	flush(nat_counts_fd, sizeof(struct nic_key));
 	flush(eips_fd, sizeof(__be32));
 	flush(nic_eips_fd, sizeof(struct nic_key));
 	if (bpf_map_lookup_elem(env.host_fd, &zero, &h))
@@ -463,6 +466,87 @@ static void test_ports_exhausted_drops_new_flow_only(void **state)
 	assert_int_equal(env_drops(DROP_NAT_PORTS_EXHAUSTED), 1);
 }
 
+/* A UDP flow from sport of the NIC on port (VPC vni's VM_IP) to SRV:9000: its external port, 0 when dropped. */
+static uint16_t snat_from(int port, const char *mac, uint16_t sport, int *verdict)
+{
+	uint8_t out[PB_MAX];
+	size_t out_len = sizeof(out);
+	struct pb in;
+
+	frame(&in, ROUTER_MAC_S, mac, VM_IP, SRV, 17, sport, 9000, 64);
+	assert_int_equal(env_run(port, in.data, in.len, out, &out_len, verdict), 0);
+	return *verdict == TC_ACT_REDIRECT ? ntohs(*(uint16_t *)(out + 14 + 20)) : 0;
+}
+
+static void nic_quota(__u32 vni, const char *addr, __u32 quota)
+{
+	struct nic_key k = { .vni = vni, .ip = ip(addr) };
+	struct nic n;
+
+	assert_int_equal(bpf_map_lookup_elem(env.nics_fd, &k, &n), 0);
+	n.ct_quota = quota;
+	assert_int_equal(bpf_map_update_elem(env.nics_fd, &k, &n, BPF_EXIST), 0);
+}
+
+static __u64 nat_count(__u32 vni, const char *nic)
+{
+	struct nic_key k = { .vni = vni, .ip = ip(nic) };
+	__u64 n = 0;
+
+	bpf_map_lookup_elem(nat_counts_fd, &k, &n);
+	return n;
+}
+
+/* Every mapping idle since boot: dead, for the next sweep. */
+static void age_all_mappings(void)
+{
+	struct nat_key k, next, *prev = NULL;
+	struct nat_entry e;
+
+	while (bpf_map_get_next_key(nat_fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		assert_int_equal(bpf_map_lookup_elem(nat_fd, &k, &e), 0);
+		e.last_seen = 1;
+		assert_int_equal(bpf_map_update_elem(nat_fd, &k, &e, BPF_EXIST), 0);
+	}
+}
+
+/* issue 14's quota for NAT too: a NIC at its quota of mappings gets no new one, its flows go on, others map. */
+static void test_nic_quota_of_mappings(void **state)
+{
+	struct route r = { .kind = ROUTE_INTERNET };
+	struct nic_stats st;
+	int verdict;
+
+	set_ports(NAT_PORT, NAT_PORT + 15);
+	nic_quota(VPC, VM_IP, 2);
+	assert_int_not_equal(snat_from(PORT_VM, VM_MAC, 5000, &verdict), 0);
+	assert_int_not_equal(snat_from(PORT_VM, VM_MAC, 5001, &verdict), 0);
+	assert_int_equal(nat_count(VPC, VM_IP), 2);
+	/* the third new flow is refused, counted by reason on the NIC */
+	assert_int_equal(snat_from(PORT_VM, VM_MAC, 5002, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_SHOT);
+	assert_int_equal(env_drops(DROP_NAT_NIC_QUOTA), 1);
+	assert_int_equal(env_drops(DROP_NAT_FULL) + env_drops(DROP_NAT_PORTS_EXHAUSTED), 0);
+	assert_int_equal(env_nic_stats(VPC, VM_IP, &st), 0);
+	assert_int_equal(st.drop_reason[DROP_NAT_NIC_QUOTA], 1);
+	/* its mapped flows go on */
+	assert_int_not_equal(snat_from(PORT_VM, VM_MAC, 5000, &verdict), 0);
+	assert_int_equal(nat_count(VPC, VM_IP), 2);
+	/* another NIC (VPC 200, the same address) maps on its own quota */
+	topo_nic_local(200, VM_IP, "02:00:00:00:02:02", "10.0.0.0/24", 2, SC_ON);
+	assert_int_equal(route_table_insert(&env.rm, 200, &r), 0);
+	assert_int_not_equal(snat_from(2, "02:00:00:00:02:02", 5002, &verdict), 0);
+	assert_int_equal(nat_count(200, VM_IP), 1);
+	/* dead mappings are swept (at most once a second) and give the quota back */
+	age_all_mappings();
+	usleep(1100 * 1000);
+	assert_int_not_equal(snat_from(PORT_VM, VM_MAC, 5002, &verdict), 0);
+	assert_int_equal(nat_count(VPC, VM_IP), 1);
+	assert_int_equal(nat_count(200, VM_IP), 0);
+}
+
 static void test_to_infrastructure_dropped(void **state)
 {
 	uint8_t out[PB_MAX];
@@ -501,6 +585,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup(test_port_collision_takes_the_next_port, setup),
 	cmocka_unit_test_setup(test_dead_mapping_port_is_reclaimed, setup),
 	cmocka_unit_test_setup(test_ports_exhausted_drops_new_flow_only, setup),
+	cmocka_unit_test_setup(test_nic_quota_of_mappings, setup),
 	cmocka_unit_test_setup(test_to_infrastructure_dropped, setup),
 	cmocka_unit_test_setup(test_unknown_inbound_goes_to_the_host, setup),
 };
