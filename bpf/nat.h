@@ -13,6 +13,12 @@
  * both, and a mapping is dead once both entries are.
  */
 #define NAT_TRIES 32 /* ports tried for a new flow before it is counted as exhausted */
+/*
+ * nat_map_out's answer "sweep dead mappings, then ask again" (not a drop reason): the sweep's
+ * callback runs from nic_internet itself, not from inside the global function, so that 6.1's
+ * 512 bytes for a call chain (nic_internet -> nat_map_out, nic_internet -> callback) hold.
+ */
+#define NAT_SWEEP 255
 #define BPF_F_PSEUDO_HDR_ 0x10
 #define BPF_F_MARK_MANGLED_0_ 0x20
 #define EEXIST_ 17
@@ -129,32 +135,73 @@ static __always_inline void nat_track(const struct nat_key *k, struct nat_entry 
 	}
 }
 
+/*
+ * What a mapping lookup for a VM's flow needs and gives: scalars only (a
+ * global function's argument), and small: it lives on nic_internet's stack,
+ * near the 512-byte limit (the external address and port range are read
+ * from nat_host inside).
+ */
+struct nat_req {
+	struct nat_key ok;  /* the VM's flow */
+	__be16 ext_port;    /* out: the external port */
+	__u8 tcp_flags;
+	__u8 swept;         /* the caller has swept dead mappings (or tried: at most once a second) */
+	__be32 nic;         /* the NIC sending (of ok.vni): whose quota a new mapping counts in */
+	__u32 quota;        /* its quota of mappings */
+};
+
+/*
+ * The keys and entries of an allocation live in a per-CPU scratch entry,
+ * not on the stack: nic_ingress's own frame leaves little of the 512 bytes
+ * that a call chain may use.
+ */
+struct nat_scratch {
+	struct nat_req req; /* nat_egress's request to nat_map_out */
+	struct nat_key ok;
+	struct nat_key ik;
+	struct nat_key t;
+	__u32 _pad;
+	struct nat_entry e;
+	struct nic_key ck;  /* a NIC whose mappings are counted (nat_counts) */
+	__u64 zero;
+	struct nat_key sweep_t; /* the sweep's twin key (its callback runs inside nat_alloc: not t) */
+	struct bpf_fib_lookup fib; /* nat_check's question to the kernel's FIB */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nat_scratch);
+} nat_scratch SEC(".maps");
+
 /* When the NAT table was last swept (per program object; a race costs one extra sweep). */
 __u64 nat_last_sweep = 0;
 
 struct nat_sweep_ctx {
-	__u64 now;
-	struct nat_key t;
+	__u64 now; /* the twin's key is built in the scratch entry: this lives on nat_map_out's stack */
 };
 
-/* The live mappings a NIC opened (nat_counts); created at 0 when missing. */
-static __always_inline __u64 *nat_count_of(__u32 vni, __be32 nic)
+/*
+ * The live mappings of NIC *k (nat_counts); created at 0 (*zero) when
+ * missing. The key and the zero come from the caller (the per-CPU scratch
+ * entry): on 6.1 nic_internet, nat_map_out and the sweep's callback share
+ * one 512-byte stack budget, and it is nearly spent.
+ */
+static __always_inline __u64 *nat_count_of(const struct nic_key *k, const __u64 *zero)
 {
-	struct nic_key k = { .vni = vni, .ip = nic };
-	__u64 *cnt = bpf_map_lookup_elem(&nat_counts, &k);
-	__u64 zero = 0;
+	__u64 *cnt = bpf_map_lookup_elem(&nat_counts, k);
 
 	if (cnt)
 		return cnt;
-	bpf_map_update_elem(&nat_counts, &k, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&nat_counts, &k);
+	bpf_map_update_elem(&nat_counts, k, zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&nat_counts, k);
 }
 
-/* A mapping of NIC (vni, nic) is gone: one less against its quota. */
-static __always_inline void nat_uncount(__u32 vni, __be32 nic)
+/* A mapping of NIC *k is gone: one less against its quota. */
+static __always_inline void nat_uncount(const struct nic_key *k)
 {
-	struct nic_key k = { .vni = vni, .ip = nic };
-	__u64 *cnt = bpf_map_lookup_elem(&nat_counts, &k);
+	__u64 *cnt = bpf_map_lookup_elem(&nat_counts, k);
 
 	if (cnt && *cnt)
 		__sync_fetch_and_add(cnt, -1);
@@ -163,10 +210,18 @@ static __always_inline void nat_uncount(__u32 vni, __be32 nic)
 static long nat_sweep_one(struct bpf_map *map, const struct nat_key *key, struct nat_entry *e,
 			  struct nat_sweep_ctx *ctx)
 {
+	__u32 zero = 0;
+	struct nat_scratch *s = bpf_map_lookup_elem(&nat_scratch, &zero);
+
+	if (!s)
+		return 1;
 	/* a mapping counts once, by its in entry (the out entry of a reclaimed port is gone already) */
-	if (nat_mapping_dead(key, e, ctx->now, &ctx->t) && bpf_map_delete_elem(&nat, key) == 0 &&
-	    key->dir == NAT_IN)
-		nat_uncount(e->vni, e->nic);
+	if (nat_mapping_dead(key, e, ctx->now, &s->sweep_t) && bpf_map_delete_elem(&nat, key) == 0 &&
+	    key->dir == NAT_IN) {
+		struct nic_key k = { .vni = e->vni, .ip = e->nic };
+
+		nat_uncount(&k);
+	}
 	return 0;
 }
 
@@ -192,62 +247,28 @@ static __always_inline __u8 nat_first_state(__u8 proto, __u8 tcp_flags)
 	return tcp_flags & TCP_FIN_ ? CT_FIN : CT_SYN_SENT;
 }
 
-/*
- * What a mapping lookup for a VM's flow needs and gives: scalars only (a
- * global function's argument), and small: it lives on nic_internet's stack,
- * near the 512-byte limit (the external address and port range are read
- * from nat_host inside).
- */
-struct nat_req {
-	struct nat_key ok;  /* the VM's flow */
-	__be16 ext_port;    /* out: the external port */
-	__u8 tcp_flags;
-	__u8 _pad;
-	__be32 nic;         /* the NIC sending (of ok.vni): whose quota a new mapping counts in */
-	__u32 quota;        /* its quota of mappings */
-};
-
-/*
- * The keys and entries of an allocation live in a per-CPU scratch entry,
- * not on the stack: nic_ingress's own frame leaves little of the 512 bytes
- * that a call chain may use.
- */
-struct nat_scratch {
-	struct nat_key ok;
-	struct nat_key ik;
-	struct nat_key t;
-	__u32 _pad;
-	struct nat_entry e;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct nat_scratch);
-} nat_scratch SEC(".maps");
 
 /*
  * A new mapping for the VM's flow s->ok: an external port from the host's
  * range (a hash of the flow picks where the search starts), in entry first.
- * Returns DROP_NONE with r->ext_port, DROP_NAT_NIC_QUOTA, DROP_NAT_PORTS_EXHAUSTED or DROP_NAT_FULL.
+ * Returns DROP_NONE with r->ext_port, DROP_NAT_NIC_QUOTA, DROP_NAT_PORTS_EXHAUSTED, DROP_NAT_FULL, or
+ * NAT_SWEEP (at the quota, or the table full, and no sweep tried yet).
  */
 static __always_inline int nat_alloc(struct nat_req *r, const struct nat_host *nh, struct nat_scratch *s, __u64 now)
 {
 	__u32 lo = nh->port_lo, hi = nh->port_hi, range, start, tries;
 	struct nat_key *ok = &s->ok, *ik = &s->ik;
 	__u64 *cnt;
-	int swept = 0;
 
 	if (!lo || hi < lo)
 		return DROP_NAT_PORTS_EXHAUSTED;
 	/* the NIC's quota, as conntrack's: at it, dead mappings are swept first (at most once a second) */
-	cnt = nat_count_of(ok->vni, r->nic);
-	if (cnt && *cnt >= r->quota) {
-		swept = nat_sweep(now) == 0;
-		if (*cnt >= r->quota)
-			return DROP_NAT_NIC_QUOTA;
-	}
+	s->ck.vni = ok->vni;
+	s->ck.ip = r->nic;
+	s->zero = 0;
+	cnt = nat_count_of(&s->ck, &s->zero);
+	if (cnt && *cnt >= r->quota)
+		return r->swept ? DROP_NAT_NIC_QUOTA : NAT_SWEEP;
 	*ik = *ok;
 	ik->vni = 0;
 	ik->addr = nh->ext_ip;
@@ -282,25 +303,19 @@ static __always_inline int nat_alloc(struct nat_req *r, const struct nat_host *n
 		ik->port = bpf_htons((__u16)(lo + off));
 		err = bpf_map_update_elem(&nat, ik, &s->e, BPF_NOEXIST);
 		if (err == -EEXIST_) {
-			__u32 old_vni;
-			__be32 old_nic;
-
 			old = bpf_map_lookup_elem(&nat, ik);
 			if (!old || !nat_mapping_dead(ik, old, now, &s->t))
 				continue; /* a collision: that port serves a live flow to this peer */
-			old_vni = old->vni;
-			old_nic = old->nic;
+			s->ck.vni = old->vni; /* the dead mapping's NIC: it loses the mapping */
+			s->ck.ip = old->nic;
 			nat_twin_key(ik, old, &s->t);
 			bpf_map_delete_elem(&nat, &s->t);
 			err = bpf_map_update_elem(&nat, ik, &s->e, BPF_EXIST);
-			if (!err) /* the dead mapping is gone: no longer its NIC's */
-				nat_uncount(old_vni, old_nic);
+			if (!err)
+				nat_uncount(&s->ck);
 		}
-		if (err && !swept) {
-			swept = 1;
-			if (nat_sweep(now) == 0)
-				err = bpf_map_update_elem(&nat, ik, &s->e, BPF_NOEXIST);
-		}
+		if (err && !r->swept)
+			return NAT_SWEEP; /* the table is full: nat_egress sweeps and asks again */
 		if (err)
 			return err == -EEXIST_ ? DROP_NAT_PORTS_EXHAUSTED : DROP_NAT_FULL;
 		/* the out entry: the same record, naming the external side */
@@ -323,7 +338,7 @@ static __always_inline int nat_alloc(struct nat_req *r, const struct nat_host *n
  * mapping revived when it died but its port was not taken since, or a new
  * one. A global function: the verifier checks it once, not once for every
  * path of nic_ingress that reaches it (the allocation loop would multiply
- * them). Returns DROP_NONE or the drop reason.
+ * them). Returns DROP_NONE, NAT_SWEEP (sweep, set r->swept, ask again) or the drop reason.
  */
 __attribute__((noinline)) int nat_map_out(struct nat_req *r)
 {

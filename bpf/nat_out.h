@@ -16,7 +16,9 @@ static __always_inline int nat_check(struct __sk_buff *skb, const struct pkt *p,
 				     struct nat_out *o)
 {
 	const struct nat_host *nh = nat_host_get();
-	struct bpf_fib_lookup fib = {};
+	__u32 zero = 0;
+	struct nat_scratch *s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	struct bpf_fib_lookup *fib;
 	const __be32 *eip;
 	int rc;
 
@@ -30,25 +32,30 @@ static __always_inline int nat_check(struct __sk_buff *skb, const struct pkt *p,
 	o->eip = eip != NULL;
 	o->src = eip ? *eip : nh->ext_ip;
 
-	fib.family = AF_INET_;
-	fib.l4_protocol = p->ip_proto;
-	fib.ipv4_src = o->src;
-	fib.ipv4_dst = p->daddr;
-	fib.ifindex = nh->ext_ifindex;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (!s)
+		return DROP_NO_ROUTE;
+	/* in the scratch entry, not on the stack (6.1's 512 bytes for the call chain, see nat_egress) */
+	fib = &s->fib;
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET_;
+	fib->l4_protocol = p->ip_proto;
+	fib->ipv4_src = o->src;
+	fib->ipv4_dst = p->daddr;
+	fib->ifindex = nh->ext_ifindex;
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-		if (fib.ifindex != nh->ext_ifindex)
+		if (fib->ifindex != nh->ext_ifindex)
 			return DROP_TO_INFRASTRUCTURE;
-		mac_copy(o->smac, fib.smac);
-		mac_copy(o->dmac, fib.dmac);
+		mac_copy(o->smac, fib->smac);
+		mac_copy(o->dmac, fib->dmac);
 		o->neigh = 0;
 		return DROP_NONE;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
-		if (fib.ifindex != nh->ext_ifindex)
+		if (fib->ifindex != nh->ext_ifindex)
 			return DROP_TO_INFRASTRUCTURE;
 		o->neigh = 1;
-		o->nexthop = fib.ipv4_dst;
+		o->nexthop = fib->ipv4_dst;
 		return DROP_NONE;
 	case BPF_FIB_LKUP_RET_FWD_DISABLED:
 		/* forwarding off on the external device: no FIB answer; the checks by name stand alone */
@@ -107,27 +114,40 @@ static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, cons
 		/* stateless: the address alone; TCP/UDP checksums cover it through the pseudo header */
 		l4 = p->first_frag && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
 	} else {
-		struct nat_req r = {};
+		/* the request lives in the per-CPU scratch entry, not on this stack (6.1 counts 512 bytes
+		 * for nic_internet, nat_map_out and the sweep's callback together) */
+		__u32 zero = 0;
+		struct nat_scratch *s = bpf_map_lookup_elem(&nat_scratch, &zero);
+		struct nat_req *r;
 
+		if (!s)
+			return drop(skb, p, &port->key, DROP_NAT_FULL);
+		r = &s->req;
 		reason = nat_parse_l4(p, 1, &l);
 		if (!reason && proto == IPPROTO_ICMP && l.icmp_type != ICMP_ECHO_)
 			reason = DROP_NAT_UNSUPPORTED;
 		if (reason)
 			return drop(skb, p, &port->key, reason);
-		r.ok.vni = port->key.vni;
-		r.ok.addr = p->saddr;
-		r.ok.remote = p->daddr;
-		r.ok.port = l.port;
-		r.ok.remote_port = l.remote_port;
-		r.ok.proto = proto;
-		r.ok.dir = NAT_OUT;
-		r.tcp_flags = l.tcp_flags;
-		r.nic = port->key.ip;
-		r.quota = ct_quota_of(port->nic);
-		reason = nat_map_out(&r);
+		__builtin_memset(r, 0, sizeof(*r));
+		r->ok.vni = port->key.vni;
+		r->ok.addr = p->saddr;
+		r->ok.remote = p->daddr;
+		r->ok.port = l.port;
+		r->ok.remote_port = l.remote_port;
+		r->ok.proto = proto;
+		r->ok.dir = NAT_OUT;
+		r->tcp_flags = l.tcp_flags;
+		r->nic = port->key.ip;
+		r->quota = ct_quota_of(port->nic);
+		reason = nat_map_out(r);
+		if (reason == NAT_SWEEP) {
+			nat_sweep(bpf_ktime_get_coarse_ns());
+			r->swept = 1;
+			reason = nat_map_out(r);
+		}
 		if (reason)
 			return drop(skb, p, &port->key, reason);
-		ext_port = r.ext_port;
+		ext_port = r->ext_port;
 		l4 = 1;
 	}
 
