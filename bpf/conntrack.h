@@ -277,7 +277,8 @@ static __always_inline int ct_sweep(__u64 now)
 /* Insert a new entry (counted in its zone) or reuse a dead one in place (not counted again). */
 static __always_inline int ct_insert(const struct flow *f, const struct ct_entry *e, __u64 *cnt)
 {
-	long err = bpf_map_update_elem(&conntrack, &f->key, e, BPF_NOEXIST);
+	/* int: 6.1 hands a map update's int error zero-extended (-EEXIST reads 4294967279 as a long) */
+	int err = (int)bpf_map_update_elem(&conntrack, &f->key, e, BPF_NOEXIST);
 
 	if (err == 0) {
 		if (cnt)

@@ -22,6 +22,13 @@
 #define BPF_F_PSEUDO_HDR_ 0x10
 #define BPF_F_MARK_MANGLED_0_ 0x20
 #define EEXIST_ 17
+/*
+ * A map update's error as the int it is: Linux 6.1 calls the hash map's
+ * update directly (an int function) and hands the program its 32 bits
+ * zero-extended, so -EEXIST reads 4294967279 as a 64-bit value (6.2 made
+ * map ops return long). Compare errors through this.
+ */
+#define MAP_ERR(x) ((int)(x))
 
 /* What the internet path learned before the security group ran (nat_check) for nat_egress. */
 struct nat_out {
@@ -293,7 +300,7 @@ static __always_inline int nat_alloc(struct nat_req *r, const struct nat_host *n
 	for (__u32 i = 0; i < NAT_TRIES; i++) {
 		struct nat_entry *old;
 		__u32 off;
-		long err;
+		int err;
 
 		if (i >= tries)
 			break;
@@ -301,7 +308,7 @@ static __always_inline int nat_alloc(struct nat_req *r, const struct nat_host *n
 		if (off >= range)
 			off -= range;
 		ik->port = bpf_htons((__u16)(lo + off));
-		err = bpf_map_update_elem(&nat, ik, &s->e, BPF_NOEXIST);
+		err = MAP_ERR(bpf_map_update_elem(&nat, ik, &s->e, BPF_NOEXIST));
 		if (err == -EEXIST_) {
 			old = bpf_map_lookup_elem(&nat, ik);
 			if (!old || !nat_mapping_dead(ik, old, now, &s->t))
@@ -310,7 +317,7 @@ static __always_inline int nat_alloc(struct nat_req *r, const struct nat_host *n
 			s->ck.ip = old->nic;
 			nat_twin_key(ik, old, &s->t);
 			bpf_map_delete_elem(&nat, &s->t);
-			err = bpf_map_update_elem(&nat, ik, &s->e, BPF_EXIST);
+			err = MAP_ERR(bpf_map_update_elem(&nat, ik, &s->e, BPF_EXIST));
 			if (!err)
 				nat_uncount(&s->ck);
 		}

@@ -403,20 +403,25 @@ static __u64 now_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
-/* A mapping of another VM (10.0.0.9:7777) to SRV:9000 on external port `port`, seen last at `seen`. */
-static void occupy(uint16_t port, __u64 seen)
+/* A mapping of another VM (10.0.0.9:7777) to SRV:9000 on external port `port`, seen last at `seen` (state: replied). */
+static void occupy_as(uint16_t port, __u64 seen, __u8 state)
 {
 	struct nat_key in = { .addr = ip(EXT_IP), .remote = ip(SRV), .port = htons(port), .remote_port = htons(9000),
 			      .proto = 17, .dir = NAT_IN };
 	struct nat_key outk = { .vni = VPC, .addr = ip("10.0.0.9"), .remote = ip(SRV), .port = htons(7777),
 				.remote_port = htons(9000), .proto = 17, .dir = NAT_OUT };
 	struct nat_entry ie = { .last_seen = seen, .vni = VPC, .addr = ip("10.0.0.9"), .port = htons(7777),
-				.state = CT_REPLIED };
+				.state = state };
 	struct nat_entry oe = { .last_seen = seen, .vni = VPC, .addr = ip(EXT_IP), .port = htons(port),
-				.state = CT_REPLIED };
+				.state = state };
 
 	assert_int_equal(bpf_map_update_elem(nat_fd, &in, &ie, BPF_ANY), 0);
 	assert_int_equal(bpf_map_update_elem(nat_fd, &outk, &oe, BPF_ANY), 0);
+}
+
+static void occupy(uint16_t port, __u64 seen)
+{
+	occupy_as(port, seen, CT_REPLIED);
 }
 
 static uint16_t snat_port(int *verdict)
@@ -450,7 +455,11 @@ static void test_dead_mapping_port_is_reclaimed(void **state)
 	int verdict;
 
 	set_ports(NAT_PORT, NAT_PORT + 3);
-	occupy((uint16_t)(NAT_PORT + start), 1); /* idle since boot: long dead */
+	/* idle since boot, unanswered (UDP's 30 s): dead once the machine has been up that long (a
+	 * fresh vmtest guest may not have been: wait for it, at most 32 s) */
+	for (int w = 0; w < 32 && now_ns() < (CT_TIMEOUT_UDP + 2) * 1000000000ULL; w++)
+		sleep(1);
+	occupy_as((uint16_t)(NAT_PORT + start), 1, CT_NEW);
 	assert_int_equal(snat_port(&verdict), NAT_PORT + start);
 	/* the dead mapping is gone on both sides */
 	assert_int_not_equal(bpf_map_lookup_elem(nat_fd, &outk, &e), 0);
