@@ -284,14 +284,19 @@ int etcd_call(struct etcd *e, const char *path, json_object *reqo, json_object *
 		goto out;
 	}
 	size_t len = evbuffer_get_length(c.body);
-	const char *text = (const char *)evbuffer_pullup(c.body, -1);
-	o = len ? json_tokener_parse(text ? text : "") : NULL;
-	if (!len) { /* evbuffer_pullup of an empty buffer is NULL */
+	if (!len) {
 		seterr(e, "etcd %s%s: HTTP %d, empty answer", e->url, path, c.code);
 		goto out;
 	}
+	/* the body is not NUL-terminated: a parse that ran past it failed now and then */
+	if (evbuffer_add(c.body, "", 1)) {
+		seterr(e, "out of memory");
+		goto out;
+	}
+	o = json_tokener_parse((const char *)evbuffer_pullup(c.body, -1));
 	if (!o) {
-		seterr(e, "etcd %s%s: HTTP %d, answer is not JSON", e->url, path, c.code);
+		const char *t = (const char *)evbuffer_pullup(c.body, -1);
+		seterr(e, "etcd %s%s: HTTP %d, answer is not JSON (%zu bytes: %.80s)", e->url, path, c.code, len, t);
 		goto out;
 	}
 	if (c.code != 200) {
