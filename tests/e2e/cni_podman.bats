@@ -31,6 +31,17 @@ ctr() {
 
 ip_of() { pm inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
 rx_of() { pm exec "$1" cat /sys/class/net/"${2:-eth0}"/statistics/rx_packets; }
+# CTR PORT: waits (5 s at most) until a TCP listener on PORT is up in the container (a fixed sleep raced it)
+listening() {
+	local pid i
+	pid=$(pm inspect -f '{{.State.Pid}}' "$1")
+	for i in $(seq 50); do
+		[ -n "$(nsenter -t "$pid" -n ss -Hltn "sport = :$2")" ] && return 0
+		sleep 0.1
+	done
+	echo "no listener on port $2 in $1" >&2
+	return 1
+}
 
 conflist() { # NAME VNI SUBNET
 	printf '{"cniVersion":"1.0.0","name":"%s","plugins":[{"type":"vpcbpf","vpc":%s,"pinDir":"%s","ipam":{"type":"host-local","ranges":[[{"subnet":"%s"}]],"dataDir":"%s"}}]}\n' \
@@ -93,7 +104,7 @@ nothing_left() {
 	run pm exec b1 ping -c 2 -W 2 "$ip2"
 	assert_success
 	pm exec -d b2 sh -c 'nc -l -p 7000 >/tmp/got'
-	sleep 0.5
+	listening b2 7000
 	run pm exec b1 sh -c "echo over vpcbpf | nc -w 2 $ip2 7000"
 	local i
 	for i in $(seq 20); do [ -n "$(pm exec b2 cat /tmp/got)" ] && break; sleep 0.2; done
@@ -109,7 +120,7 @@ nothing_left() {
 		ctr r1 --network red --ip 10.0.0.10 && ctr r2 --network red --ip 10.0.0.11 || fail "podman run failed"
 	pm exec -d b2 sh -c 'echo blue | nc -l -p 7000'
 	pm exec -d r2 sh -c 'echo red | nc -l -p 7000'
-	sleep 0.5
+	listening b2 7000 && listening r2 7000
 	local blue_rx red_rx
 	blue_rx=$(rx_of b2)
 	red_rx=$(rx_of r2)
