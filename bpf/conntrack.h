@@ -160,11 +160,11 @@ static __always_inline int flow_parse(const struct pkt *p, const struct nic_key 
 	}
 }
 
-static __always_inline __u64 ct_timeout_ns(const struct ct_entry *e, __u8 proto)
+static __always_inline __u64 ct_timeout_ns(__u8 state, __u8 proto)
 {
 	__u64 s;
 
-	switch (e->state) {
+	switch (state) {
 	case CT_SYN_SENT: s = CT_TIMEOUT_SYN; break;
 	case CT_ESTABLISHED: s = CT_TIMEOUT_ESTABLISHED; break;
 	case CT_FIN: s = CT_TIMEOUT_FIN; break;
@@ -177,7 +177,7 @@ static __always_inline __u64 ct_timeout_ns(const struct ct_entry *e, __u8 proto)
 
 static __always_inline int ct_expired(const struct ct_entry *e, __u8 proto, __u64 now)
 {
-	return now > e->last_seen && now - e->last_seen > ct_timeout_ns(e, proto);
+	return now > e->last_seen && now - e->last_seen > ct_timeout_ns(e->state, proto);
 }
 
 /* TCP: the states that decide the timeout; any packet of a live entry passes. */

@@ -48,24 +48,10 @@ static __always_inline const struct nat_host *nat_host_get(void)
 	return bpf_map_lookup_elem(&nat_host, &zero);
 }
 
-static __always_inline __u64 nat_timeout_ns(__u8 state, __u8 proto)
-{
-	__u64 s;
-
-	switch (state) {
-	case CT_SYN_SENT: s = CT_TIMEOUT_SYN; break;
-	case CT_ESTABLISHED: s = CT_TIMEOUT_ESTABLISHED; break;
-	case CT_FIN: s = CT_TIMEOUT_FIN; break;
-	case CT_CLOSED: s = CT_TIMEOUT_CLOSED; break;
-	case CT_REPLIED: s = proto == IPPROTO_ICMP ? CT_TIMEOUT_ICMP : CT_TIMEOUT_UDP_REPLIED; break;
-	default: s = proto == IPPROTO_ICMP ? CT_TIMEOUT_ICMP : CT_TIMEOUT_UDP; break;
-	}
-	return s * NSEC_PER_SEC_;
-}
-
+/* A mapping dies after conntrack's idle timeout for its state. */
 static __always_inline int nat_dead(const struct nat_entry *e, __u8 proto, __u64 now)
 {
-	return now > e->last_seen && now - e->last_seen > nat_timeout_ns(e->state, proto);
+	return now > e->last_seen && now - e->last_seen > ct_timeout_ns(e->state, proto);
 }
 
 /* The key of the other entry of e's mapping (k: e's own key). */
