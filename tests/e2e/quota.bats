@@ -85,7 +85,17 @@ connect() {
 	[ "$output" -ge 700 ]
 	# the flooder's tracked flows still work: a raised quota lets new ones in at once
 	vpcbpf_on hQ nic set 10.0.1.10 vpc 100 ct-quota 300
-	in_vm f timeout 20 bash -c 'for i in $(seq 1 50); do echo x >/dev/udp/10.0.1.20/9; done' 2>/dev/null || true
+	# 50 flows from source ports below the ephemeral range: none can be one of the 200 tracked flows
+	# (the flood's random ports may repeat; these may not), so exactly 50 more entries
+	in_vm f timeout 20 python3 -c '
+import socket
+for port in range(20001, 20051):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.0.1.10", port))
+    s.sendto(b"x", ("10.0.1.20", 9))
+    s.close()
+' 
 	run vpcbpf_on hQ -j stats nic 10.0.1.10 vpc 100
+	echo "$output" | jq -c '.[0] | {conntrack_entries, q: .drops["conntrack-nic-quota"]}'
 	jq -e '.[0].conntrack_entries == 250' <<<"$output"
 }
