@@ -19,9 +19,9 @@
  * and a scrape must never wait behind (or hold up) a transaction.
  */
 
-enum { DM_HOST, DM_DROPS, DM_NIC_STATS, DM_NICS, DM_VPCS, DM_FIB, DM_CONNTRACK, DM__COUNT };
+enum { DM_HOST, DM_DROPS, DM_NIC_STATS, DM_NICS, DM_VPCS, DM_FIB, DM_CONNTRACK, DM_NAT, DM_NAT_COUNTS, DM__COUNT };
 static const char *const dm_names[DM__COUNT] = {
-	MAP_HOST, MAP_DROPS, MAP_NIC_STATS, MAP_NICS, MAP_VPCS, MAP_FIB, MAP_CONNTRACK,
+	MAP_HOST, MAP_DROPS, MAP_NIC_STATS, MAP_NICS, MAP_VPCS, MAP_FIB, MAP_CONNTRACK, MAP_NAT, MAP_NAT_COUNTS,
 };
 
 struct dp_maps {
@@ -315,6 +315,15 @@ static int count_entry(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
+static int write_nat_count(const void *key, const void *value, void *ctx)
+{
+	char vpc[12], ip[16];
+
+	nic_labels(key, vpc, ip);
+	metrics_u64(ctx, "vpcbpf_nat_mappings", *(const __u64 *)value, "vpc", vpc, "nic", ip, NULL);
+	return 0;
+}
+
 static __u64 max_entries(int fd)
 {
 	struct bpf_map_info info;
@@ -377,6 +386,14 @@ bool metrics_write_datapath(struct metrics_out *o, const char *pin_dir)
 	metrics_family(o, "vpcbpf_conntrack_capacity", METRICS_GAUGE,
 		       "Entries the conntrack table holds at most; a new flow beyond is dropped as conntrack-full");
 	metrics_u64(o, "vpcbpf_conntrack_capacity", max_entries(d.fd[DM_CONNTRACK]), NULL);
+
+	/* NAT mappings per NIC that has any (sum() for the host's); the nat map holds two entries each */
+	metrics_family(o, "vpcbpf_nat_mappings", METRICS_GAUGE,
+		       "NAT mappings a NIC holds (what its quota counts; dead ones not yet swept included)");
+	store_foreach(d.fd[DM_NAT_COUNTS], sizeof(struct nic_key), sizeof(__u64), write_nat_count, o);
+	metrics_family(o, "vpcbpf_nat_mappings_capacity", METRICS_GAUGE,
+		       "NAT mappings the host holds at most; a new flow beyond is dropped as nat-full");
+	metrics_u64(o, "vpcbpf_nat_mappings_capacity", max_entries(d.fd[DM_NAT]) / 2, NULL);
 
 	dp_close(&d);
 	return up;

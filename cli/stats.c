@@ -149,6 +149,10 @@ static void nic_row_print(struct store *s, const struct nic_row *r)
 	if (bpf_map_lookup_elem(s->fd[SM_CT_COUNTS], &r->key, &ct))
 		ct = 0;
 	pr_u64("conntrack_entries", " conntrack %llu", ct);
+	/* its NAT mappings (docs/nat.md): what its quota counts, dead ones not yet swept included */
+	if (bpf_map_lookup_elem(s->fd[SM_NAT_COUNTS], &r->key, &ct))
+		ct = 0;
+	pr_u64("nat_mappings", " nat %llu", ct);
 	drops_print(r->st.drop_reason, r->st.drops);
 	pr_end_obj();
 }
@@ -192,6 +196,13 @@ static void vpc_print(__u32 vni, const struct nic_rows *l)
 	pr_end_obj();
 }
 
+static int sum_u64(const void *key, const void *value, void *ctx)
+{
+	(void)key;
+	*(__u64 *)ctx += *(const __u64 *)value;
+	return 0;
+}
+
 static int do_show(int argc, char **argv)
 {
 	struct stats_scope sc;
@@ -233,8 +244,14 @@ static int do_show(int argc, char **argv)
 	pr_begin_obj();
 	if (!sc.have_vpc) {
 		/* every drop of the host, also those that no VPC or NIC can be charged with (unknown VNI, ...) */
+		__u64 nat = 0;
+
 		pr_text("host");
 		drops_print(by_reason, total);
+		/* the host's NAT mappings: the sum of its NICs' (an EIP's traffic needs none) */
+		if (store_foreach(s->fd[SM_NAT_COUNTS], sizeof(struct nic_key), sizeof(__u64), sum_u64, &nat))
+			nat = 0;
+		pr_u64("nat_mappings", " nat mappings %llu", nat);
 		pr_text("\n");
 	}
 	pr_begin_array("vpcs");

@@ -38,7 +38,8 @@ sample() {
 	for f in vpcbpf_build_info vpcbpf_datapath_up vpcbpf_drops_total vpcbpf_nic_tx_packets_total \
 		vpcbpf_nic_tx_bytes_total vpcbpf_nic_rx_packets_total vpcbpf_nic_rx_bytes_total vpcbpf_nic_drops_total vpcbpf_nic_drops_by_reason_total \
 		vpcbpf_nics vpcbpf_vpcs vpcbpf_routes vpcbpf_route_index_lines_used vpcbpf_route_index_lines_capacity \
-		vpcbpf_conntrack_entries vpcbpf_conntrack_capacity vpcbpf_metrics_read_duration_seconds; do
+		vpcbpf_conntrack_entries vpcbpf_conntrack_capacity vpcbpf_nat_mappings vpcbpf_nat_mappings_capacity \
+		vpcbpf_metrics_read_duration_seconds; do
 		grep -q "^# HELP $f " "$BATS_TEST_TMPDIR/scrape" || fail "no HELP for $f"
 		grep -q "^# TYPE $f " "$BATS_TEST_TMPDIR/scrape" || fail "no TYPE for $f"
 	done
@@ -60,6 +61,7 @@ sample() {
 	[ "$(sample vpcbpf_route_index_lines_used)" -gt 0 ]
 	[ "$(sample vpcbpf_route_index_lines_capacity)" -gt "$(sample vpcbpf_route_index_lines_used)" ]
 	[ "$(sample vpcbpf_conntrack_capacity)" = 262144 ]
+	[ "$(sample vpcbpf_nat_mappings_capacity)" = 131072 ]
 	[ "$(sample vpcbpf_datapath_up)" = 1 ]
 	# the histogram of its own read time grows by one per scrape
 	local n

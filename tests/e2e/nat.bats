@@ -155,6 +155,30 @@ ask() {
 	assert_output "again from 203.0.113.10"
 }
 
+# nat_mappings N: N NAT mappings of NIC 10.0.0.2 in VPC 200 on hA (stats nic)
+nat_mappings() { vpcbpf_on hA -j stats nic 10.0.0.2 vpc 200 | jq -e '.[0].nat_mappings'; }
+
+@test "stats and metrics count a NIC's live NAT mappings, and the host's" {
+	local before after host port url
+	before=$(nat_mappings)
+	# three new flows of v2 (VPC 200) to a peer it never used: three new mappings
+	for port in 5101 5102 5103; do
+		echo "m$port" | in_vm v2 timeout 5 socat -T 2 - UDP:$SRV:9001,sourceport=$port >/dev/null
+	done
+	after=$(nat_mappings)
+	[ "$after" -eq $((before + 3)) ] || fail "nat_mappings went from $before to $after"
+	host=$(vpcbpf_on hA -j stats | jq -e '.nat_mappings')
+	[ "$host" -ge "$after" ] || fail "host nat_mappings $host < NIC's $after"
+	# the same figures in /metrics (the server in hA's netns, on a port of its loopback)
+	proc_start metrics "$VPCBPF" -n "$T-hA" -d "$(host_pin hA)" metrics 127.0.0.1:0
+	wait_until 10 grep -q 'serving metrics' "$(proc_log metrics)" || fail "metrics: $(cat "$(proc_log metrics)")"
+	url=$(grep -o 'http://[^/]*' "$(proc_log metrics)" | head -1)
+	run ip netns exec "$T-hA" curl -s --max-time 10 "$url/metrics"
+	assert_line "vpcbpf_nat_mappings{vpc=\"200\",nic=\"10.0.0.2\"} $after"
+	assert_line "vpcbpf_nat_mappings_capacity 131072"
+	proc_stop metrics
+}
+
 @test "the NIC moves to hB and its EIP follows: hB announces it, the outside reaches the VM there" {
 	vm_create hB v3b 10.0.0.3/24 10.0.0.1 02:00:00:00:01:03 1450
 	in_vm v3b socat TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo "v3 on hB saw $SOCAT_PEERADDR"' \
