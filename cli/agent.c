@@ -11,7 +11,9 @@
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/cluster.h"
+#include "cli/dp.h"
 #include "cli/metrics.h"
+#include "cli/metrics_server.h"
 #include "cli/state.h"
 
 /*
@@ -475,14 +477,12 @@ static const struct metrics_hooks agent_hooks = { agent_metrics, agent_synced };
 
 /* ---- the command ---- */
 
-#define AGENT_DP_WORDS 16 /* dp up's words: dp up, then at most 7 keywords with their values */
+#define AGENT_DP_WORDS 14 /* dp up's words: at most 7 keywords with their values */
 
 static int parse_agent(struct agent *a, int argc, char **argv, char **dp_argv, int *dp_argc)
 {
 	int n = 0;
 
-	dp_argv[n++] = "dp";
-	dp_argv[n++] = "up";
 	/* the chain below takes the first match: a prefix of two (l: local or lease) is refused first */
 	static const char *const agent_kws[] = { "host", "dev", "local", "xdp", "external", "nat-ports", "lease", "metrics" };
 
@@ -561,7 +561,7 @@ static int do_agent(int argc, char **argv)
 	if (parse_agent(&a, argc, argv, dp_argv, &dp_argc))
 		return 1;
 	/* the datapath: loaded, or upgraded in place with its maps (no packet lost) */
-	if (run_command(dp_argc, dp_argv))
+	if (dp_up(dp_argc, dp_argv))
 		return 1;
 	store_release();
 	if (!(s = store_get(false)) || store_host(s, &h)) {

@@ -44,16 +44,10 @@ extern const struct object obj_agent;
 extern const struct object obj_metrics;
 extern const struct object obj_help;
 extern const struct object obj_eip;
-extern const struct object *const objects[]; /* cli/objects.c */
 
 /* -V: version, commit, libbpf and libxdp versions (text or JSON; cli/version.c). */
 void print_version(void);
 
-/* The object a word names: the exact name or alias, else the one object it is a prefix of; NULL after
- * fail() when none, or when several match ("ambiguous", listing them). cli/objects.c */
-const struct object *object_lookup(const char *word);
-/* 'OBJECT help': the object's grammar (text, or {"usage": ...} under -j). */
-void print_usage(const struct object *o);
 
 /* Dispatches one command line (object verb args...). */
 int run_command(int argc, char **argv);

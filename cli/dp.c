@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/attach.h"
 #include "cli/bpffs.h"
+#include "cli/dp.h"
 #include "cli/underlay.h"
 #include "cli/external.h"
 #include "cli/upgrade.h"
@@ -176,7 +177,7 @@ static int reattach_nic(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-static int do_up(int argc, char **argv)
+int dp_up(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = opts.pin_dir);
 	struct dp_args a;
@@ -485,7 +486,7 @@ static int do_show(int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show }, { "up", do_up }, { "down", do_down }, { 0 },
+	{ "show", do_show }, { "up", dp_up }, { "down", do_down }, { 0 },
 };
 
 const struct object obj_dp = {

@@ -12,7 +12,7 @@
 #include <bpf/bpf.h>
 #include "cli/cli.h"
 #include "cli/eip.h"
-#include "cli/state.h"
+#include "maps/txn.h"
 
 /* The external device, read before each announcement: where a gratuitous ARP goes, from which MAC. */
 static struct nat_host nat_cfg;

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "cli/edit.h"
 #include "cli/help.h"
+#include "cli/objects.h"
 
 #define MAX_TOKENS 512
 #define MAX_DEFS 16
@@ -131,6 +132,22 @@ const char *object_usage(const struct object *o)
 	return o->usage;
 }
 
+void print_usage(const struct object *o)
+{
+	char *text;
+
+	/* -j promises one JSON document for every command: {"usage": "..."} */
+	if (asprintf(&text, "Usage: vpcbpf [OPTIONS] %s", object_usage(o)) < 0)
+		return;
+	pr_begin_obj();
+	pr_str("usage", "%s\n", text);
+	if (o->help)
+		o->help();
+	if (opts.json)
+		pr_end_obj();
+	free(text);
+}
+
 /* The first line of an object's usage, without the "vpcbpf [OPTIONS]" the help prints before it. */
 static void first_line(const struct object *o, char *out, size_t cap)
 {
@@ -144,12 +161,12 @@ void help_objects(FILE *f)
 	char line[256];
 
 	fprintf(f, "\nOBJECT := {");
-	for (int i = 0; objects[i]; i++)
-		fprintf(f, "%s %s%s%s%s", i ? " |" : "", objects[i]->name, objects[i]->alias ? " (" : "",
-			objects[i]->alias ? objects[i]->alias : "", objects[i]->alias ? ")" : "");
+	for (int i = 0; object_table()[i]; i++)
+		fprintf(f, "%s %s%s%s%s", i ? " |" : "", object_table()[i]->name, object_table()[i]->alias ? " (" : "",
+			object_table()[i]->alias ? object_table()[i]->alias : "", object_table()[i]->alias ? ")" : "");
 	fprintf(f, " }\n\n");
-	for (int i = 0; objects[i]; i++) {
-		first_line(objects[i], line, sizeof(line));
+	for (int i = 0; object_table()[i]; i++) {
+		first_line(object_table()[i], line, sizeof(line));
 		fprintf(f, "  %s\n", line);
 	}
 	fprintf(f, "\n'vpcbpf help OBJECT' (or 'vpcbpf OBJECT help') prints an object's whole grammar;\n"
@@ -175,13 +192,13 @@ static int do_help(int argc, char **argv)
 		return 0;
 	}
 	pr_begin_list();
-	for (int i = 0; objects[i]; i++) {
+	for (int i = 0; object_table()[i]; i++) {
 		char *text = NULL;
 		pr_begin_obj();
-		pr_str("object", NULL, objects[i]->name);
-		if (objects[i]->alias)
-			pr_str("alias", NULL, objects[i]->alias);
-		if (asprintf(&text, "vpcbpf [OPTIONS] %s", object_usage(objects[i])) >= 0)
+		pr_str("object", NULL, object_table()[i]->name);
+		if (object_table()[i]->alias)
+			pr_str("alias", NULL, object_table()[i]->alias);
+		if (asprintf(&text, "vpcbpf [OPTIONS] %s", object_usage(object_table()[i])) >= 0)
 			pr_str("usage", NULL, text);
 		free(text);
 		pr_end_obj();
@@ -548,20 +565,20 @@ int help_complete(int argc, char **argv)
 		for (int k = 0; all_options[k]; k++)
 			add(&c, all_options[k]);
 	} else if (i >= argc - 1) {
-		for (int k = 0; objects[k]; k++) {
-			add(&c, objects[k]->name);
-			if (objects[k]->alias)
-				add(&c, objects[k]->alias);
+		for (int k = 0; object_table()[k]; k++) {
+			add(&c, object_table()[k]->name);
+			if (object_table()[k]->alias)
+				add(&c, object_table()[k]->alias);
 		}
 		add(&c, "help");
 	} else {
-		for (int k = 0; objects[k] && !o; k++)
-			if (!strcmp(argv[i], objects[k]->name) || (objects[k]->alias && !strcmp(argv[i], objects[k]->alias)))
-				o = objects[k];
+		for (int k = 0; object_table()[k] && !o; k++)
+			if (!strcmp(argv[i], object_table()[k]->name) || (object_table()[k]->alias && !strcmp(argv[i], object_table()[k]->alias)))
+				o = object_table()[k];
 		if (o == &obj_help) {
 			if (i == argc - 2)
-				for (int k = 0; objects[k]; k++)
-					add(&c, objects[k]->name);
+				for (int k = 0; object_table()[k]; k++)
+					add(&c, object_table()[k]->name);
 		} else if (o && i == argc - 2 && !o->no_verbs) {
 			/* the verb, from the command table */
 			for (const struct cmd *cmd = o->cmds; cmd->name; cmd++) {

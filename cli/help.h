@@ -10,13 +10,11 @@
  * tables (the parser's own rows, so the two cannot drift), then o->usage (its reads and prose).
  */
 const char *object_usage(const struct object *o);
+/* 'OBJECT help': the object's grammar (text, or {"usage": ...} under -j). */
+void print_usage(const struct object *o);
 /* The OBJECT list and each object's first grammar line, for --help and 'vpcbpf help'. */
 void help_objects(FILE *f);
 /* vpcbpf --complete -- WORDS...: the candidates for the last word (maybe ""), one a line. */
 int help_complete(int argc, char **argv);
-
-/* vpcbpf --man [OBJECT]: the roff of vpcbpf(8), or of vpcbpf-OBJECT(8) (cli/man.c). */
-struct argp_option;
-int man_page(const struct argp_option *options, int argc, char **argv);
 
 #endif

@@ -10,8 +10,10 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
+#include "cli/commands.h"
 #include "cli/edit.h"
 #include "cli/help.h"
+#include "cli/man.h"
 #include "cli/objects.h"
 #include "cli/state.h"
 #include "cli/advertise.h"
@@ -19,7 +21,7 @@
 
 
 
-/* The OBJECT list after the options is generated from objects[] (cli/help.c), so it cannot drift. */
+/* The OBJECT list after the options is generated from the object table (cli/help.c), so it cannot drift. */
 static const char doc[] =
 	"vpcbpf -- a multi-tenant VPC data plane (eBPF on XDP and tc)\n\n"
 	"Words may be shortened to any unambiguous prefix (vpcbpf r s = vpcbpf route show);\n"
@@ -169,22 +171,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-void print_usage(const struct object *o)
-{
-	char *text;
-
-	/* -j promises one JSON document for every command: {"usage": "..."} */
-	if (asprintf(&text, "Usage: vpcbpf [OPTIONS] %s", object_usage(o)) < 0)
-		return;
-	pr_begin_obj();
-	pr_str("usage", "%s\n", text);
-	if (o->help)
-		o->help();
-	if (opts.json)
-		pr_end_obj();
-	free(text);
-}
-
 int run_command(int argc, char **argv)
 {
 	const struct object *o;
@@ -264,6 +250,7 @@ int main(int argc, char **argv)
 	const char *env = getenv(PIN_ENV);
 	int err;
 
+	objects_init(commands);
 	snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s", env && *env ? env : DEFAULT_PIN_DIR);
 	/* ARGP_NO_HELP: -h and -V are ours; argp's own would list --help and --version twice */
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER | ARGP_NO_ERRS | ARGP_NO_HELP, NULL, &cl) || cl.failed) {

@@ -4,6 +4,8 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "cli/help.h"
+#include "cli/objects.h"
+#include "cli/man.h"
 
 /* One line of text for roff: backslashes and dashes escaped, a leading dot or quote made literal. */
 static void roff(FILE *f, const char *s, size_t len)
@@ -137,7 +139,7 @@ static void object_page(FILE *f, const struct object *o)
 	fputs(".SH SEE ALSO\n.BR vpcbpf (8)\n", f);
 }
 
-/* vpcbpf(8): options from the argp table, objects from objects[], each pointing to its page. */
+/* vpcbpf(8): options from the argp table, objects from the object table, each pointing to its page. */
 static void main_page(FILE *f, const struct argp_option *options)
 {
 	header(f, "VPCBPF", "vpcbpf", "a multi-tenant VPC data plane (eBPF on XDP and tc)");
@@ -163,11 +165,11 @@ static void main_page(FILE *f, const struct argp_option *options)
 		roff_str(f, o->doc);
 	}
 	fputs(".SH OBJECTS\n", f);
-	for (int i = 0; objects[i]; i++) {
+	for (int i = 0; object_table()[i]; i++) {
 		fputs(".TP\n.B ", f);
-		roff_str(f, objects[i]->name);
-		roff_str(f, summary(objects[i]->name));
-		fprintf(f, "(\\fBvpcbpf\\-%s\\fR(8))\n", objects[i]->name);
+		roff_str(f, object_table()[i]->name);
+		roff_str(f, summary(object_table()[i]->name));
+		fprintf(f, "(\\fBvpcbpf\\-%s\\fR(8))\n", object_table()[i]->name);
 	}
 	exit_status(f);
 	fputs(".SH ENVIRONMENT\n.TP\n.B VPCBPF_PIN_DIR\nthe pin dir when\n.B \\-\\-pin\\-dir\nis not given\n"
@@ -175,8 +177,8 @@ static void main_page(FILE *f, const struct argp_option *options)
 	      "the default pin dir, on a bpffs;\n.B dp up\nmounts one where none is, never over files, and\n"
 	      ".B dp down\nunmounts what it mounted\n"
 	      ".SH SEE ALSO\n", f);
-	for (int i = 0; objects[i]; i++)
-		fprintf(f, ".BR vpcbpf\\-%s (8),\n", objects[i]->name);
+	for (int i = 0; object_table()[i]; i++)
+		fprintf(f, ".BR vpcbpf\\-%s (8),\n", object_table()[i]->name);
 	fputs(".BR ip (8),\n.BR bpftool (8)\n", f);
 }
 

@@ -4,6 +4,8 @@
 #include <event2/event.h>
 #include "cli/cli.h"
 #include "cli/metrics.h"
+#include "cli/metrics_datapath.h"
+#include "cli/metrics_server.h"
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
 #include "cli/metrics.h"
+#include "cli/metrics_datapath.h"
 
 /*
  * The maps are opened by their pinned paths at every scrape and closed

@@ -1,16 +1,36 @@
-/* cli/objects.c — the table of objects and the prefix rules that find an object or a verb from a typed word. */
+/* cli/objects.c — the prefix rules that find an object or a verb from a typed word, in the table the entry point gives. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli/objects.h"
 
-const struct object *const objects[] = {
-	&obj_dp, &obj_vpc, &obj_subnet, &obj_nic, &obj_route, &obj_stats, &obj_sg, &obj_save, &obj_apply, &obj_monitor, &obj_topology,
-	&obj_agent, &obj_metrics, &obj_eip, &obj_help, NULL,
-};
+/*
+ * The table (cli/commands.c) holds every object, and through them every
+ * command file; the edits' grammar (cli/edit.c) and help need these rules
+ * from inside some of those files. So the entry point hands the table over
+ * (objects_init) instead of this file naming it: nothing here depends back
+ * on the commands.
+ */
+static const struct object *const *table;
+
+void objects_init(const struct object *const *all)
+{
+	table = all;
+}
+
+const struct object *const *object_table(void)
+{
+	if (!table) { /* an entry point that forgot objects_init: say so rather than "unknown object" */
+		fprintf(stderr, "vpcbpf: internal error: no object table (objects_init)\n");
+		abort();
+	}
+	return table;
+}
 
 /* The object word names, or NULL; *n: how many match as a prefix, their names in names. */
 static const struct object *match_object(const char *word, int *n, char *names, size_t cap)
 {
+	const struct object *const *objects = object_table();
 	const struct object *found = NULL;
 
 	*n = 0;

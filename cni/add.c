@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include "cli/cli.h"
 #include "cni/cni.h"
 
 #define MAX_RANGES 16
@@ -56,15 +57,15 @@ static void print_result(const struct cni_call *c, const struct cni_addr *a, __b
 	json_object_array_add(ifs, o);
 	json_object_object_add(r, "interfaces", ifs);
 	o = json_object_new_object();
-	snprintf(buf, sizeof(buf), "%s/%u", cni_ip_str(a->ip, b1), a->len);
+	snprintf(buf, sizeof(buf), "%s/%u", ip_str(a->ip, b1), a->len);
 	json_object_object_add(o, "address", json_object_new_string(buf));
-	json_object_object_add(o, "gateway", json_object_new_string(cni_ip_str(gateway, b1)));
+	json_object_object_add(o, "gateway", json_object_new_string(ip_str(gateway, b1)));
 	json_object_object_add(o, "interface", json_object_new_int(1));
 	json_object_array_add(ips, o);
 	json_object_object_add(r, "ips", ips);
 	o = json_object_new_object();
 	json_object_object_add(o, "dst", json_object_new_string("0.0.0.0/0"));
-	json_object_object_add(o, "gw", json_object_new_string(cni_ip_str(gateway, b1)));
+	json_object_object_add(o, "gw", json_object_new_string(ip_str(gateway, b1)));
 	json_object_array_add(routes, o);
 	json_object_object_add(r, "routes", routes);
 	/* DNS is the IPAM's to give (host-local reads it from resolvConf) */
@@ -87,10 +88,10 @@ static int check_ranges(const struct netconf *nc)
 	for (int i = 0; i < n; i++) {
 		if (dp_subnet_of(nc, ranges[i].ip, &sn) || ranges[i].len < sn.len)
 			return cni_fail(CNI_ERR_CONFIG, "network %s: ipam subnet %s/%u is not a subnet of VPC %u", nc->name,
-					cni_ip_str(ranges[i].ip, b1), ranges[i].len, nc->vpc);
+					ip_str(ranges[i].ip, b1), ranges[i].len, nc->vpc);
 		if (ranges[i].gateway && ranges[i].gateway != sn.gateway)
 			return cni_fail(CNI_ERR_CONFIG, "network %s: ipam gateway %s is not the gateway %s of the subnet in VPC %u",
-					nc->name, cni_ip_str(ranges[i].gateway, b1), cni_ip_str(sn.gateway, b2), nc->vpc);
+					nc->name, ip_str(ranges[i].gateway, b1), ip_str(sn.gateway, b2), nc->vpc);
 	}
 	return 0;
 }
@@ -117,7 +118,7 @@ int cmd_add(struct cni_call *c, struct netconf *nc)
 	}
 	if (dp_subnet_of(nc, a.ip, &sn)) {
 		err = cni_fail(CNI_ERR_CONFIG, "network %s: ipam gave %s/%u, which is in no subnet of VPC %u", nc->name,
-			       cni_ip_str(a.ip, b1), a.len, nc->vpc);
+			       ip_str(a.ip, b1), a.len, nc->vpc);
 		goto release;
 	}
 	/* the container sees the VPC's subnet, whatever range the IPAM drew from */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include "cli/cli.h"
 #include "cni/cni.h"
 
 /* prevResult's MAC for the container's interface (the entry with our name and a sandbox). */
@@ -45,10 +46,10 @@ int cmd_check(struct cni_call *c, struct netconf *nc)
 	if ((err = dp_prepare(nc, &mtu)))
 		return err;
 	if (dp_subnet_of(nc, a.ip, &sn))
-		return cni_fail(CNI_ERR_MISMATCH, "address %s is in no subnet of VPC %u", cni_ip_str(a.ip, b1), nc->vpc);
+		return cni_fail(CNI_ERR_MISMATCH, "address %s is in no subnet of VPC %u", ip_str(a.ip, b1), nc->vpc);
 	if (a.gateway && a.gateway != sn.gateway)
 		return cni_fail(CNI_ERR_MISMATCH, "prevResult's gateway %s is not the subnet's gateway %s",
-				cni_ip_str(a.gateway, b1), cni_ip_str(sn.gateway, b2));
+				ip_str(a.gateway, b1), ip_str(sn.gateway, b2));
 	if ((err = veth_check(c, mac, &a, sn.gateway)))
 		return err;
 	if ((err = ipam_exec(c, nc, "CHECK", NULL)))

@@ -261,18 +261,18 @@ int cluster_nic_check(const struct netconf *nc, const struct cni_call *c, const 
 	if (err == -ENOENT || (!err && k.ip != a->ip)) {
 		json_object_put(v);
 		return cni_fail(CNI_ERR_MISMATCH, "NIC %s of host %s is missing in VPC %u of the cluster",
-				cni_ip_str(a->ip, b1), nc->host, nc->vpc);
+				ip_str(a->ip, b1), nc->host, nc->vpc);
 	}
 	if (err)
 		return err;
 	dev = jstr(v, "dev");
 	sg = jstr(v, "sg");
 	if (!dev || strcmp(dev, c->host_if))
-		err = cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u is on dev %s in the cluster, not %s", cni_ip_str(a->ip, b1),
+		err = cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u is on dev %s in the cluster, not %s", ip_str(a->ip, b1),
 			       nc->vpc, dev ? dev : "none", c->host_if);
 	else if (strcmp(sg ? sg : "", nc->sg))
 		err = cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u is in security group %s in the cluster, the network says %s",
-			       cni_ip_str(a->ip, b1), nc->vpc, sg && *sg ? sg : "none", nc->sg[0] ? nc->sg : "none");
+			       ip_str(a->ip, b1), nc->vpc, sg && *sg ? sg : "none", nc->sg[0] ? nc->sg : "none");
 	json_object_put(v);
 	return err;
 }

@@ -68,6 +68,8 @@ int cni_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* The IPAM's own error, passed through unchanged. */
 int cni_fail_json(int code, const char *msg, const char *details);
 int cni_error_code(void);
+/* The recorded error as the spec's error JSON on stdout (cniVersion version, or ours when NULL). */
+void cni_print_error(const char *version);
 
 /* netconf.c */
 int netconf_parse(struct netconf *nc, const char *raw, size_t len, const char *command);
@@ -127,7 +129,5 @@ int nic_del_words(struct nic_words *w, const struct nic_key *k);
 int cmd_add(struct cni_call *c, struct netconf *nc);
 int cmd_del(struct cni_call *c, struct netconf *nc);
 int cmd_check(struct cni_call *c, struct netconf *nc);
-
-const char *cni_ip_str(__be32 ip, char buf[16]);
 
 #endif

@@ -120,7 +120,7 @@ int dp_nic_add(const struct netconf *nc, const struct cni_call *c, const struct 
 	snprintf(n.dev, sizeof(n.dev), "%s", c->host_if);
 	if (nc->sg[0] && state_sg_id(&cur, nc->sg, &n.v.sg_id))
 		return cni_fail(CNI_ERR_CONFIG, "network %s: security group \"%s\" does not exist", nc->name, nc->sg);
-	snprintf(what, sizeof(what), "cannot add NIC %s to VPC %u", cni_ip_str(a->ip, b1), nc->vpc);
+	snprintf(what, sizeof(what), "cannot add NIC %s to VPC %u", ip_str(a->ip, b1), nc->vpc);
 	txn_state_init(&want);
 	if (txn_state_copy(&want, &cur)) {
 		txn_state_free(&want);
@@ -159,7 +159,7 @@ int dp_nic_del(const struct netconf *nc, const struct cni_call *c, const struct 
 	if (!(n = find_nic(nc, c, a)))
 		return 0; /* already gone: DEL is idempotent */
 	struct nic_key k = n->k;
-	snprintf(what, sizeof(what), "cannot delete NIC %s of VPC %u", cni_ip_str(k.ip, b1), k.vni);
+	snprintf(what, sizeof(what), "cannot delete NIC %s of VPC %u", ip_str(k.ip, b1), k.vni);
 	txn_state_init(&want);
 	if (txn_state_copy(&want, &cur)) {
 		txn_state_free(&want);
@@ -182,22 +182,22 @@ int dp_nic_check(const struct netconf *nc, const struct cni_call *c, const struc
 	if (nc->etcd)
 		return cluster_nic_check(nc, c, a);
 	if (!(n = table_get(&cur.nics, &k)))
-		return cni_fail(CNI_ERR_MISMATCH, "NIC %s is missing in VPC %u of the datapath", cni_ip_str(a->ip, b1),
+		return cni_fail(CNI_ERR_MISMATCH, "NIC %s is missing in VPC %u of the datapath", ip_str(a->ip, b1),
 				nc->vpc);
 	if (!(n->v.flags & NIC_F_LOCAL) || n->v.ifindex != ifindex)
 		return cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u is not bound to %s in the datapath (%s)",
-				cni_ip_str(a->ip, b1), nc->vpc, c->host_if,
+				ip_str(a->ip, b1), nc->vpc, c->host_if,
 				n->v.flags & NIC_F_LOCAL ? (n->dev[0] ? n->dev : "a device that is gone") : "remote");
 	if (memcmp(n->v.mac, c->mac, 6))
 		return cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u has another MAC in the datapath than the container's",
-				cni_ip_str(a->ip, b1), nc->vpc);
+				ip_str(a->ip, b1), nc->vpc);
 	if (nc->sg[0])
 		state_sg_id(&cur, nc->sg, &sg_id);
 	if (n->v.sg_id != sg_id) {
 		const struct txn_sg *g = table_get(&cur.sgs, &n->v.sg_id);
 		snprintf(b2, sizeof(b2), "%s", g ? g->name : "none");
 		return cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u is in security group %s in the datapath, the network says %s",
-				cni_ip_str(a->ip, b1), nc->vpc, n->v.sg_id ? b2 : "none", nc->sg[0] ? nc->sg : "none");
+				ip_str(a->ip, b1), nc->vpc, n->v.sg_id ? b2 : "none", nc->sg[0] ? nc->sg : "none");
 	}
 	return 0;
 }

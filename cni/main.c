@@ -8,57 +8,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
+#include "cli/commands.h"
+#include "cli/objects.h"
 #include "cni/cni.h"
-
-static int err_code;
-static char err_msg[1024];
-static char err_details[1024];
-
-int cni_fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err_code) /* the first error is the cause; later ones are cleanup */
-		return err_code;
-	va_start(ap, fmt);
-	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
-	va_end(ap);
-	err_code = code;
-	return code;
-}
-
-int cni_fail_json(int code, const char *msg, const char *details)
-{
-	if (err_code)
-		return err_code;
-	snprintf(err_msg, sizeof(err_msg), "%s", msg ? msg : "");
-	snprintf(err_details, sizeof(err_details), "%s", details ? details : "");
-	err_code = code;
-	return code;
-}
-
-int cni_error_code(void)
-{
-	return err_code;
-}
-
-const char *cni_ip_str(__be32 ip, char buf[16])
-{
-	return inet_ntop(AF_INET, &ip, buf, 16);
-}
-
-static void print_error(const char *version)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "cniVersion", json_object_new_string(version ? version : CNI_VERSION));
-	json_object_object_add(o, "code", json_object_new_int(err_code));
-	json_object_object_add(o, "msg", json_object_new_string(err_msg));
-	if (err_details[0])
-		json_object_object_add(o, "details", json_object_new_string(err_details));
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-}
 
 static char *read_stdin(size_t *len)
 {
@@ -154,6 +106,7 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	memset(&nc, 0, sizeof(nc));
 	libbpf_set_print(libbpf_quiet);
+	objects_init(commands); /* cluster mode parses its edit's words with the command line's grammar */
 	if (argc > 1 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
 		printf("vpcbpf-cni " VPCBPF_VERSION " (CNI " CNI_VERSION ")\n");
 		return 0;
@@ -212,7 +165,7 @@ out:
 	if (err) {
 		if (!cni_error_code())
 			cni_fail(CNI_ERR_IO, "failed without a message (a bug: please report)");
-		print_error(nc.cni_version);
+		cni_print_error(nc.cni_version);
 	}
 	/* Every fd the plugin opened itself is closed by now: the leak test looks for this line. */
 	int fds_now = count_fds();

@@ -11,6 +11,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
+#include "cli/cli.h"
 #include "cni/cni.h"
 
 static const char *mac_s(const __u8 m[6], char buf[18])
@@ -127,7 +128,7 @@ static int configure_container(const struct cni_call *c, const struct cni_addr *
 	rtnl_addr_set_ifindex(ad, ifindex);
 	rtnl_addr_set_local(ad, local);
 	if ((err = rtnl_addr_add(sk, ad, 0))) {
-		cni_fail(CNI_ERR_IO, "cannot add address %s/%u to %s in the container: %s", cni_ip_str(a->ip, b1), a->len,
+		cni_fail(CNI_ERR_IO, "cannot add address %s/%u to %s in the container: %s", ip_str(a->ip, b1), a->len,
 			 c->ifname, nl_geterror(err));
 		goto out;
 	}
@@ -154,7 +155,7 @@ static int configure_container(const struct cni_call *c, const struct cni_addr *
 			break;
 	}
 	if (err)
-		cni_fail(CNI_ERR_IO, "cannot add the default route via %s in the container: %s", cni_ip_str(gateway, b1),
+		cni_fail(CNI_ERR_IO, "cannot add the default route via %s in the container: %s", ip_str(gateway, b1),
 			 nl_geterror(err));
 out:
 	if (gw)
@@ -339,7 +340,7 @@ static int check_container(const struct cni_call *c, const __u8 mac[6], const st
 	}
 	nl_cache_foreach(addrs, find_addr, &af);
 	if (!af.found) {
-		err = cni_fail(CNI_ERR_MISMATCH, "address %s/%u is missing on %s in the container", cni_ip_str(a->ip, b1),
+		err = cni_fail(CNI_ERR_MISMATCH, "address %s/%u is missing on %s in the container", ip_str(a->ip, b1),
 			       a->len, c->ifname);
 		goto out;
 	}
@@ -351,7 +352,7 @@ static int check_container(const struct cni_call *c, const __u8 mac[6], const st
 	nl_cache_foreach(routes, find_default, &rf);
 	if (!rf.found)
 		err = cni_fail(CNI_ERR_MISMATCH, "the default route via %s dev %s is missing in the container",
-			       cni_ip_str(gateway, b1), c->ifname);
+			       ip_str(gateway, b1), c->ifname);
 out:
 	if (routes)
 		nl_cache_free(routes);

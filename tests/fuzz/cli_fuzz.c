@@ -12,6 +12,8 @@
 #include <json-c/json.h>
 #include <sanitizer/common_interface_defs.h>
 #include "cli/cli.h"
+#include "cli/commands.h"
+#include "cli/objects.h"
 #include "cli/jdoc.h"
 #include "cli/state.h"
 
@@ -83,6 +85,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET) == 0)
 		(void)0;
 	libbpf_set_print(quiet_libbpf);
+	objects_init(commands);
 	snprintf(opts.pin_dir, sizeof(opts.pin_dir), "%s", NO_PIN_DIR);
 	return 0;
 }
