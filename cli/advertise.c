@@ -11,6 +11,7 @@
 #include "cli/advertise.h"
 #include "cli/cli.h"
 #include "maps/fib.h"
+#include "maps/prefix.h"
 
 /*
  * The kernel table is a hand-off, not a forwarding table: this host's
@@ -71,9 +72,7 @@ static int cmp_route(const void *a, const void *b)
 
 	if (x->table != y->table)
 		return x->table < y->table ? -1 : 1;
-	if (x->prefix != y->prefix)
-		return ntohl(x->prefix) < ntohl(y->prefix) ? -1 : 1;
-	return (int)x->len - (int)y->len;
+	return prefix_order(x->prefix, x->len, y->prefix, y->len);
 }
 
 static bool set_has(const struct adv_set *s, const struct adv_route *r)

@@ -15,6 +15,7 @@
 #include "cli/metrics.h"
 #include "cli/metrics_server.h"
 #include "cli/state.h"
+#include "maps/clock.h"
 
 /*
  * The loop (libevent, one thread):
@@ -72,13 +73,6 @@ static void logf_(struct agent *a, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void arm(struct event *ev, double seconds)
@@ -222,7 +216,7 @@ static int sync_now(struct agent *a)
 	struct txn_state cur, want;
 	struct cluster_view v = { .host = a->name, .underlay = host_underlay, .arg = a };
 	struct store *s;
-	double t0 = now_s();
+	double t0 = clock_s();
 	int err;
 
 	if (!(s = store_get(true)))
@@ -236,7 +230,7 @@ static int sync_now(struct agent *a)
 	txn_state_init(&want);
 	cluster_build(a->mirror.kv, a->mirror.n, &v, &want);
 	err = state_commit(s, &cur, &want);
-	metrics_histogram_observe(&a->sync_hist, now_s() - t0);
+	metrics_histogram_observe(&a->sync_hist, clock_s() - t0);
 	if (!err) {
 		log_changes(a, &cur, &want);
 		a->applied = a->revision;
@@ -260,7 +254,7 @@ static int sync_now(struct agent *a)
 	store_release(); /* the pin dir's lock is held only while committing: local readers and writers go on */
 	if (!err) {
 		if (opts.verbose)
-			logf_(a, "revision %lld applied in %.1f ms", (long long)a->revision, (now_s() - t0) * 1e3);
+			logf_(a, "revision %lld applied in %.1f ms", (long long)a->revision, (clock_s() - t0) * 1e3);
 		write_status(a);
 		if (!a->synced)
 			logf_(a, "synced at revision %lld", (long long)a->applied);
@@ -299,7 +293,7 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_watch_ev
 	/* coalesce a burst: the sync runs once, shortly after the first response of it */
 	if (relevant) {
 		if (!a->dirty)
-			a->dirty_since = now_s();
+			a->dirty_since = clock_s();
 		a->dirty = true;
 		if (!evtimer_pending(a->sync_ev, NULL))
 			arm(a->sync_ev, 0.005);
@@ -433,7 +427,7 @@ static void agent_metrics(struct metrics_out *o, void *ctx)
 	metrics_u64(o, "vpcbpf_agent_seen_revision", (uint64_t)a->revision, NULL);
 	metrics_family(o, "vpcbpf_agent_sync_lag_seconds", METRICS_GAUGE,
 		       "Age of the oldest change seen in etcd and not applied yet; 0 when in sync.");
-	metrics_double(o, "vpcbpf_agent_sync_lag_seconds", a->dirty ? now_s() - a->dirty_since : 0.0, NULL);
+	metrics_double(o, "vpcbpf_agent_sync_lag_seconds", a->dirty ? clock_s() - a->dirty_since : 0.0, NULL);
 	metrics_family(o, "vpcbpf_agent_synced", METRICS_GAUGE, "1 once the agent has applied a full listing of etcd.");
 	metrics_u64(o, "vpcbpf_agent_synced", a->synced, NULL);
 	metrics_family(o, "vpcbpf_agent_etcd_connected", METRICS_GAUGE,

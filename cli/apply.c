@@ -14,6 +14,7 @@
 #include "cli/advertise.h"
 #include "cli/dhcp.h"
 #include "maps/sg_table.h"
+#include "maps/clock.h"
 
 /*
  * The document (docs/schema.md) is read whole by json-c, checked strictly
@@ -523,13 +524,6 @@ static int doc_state(const struct jval *doc, struct txn_state *want)
 	return 0;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 int apply_read(const char *path, struct txn_state *want)
 {
 	struct jdoc doc;
@@ -561,7 +555,7 @@ int apply_read(const char *path, struct txn_state *want)
 
 static int do_apply(int argc, char **argv)
 {
-	double t0 = now_ms(), t_read, t_parse, t_load, t_doc;
+	double t0 = clock_ms(), t_read, t_parse, t_load, t_doc;
 	struct txn_state cur, want;
 	struct jdoc doc;
 	struct store *s;
@@ -583,10 +577,10 @@ static int do_apply(int argc, char **argv)
 		fclose(f);
 	if (!buf)
 		return fail("out of memory reading \"%s\"", argv[0]);
-	t_read = now_ms();
+	t_read = clock_ms();
 	where(NULL, 0);
 	err = read_doc(buf, len, &doc);
-	t_parse = now_ms();
+	t_parse = clock_ms();
 	err_context[0] = '\0';
 	if (err) {
 		free(buf);
@@ -597,13 +591,13 @@ static int do_apply(int argc, char **argv)
 		free(buf);
 		return 1;
 	}
-	t_load = now_ms();
+	t_load = clock_ms();
 	txn_state_init(&want);
 	err = doc_state(&doc.root, &want);
 	err_context[0] = '\0';
 	jdoc_free(&doc);
 	free(buf); /* the document's strings lived in it */
-	t_doc = now_ms();
+	t_doc = clock_ms();
 	if (!err)
 		err = state_commit(s, &cur, &want);
 	txn_state_free(&cur);
@@ -611,7 +605,7 @@ static int do_apply(int argc, char **argv)
 	if (opts.verbose)
 		fprintf(stderr, "vpcbpf: apply: read %.1f ms, parse %.1f ms, state load %.1f ms, document checked %.1f ms, "
 			"commit %.1f ms, freed; total %.1f ms\n", t_read - t0, t_parse - t_read, t_load - t_parse,
-			t_doc - t_load, now_ms() - t_doc, now_ms() - t0);
+			t_doc - t_load, clock_ms() - t_doc, clock_ms() - t0);
 	return err;
 }
 

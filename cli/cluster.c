@@ -14,6 +14,7 @@
 #include "cli/jdoc.h"
 #include "cli/schema.h"
 #include "cli/state.h"
+#include "maps/clock.h"
 
 /*
  * A write (see docs/cluster.md):
@@ -350,17 +351,6 @@ static char *keyf(const char *fmt, ...)
 	return asprintf(&out, "%s%s", cluster_prefix, rel) < 0 ? NULL : out;
 }
 
-static int route_cmp(const void *a, const void *b)
-{
-	const struct txn_route_key *x = &(*(const struct txn_route *const *)a)->k,
-				   *y = &(*(const struct txn_route *const *)b)->k;
-	if (x->vni != y->vni)
-		return x->vni < y->vni ? -1 : 1;
-	if (x->prefix != y->prefix)
-		return ntohl(x->prefix) < ntohl(y->prefix) ? -1 : 1;
-	return (x->len > y->len) - (x->len < y->len);
-}
-
 /* One VPC's routes as JSON lines, sorted. */
 struct vpc_routes {
 	__u32 vni;
@@ -413,7 +403,7 @@ static int state_keys(const struct txn_state *st, struct state_keys *sk)
 			return 1;
 	qsort(sk->objs.p, sk->objs.n, sizeof(*sk->objs.p), pair_cmp);
 
-	rows = table_sorted(&st->routes, route_cmp, &n);
+	rows = table_sorted(&st->routes, row_cmp_route, &n);
 	if (!rows && n)
 		return fail("out of memory");
 	for (size_t i = 0; i < n;) {
@@ -810,13 +800,6 @@ static int cluster_load(struct etcd *e, struct etcd_kvs *kvs, struct txn_state *
 
 typedef int (*edit_fn)(struct txn_state *st, void *arg);
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int cluster_edit(const char *url, edit_fn fn, void *arg, int64_t *revision)
 {
 	struct etcd e;
@@ -830,7 +813,7 @@ static int cluster_edit(const char *url, edit_fn fn, void *arg, int64_t *revisio
 		struct txn_state cur, want;
 		struct commit_stats cs;
 		int64_t rev = 0;
-		double t0 = now_s();
+		double t0 = clock_s();
 
 		if (cluster_load(&e, &kvs, &cur, attempt > 0))
 			break;
@@ -854,7 +837,7 @@ static int cluster_edit(const char *url, edit_fn fn, void *arg, int64_t *revisio
 			clock_gettime(CLOCK_REALTIME, &wall);
 			fprintf(stderr, "vpcbpf: etcd: revision %lld: %zu put, %zu deleted, %zu route chunk(s) written "
 				"(%zu bytes), %.1f ms, attempt %d, committed at %lld ms\n", (long long)rev, cs.puts, cs.dels,
-				cs.chunks_written, cs.bytes, (now_s() - t0) * 1e3, attempt + 1,
+				cs.chunks_written, cs.bytes, (clock_s() - t0) * 1e3, attempt + 1,
 				(long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000);
 		}
 		if (!err && revision)
@@ -1191,7 +1174,7 @@ int cluster_wait_applied(const char *etcd_url, const char *host, int64_t revisio
 {
 	struct etcd e;
 	char key[512];
-	double deadline = now_s() + timeout_ms / 1e3;
+	double deadline = clock_s() + timeout_ms / 1e3;
 	int err = -ETIMEDOUT;
 
 	if (cluster_open(&e, etcd_url))
@@ -1210,7 +1193,7 @@ int cluster_wait_applied(const char *etcd_url, const char *host, int64_t revisio
 			}
 		}
 		usleep(20000);
-	} while (now_s() < deadline);
+	} while (clock_s() < deadline);
 	etcd_close(&e);
 	return err;
 }

@@ -18,6 +18,7 @@
 #include "cli/state.h"
 #include "cli/advertise.h"
 #include "cli/cluster.h"
+#include "maps/clock.h"
 
 
 
@@ -225,17 +226,14 @@ static int join_netns(const char *name)
  * it took (its transaction drew progress bars meanwhile: cli/state.c). Not on a pipe: scripts get the
  * output alone. VPCBPF_SUMMARY_MS moves the threshold (default 1000 ms).
  */
-static void summary_line(int argc, char **argv, const struct timespec *start)
+static void summary_line(int argc, char **argv, double start_ms)
 {
 	const char *env = getenv("VPCBPF_SUMMARY_MS");
-	struct timespec now;
-	double ms;
+	double ms = clock_ms() - start_ms;
 	char what[256] = "";
 
 	if (!isatty(STDERR_FILENO))
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 	if (ms < (env && *env ? atof(env) : 1000.0))
 		return;
 	for (int i = 0; i < argc && strlen(what) < sizeof(what) - 64; i++)
@@ -287,11 +285,10 @@ int main(int argc, char **argv)
 		help_objects(stdout);
 		err = 0;
 	} else {
-		struct timespec start;
-		clock_gettime(CLOCK_MONOTONIC, &start);
+		double start = clock_ms();
 		err = run_command(cl.argc, cl.argv);
 		if (!err)
-			summary_line(cl.argc, cl.argv, &start);
+			summary_line(cl.argc, cl.argv, start);
 	}
 	/* an edit (it took the lock) that no commit already followed into the kernel's advertised routes */
 	if (!err && store_locked() && !advertise_settled())

@@ -100,8 +100,6 @@ struct nic_rows {
 	size_t nd, capd;
 };
 
-#define NIC_BATCH_BYTES (1U << 20) /* a batch's values: every CPU's struct nic_stats for each key */
-
 static int add_row(struct nic_rows *rows, const struct nic_key *k, const __u64 *percpu, int ncpu)
 {
 	struct nic_row *row = store_row_push((void **)&rows->r, &rows->n, &rows->cap, sizeof(*row));
@@ -128,64 +126,26 @@ static int add_row(struct nic_rows *rows, const struct nic_key *k, const __u64 *
 	return 0;
 }
 
-/* One key at a time: kernels without batch lookups, or a bucket bigger than a batch. */
-static int nic_rows_one_by_one(int fd, struct nic_rows *rows, __u64 *vals, int ncpu)
-{
-	struct nic_key key, next, *prev = NULL;
-	int err;
+struct nic_walk {
+	struct nic_rows *rows;
+	int ncpu;
+};
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue; /* deleted meanwhile */
-		if ((err = add_row(rows, &key, vals, ncpu)))
-			return err;
-	}
-	return 0;
+static int add_nic(const void *key, const void *percpu, void *ctx)
+{
+	struct nic_walk *w = ctx;
+
+	return add_row(w->rows, key, percpu, w->ncpu);
 }
 
 static int nic_rows_read(int fd, struct nic_rows *rows)
 {
 	/* A per-CPU map returns every CPU's value (each a multiple of 8 bytes here) for each key. */
-	int ncpu = libbpf_num_possible_cpus();
-	struct nic_key *keys = NULL;
-	__u64 *vals = NULL, in = 0, out = 0;
-	bool first = true;
-	__u32 batch;
-	int err = 0;
+	struct nic_walk w = { rows, libbpf_num_possible_cpus() };
 
-	if (ncpu <= 0)
+	if (w.ncpu <= 0)
 		return -EINVAL;
-	batch = NIC_BATCH_BYTES / ((__u32)ncpu * sizeof(struct nic_stats));
-	batch = batch < 16 ? 16 : batch > 256 ? 256 : batch;
-	keys = calloc(batch, sizeof(*keys));
-	vals = calloc((size_t)batch * ncpu, sizeof(struct nic_stats));
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		LIBBPF_OPTS(bpf_map_batch_opts, o);
-		__u32 count = batch;
-		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &o);
-		int e = r ? -errno : 0;
-		if (r && e != -ENOENT) {
-			rows->n = rows->nd = 0; /* start over, one key at a time */
-			err = nic_rows_one_by_one(fd, rows, vals, ncpu);
-			break;
-		}
-		for (__u32 i = 0; i < count && !err; i++)
-			err = add_row(rows, &keys[i], vals + (size_t)i * ncpu * NIC_STATS_WORDS, ncpu);
-		if (err || e == -ENOENT)
-			break;
-		in = out;
-		first = false;
-	}
-out:
-	free(keys);
-	free(vals);
-	return err;
+	return store_foreach(fd, sizeof(struct nic_key), (size_t)w.ncpu * sizeof(struct nic_stats), add_nic, &w);
 }
 
 static int cmp_keys(const struct nic_key *x, const struct nic_key *y)

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <bpf/libbpf.h>
 #include "cli/cli.h"
+#include "maps/clock.h"
 
 #define POLL_MS 200
 
@@ -28,13 +29,6 @@ struct monitor {
 static void on_signal(int sig)
 {
 	stop = 1;
-}
-
-static __s64 clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (__s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static const char *proto_str(__u8 proto, char buf[8])

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include "cli/cli.h"
 #include "maps/fib.h"
+#include "maps/prefix.h"
 #include "cli/state.h"
 #include "cli/dhcp.h"
 #include "cli/schema.h"
@@ -30,7 +31,7 @@ int row_cmp_vpc(const void *a, const void *b)
 int row_cmp_subnet(const void *a, const void *b)
 {
 	const struct subnet_key *x = &(*(const struct txn_subnet *const *)a)->k, *y = &(*(const struct txn_subnet *const *)b)->k;
-	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
+	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : prefix_order(x->prefix, x->len, y->prefix, y->len);
 }
 
 int row_cmp_nic(const void *a, const void *b)
@@ -42,7 +43,7 @@ int row_cmp_nic(const void *a, const void *b)
 int row_cmp_route(const void *a, const void *b)
 {
 	const struct txn_route_key *x = &(*(const struct txn_route *const *)a)->k, *y = &(*(const struct txn_route *const *)b)->k;
-	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : cmp_u32(ntohl(x->prefix), ntohl(y->prefix)) ?: cmp_u32(x->len, y->len);
+	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : prefix_order(x->prefix, x->len, y->prefix, y->len);
 }
 
 static void add_str(json_object *o, const char *key, const char *v)

@@ -9,6 +9,7 @@
 #include "cli/state.h"
 #include "cli/dhcp.h"
 #include "maps/txn.h"
+#include "maps/prefix.h"
 
 struct subnet_row {
 	struct subnet_key k;
@@ -42,9 +43,7 @@ static int cmp_rows(const void *a, const void *b)
 	const struct subnet_key *x = &((const struct subnet_row *)a)->k, *y = &((const struct subnet_row *)b)->k;
 	if (x->vni != y->vni)
 		return x->vni < y->vni ? -1 : 1;
-	if (x->prefix != y->prefix)
-		return ntohl(x->prefix) < ntohl(y->prefix) ? -1 : 1;
-	return (int)x->len - (int)y->len;
+	return prefix_order(x->prefix, x->len, y->prefix, y->len);
 }
 
 /* Counts each NIC into its subnet's row (rows sorted): one walk of the NICs for the whole list. */

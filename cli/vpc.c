@@ -96,13 +96,24 @@ static void show_one(__u32 vni, const struct vpc *v, const struct vpc_usage *u)
 	pr_end_obj();
 }
 
+static int add_vni(const void *key, const void *value, void *ctx)
+{
+	struct usage_set *set = ctx;
+
+	if (set->n == MAX_VPCS)
+		return 1;
+	memset(&set->u[set->n], 0, sizeof(set->u[0]));
+	set->u[set->n++].vni = *(const __u32 *)key;
+	return 0;
+}
+
 static int do_show(int argc, char **argv)
 {
 	static struct vpc_usage usage[MAX_VPCS];
 	struct usage_set set = { usage, 0 };
 	struct store *s;
 	struct vpc v;
-	__u32 vni = 0, key, *prev = NULL;
+	__u32 vni = 0;
 
 	if (argc > 0 && parse_vni(argv[0], &vni))
 		return 1;
@@ -119,11 +130,7 @@ static int do_show(int argc, char **argv)
 		pr_end_list();
 		return 0;
 	}
-	while (set.n < MAX_VPCS && bpf_map_get_next_key(s->fd[SM_VPCS], prev, &key) == 0) {
-		memset(&usage[set.n], 0, sizeof(usage[0]));
-		usage[set.n].vni = key;
-		prev = &usage[set.n++].vni;
-	}
+	store_foreach(s->fd[SM_VPCS], sizeof(__u32), sizeof(struct vpc), add_vni, &set);
 	qsort(usage, set.n, sizeof(usage[0]), cmp_usage);
 	usage_fill(s, &set);
 	pr_begin_list();

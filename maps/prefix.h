@@ -20,14 +20,20 @@ static inline bool prefixes_overlap(__be32 a, __u8 alen, __be32 b, __u8 blen)
 	return (a & prefix_mask(len)) == (b & prefix_mask(len));
 }
 
-/* The order of a VPC's routes everywhere (fib regions, plans, show): by address, then shorter first. */
+/* The order of prefixes everywhere (routes, subnets, advertised routes): by address, then shorter first. */
+static inline int prefix_order(__be32 a, __u8 alen, __be32 b, __u8 blen)
+{
+	__u32 pa = ntohl(a), pb = ntohl(b);
+
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	return (int)alen - (int)blen;
+}
+
+/* The order of a VPC's routes everywhere (fib regions, plans, show). */
 static inline int route_order(const struct route *x, const struct route *y)
 {
-	__u32 px = ntohl(x->prefix), py = ntohl(y->prefix);
-
-	if (px != py)
-		return px < py ? -1 : 1;
-	return (int)x->len - (int)y->len;
+	return prefix_order(x->prefix, x->len, y->prefix, y->len);
 }
 
 /* route_order for qsort and bsearch. */

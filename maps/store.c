@@ -131,15 +131,13 @@ int store_nic(struct store *s, __u32 vni, __be32 ip, struct nic *n)
 	return bpf_map_lookup_elem(s->fd[SM_NICS], &k, n) ? -errno : 0;
 }
 
-/* The walk one key at a time: two syscalls an entry (get_next_key, lookup). */
-static int foreach_one_by_one(int fd, size_t key_size, size_t value_size, store_iter_fn fn, void *ctx)
+/* The walk one key at a time: two syscalls an entry (get_next_key, lookup). key and value: the caller's buffers. */
+static int foreach_one_by_one(int fd, size_t key_size, void *key, void *value, store_iter_fn fn, void *ctx)
 {
-	unsigned char key[64], next[64], value[256];
+	unsigned char next[STORE_MAX_KEY];
 	void *prev = NULL;
 	int ret;
 
-	if (key_size > sizeof(key) || value_size > sizeof(value))
-		return -E2BIG;
 	while (bpf_map_get_next_key(fd, prev, next) == 0) {
 		memcpy(key, next, key_size);
 		prev = key;
@@ -153,12 +151,15 @@ static int foreach_one_by_one(int fd, size_t key_size, size_t value_size, store_
 }
 
 /*
- * Every entry, in chunks of BPF_MAP_LOOKUP_BATCH: one syscall per 8192
- * entries instead of two per entry (a map of a million entries took seconds
- * one key at a time). Where the kernel or the map type has no batch
- * lookup, one key at a time.
+ * Every entry, in chunks of BPF_MAP_LOOKUP_BATCH: one syscall per chunk
+ * instead of two per entry (a map of a million entries took seconds one key
+ * at a time). A chunk is at most 8192 entries and FOREACH_BYTES of values,
+ * so a per-CPU map (every CPU's value for each key) on a large machine
+ * reads in smaller chunks, not in one huge buffer. Where the kernel or the
+ * map type has no batch lookup, one key at a time.
  */
 #define FOREACH_CHUNK 8192
+#define FOREACH_BYTES (2U << 20)
 
 int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, void *ctx)
 {
@@ -166,24 +167,31 @@ int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, 
 	__u64 in_batch = 0, out_batch = 0;
 	unsigned char *keys, *vals;
 	bool first = true;
+	__u32 chunk;
 	int err = 0;
 
-	if (key_size > 64 || value_size > 256)
+	if (key_size > STORE_MAX_KEY || !value_size)
 		return -E2BIG;
-	keys = malloc(FOREACH_CHUNK * key_size);
-	vals = malloc(FOREACH_CHUNK * value_size);
+	chunk = value_size * FOREACH_CHUNK <= FOREACH_BYTES ? FOREACH_CHUNK : FOREACH_BYTES / value_size;
+	if (chunk < 16)
+		chunk = 16;
+	keys = malloc(chunk * key_size);
+	vals = malloc(chunk * value_size);
 	if (!keys || !vals) {
 		free(keys);
 		free(vals);
-		return foreach_one_by_one(fd, key_size, value_size, fn, ctx);
+		keys = malloc(key_size);
+		vals = malloc(value_size);
+		err = keys && vals ? foreach_one_by_one(fd, key_size, keys, vals, fn, ctx) : -ENOMEM;
+		goto out;
 	}
 	for (;;) {
-		__u32 count = FOREACH_CHUNK;
+		__u32 count = chunk;
 		int r = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals, &count, &opts);
 		int e = r ? -errno : 0;
 		if (r && e != -ENOENT) {
 			if (first && (e == -EINVAL || e == -ENOTSUP || e == -EOPNOTSUPP || e == -ENOSPC))
-				err = foreach_one_by_one(fd, key_size, value_size, fn, ctx);
+				err = foreach_one_by_one(fd, key_size, keys, vals, fn, ctx);
 			else
 				err = e;
 			break;
@@ -195,6 +203,7 @@ int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, 
 		in_batch = out_batch;
 		first = false;
 	}
+out:
 	free(keys);
 	free(vals);
 	return err;

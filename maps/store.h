@@ -46,7 +46,12 @@ int store_host(struct store *s, struct host *h);
 int store_vpc(struct store *s, __u32 vni, struct vpc *v);
 int store_nic(struct store *s, __u32 vni, __be32 ip, struct nic *n);
 
-/* Iterate a hash map: fn gets each key/value; a non-zero return stops. */
+/*
+ * Iterate a hash map: fn gets each key/value; a non-zero return stops. The one way user space dumps a map.
+ * A per-CPU map's value_size is every CPU's value: libbpf_num_possible_cpus() * the value rounded up to 8.
+ * -E2BIG for a key longer than STORE_MAX_KEY.
+ */
+#define STORE_MAX_KEY 64
 typedef int (*store_iter_fn)(const void *key, const void *value, void *ctx);
 int store_foreach(int fd, size_t key_size, size_t value_size, store_iter_fn fn, void *ctx);
 

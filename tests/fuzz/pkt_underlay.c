@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "maps/prefix.h"
 #include "tests/unit/env.h"
 #include "tests/unit/pktbuild.h"
 #include "underlay.skel.h"
@@ -369,7 +370,7 @@ static int delivery_ok(const struct frame *f, const uint8_t *out, size_t out_len
 	if (memcmp(out, d->mac_b, 6) || be16(out + 12) != 0x0800)
 		FAIL("delivered without the NIC's MAC as destination");
 	if (memcmp(out + 6, world_router_mac, 6) &&
-	    ((saddr & htonl(~0U << (32 - d->subnet_len))) != d->subnet || memcmp(out + 6, ie + 6, 6)))
+	    ((saddr & prefix_mask(d->subnet_len)) != d->subnet || memcmp(out + 6, ie + 6, 6)))
 		FAIL("delivered from a MAC that is neither the router's nor a sender's in the NIC's subnet");
 	/* RFC 6040: an outer CE mark reaches an ECN-capable inner packet (TOS and checksum); nothing else changes */
 	if ((in[ETH + 1] & 3) == 3 && (ie[ETH + 1] & 3) && (ie[ETH + 1] & 3) != 3) {

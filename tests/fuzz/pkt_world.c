@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include "nic.skel.h"
+#include "maps/prefix.h"
 #include "maps/sg_table.h"
 #include "tests/unit/env.h"
 #include "tests/unit/topo.h"
@@ -262,11 +263,6 @@ const struct world_nic *world_nic_by_ip(__u32 vni, __be32 ip)
 	return NULL;
 }
 
-static __be32 mask(__u8 len)
-{
-	return len ? htonl(~0U << (32 - len)) : 0;
-}
-
 const struct world_nic *world_resolve(__u32 vni, __be32 daddr)
 {
 	const struct world_nic *n = world_nic_by_ip(vni, daddr);
@@ -277,7 +273,7 @@ const struct world_nic *world_resolve(__u32 vni, __be32 daddr)
 	for (int i = 0; i < world_via_count; i++) {
 		const struct world_via *v = &world_vias[i];
 
-		if (v->vni == vni && (daddr & mask(v->len)) == v->prefix && (!best || v->len > best->len))
+		if (v->vni == vni && (daddr & prefix_mask(v->len)) == v->prefix && (!best || v->len > best->len))
 			best = v;
 	}
 	/* the blackhole 10.9.0.0/16 hides nothing longer than itself: only the /32 via is longer */
@@ -290,7 +286,7 @@ int world_may_reach(__u32 from, __u32 to, __be32 daddr)
 		return 1;
 	for (int i = 0; i < world_peer_count; i++)
 		if (world_peers[i].vni == from && world_peers[i].peer == to &&
-		    (daddr & mask(world_peers[i].len)) == world_peers[i].prefix)
+		    (daddr & prefix_mask(world_peers[i].len)) == world_peers[i].prefix)
 			return 1;
 	return 0;
 }

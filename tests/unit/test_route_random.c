@@ -13,6 +13,7 @@
 #if __has_include("maps/route_table.h")
 #include "maps/route_table.h"
 #include "maps/fib.h"
+#include "maps/prefix.h"
 #define HAVE_ROUTE_TABLE 1
 #endif
 
@@ -60,11 +61,6 @@ static uint32_t rnd(void)
 	return (uint32_t)((rng * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
-static __be32 mask(unsigned int len)
-{
-	return len ? htonl(~0U << (32 - len)) : 0;
-}
-
 static __be32 nexthop_ip(unsigned int i)
 {
 	return htonl(0xc6120100U + 1 + i); /* 198.18.1.(i+1) */
@@ -78,7 +74,7 @@ static void nexthop_mac(unsigned int i, char *buf, size_t n)
 /* Addresses the test must not aim at: the NICs and their gateways (198.18.0.0/23). */
 static int reserved(__be32 a)
 {
-	return (a & mask(23)) == htonl(0xc6120000U);
+	return (a & prefix_mask(23)) == htonl(0xc6120000U);
 }
 
 static unsigned int random_len(void)
@@ -121,7 +117,7 @@ static const struct ref_route *reference_lookup(__be32 addr)
 	const struct ref_route *best = NULL;
 
 	for (size_t i = 0; i < nroutes; i++)
-		if ((addr & mask(table[i].len)) == table[i].prefix && (!best || table[i].len > best->len))
+		if ((addr & prefix_mask(table[i].len)) == table[i].prefix && (!best || table[i].len > best->len))
 			best = &table[i];
 	return best;
 }
@@ -138,7 +134,7 @@ static struct route to_route(const struct ref_route *r)
 static void random_route(struct ref_route *r)
 {
 	r->len = (__u8)random_len();
-	r->prefix = random_addr() & mask(r->len);
+	r->prefix = random_addr() & prefix_mask(r->len);
 	r->kind = rnd() % 6 ? ROUTE_VIA : ROUTE_BLACKHOLE;
 	r->nexthop = (__u8)(rnd() % NEXTHOPS);
 }
@@ -370,7 +366,7 @@ static void big_table_matches_reference(void **state)
 		struct ref_route r;
 		random_route(&r);
 		if (rnd() % 2) /* spread out: the whole address space, not only near the bases */
-			r.prefix = (__be32)rnd() & mask(r.len);
+			r.prefix = (__be32)rnd() & prefix_mask(r.len);
 		if (reserved(r.prefix) && r.len >= 23)
 			continue; /* never a route inside the NICs' own subnets */
 		bool dup = false;
@@ -406,7 +402,7 @@ static void big_table_matches_reference(void **state)
 		if (reserved(addr))
 			continue;
 		for (size_t j = 0; j < m; j++)
-			if ((addr & mask(big[j].len)) == big[j].prefix && (!best || big[j].len > best->len))
+			if ((addr & prefix_mask(big[j].len)) == big[j].prefix && (!best || big[j].len > best->len))
 				best = &big[j];
 		int err = route_table_lookup(&env.rm, vni, addr, &got);
 		if (!best) {

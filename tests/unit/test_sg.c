@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "nic.skel.h"
+#include "maps/prefix.h"
 #include "suite.h"
 #include "env.h"
 #include "pktbuild.h"
@@ -678,7 +679,7 @@ static void random_rules_match_first_match_semantics(void **state)
 		r->proto = protos[rnd() % 4];
 		r->action = rnd() % 3 ? SG_ALLOW : SG_DENY;
 		r->cidr_len = lens[rnd() % 6];
-		r->cidr = htonl(0x0a000100 | (rnd() & 0xff)) & (r->cidr_len ? htonl(~0U << (32 - r->cidr_len)) : 0);
+		r->cidr = htonl(0x0a000100 | (rnd() & 0xff)) & prefix_mask(r->cidr_len);
 		r->port_lo = 0;
 		r->port_hi = 65535;
 		if ((r->proto == 6 || r->proto == 17) && rnd() % 4) {

@@ -9,6 +9,7 @@
 #include "topo.h"
 #if __has_include("maps/route_table.h")
 #include "maps/route_table.h"
+#include "maps/prefix.h"
 #define HAVE_ROUTE_TABLE 1
 #endif
 
@@ -31,7 +32,7 @@ static void cidr_of(const char *cidr, __be32 *prefix, __u8 *len)
 	assert(slash);
 	*slash = '\0';
 	*len = atoi(slash + 1);
-	*prefix = ip_of(buf) & (*len ? htonl(~0U << (32 - *len)) : 0);
+	*prefix = ip_of(buf) & prefix_mask(*len);
 }
 
 static void mac_of(const char *s, __u8 *mac)
