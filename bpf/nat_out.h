@@ -68,7 +68,7 @@ static __always_inline int nat_check(struct __sk_buff *skb, const struct pkt *p,
 	}
 }
 
-/* An ICMP message other than echo: its quote would need translating too (not done on the way out). */
+/* An ICMP message other than echo: an error, whose quote names the VM as the peer reached it. */
 static __always_inline int nat_out_icmp_error(const struct pkt *p)
 {
 	struct icmphdr *icmp = nat_l4(p);
@@ -78,6 +78,91 @@ static __always_inline int nat_out_icmp_error(const struct pkt *p)
 	if ((void *)(icmp + 1) > p->data_end)
 		return 1;
 	return icmp->type != ICMP_ECHO_ && icmp->type != ICMP_ECHOREPLY_;
+}
+
+/*
+ * An ICMP error the VM sends about a packet that reached it through its
+ * EIP or a mapping (port unreachable to an outside client, ...). The quote
+ * is that packet as the VM got it: from the peer to the VM's address (and
+ * port); it becomes the packet the peer sent: to the EIP, or to the
+ * external address and port of the mapping. The quoted destination, the
+ * quoted IP checksum, the quoted TCP/UDP checksum (its pseudo header and
+ * port) and the ICMP checksum over all of it are rewritten in place
+ * (incrementally: the VM's stack computed them in full); the outer source
+ * is nat_rewrite's, as for any packet. An error about nothing that came in
+ * (no mapping, a quote from someone else, IP options in the quote) is
+ * DROP_NAT_UNSUPPORTED: it would name the VM's private address outside.
+ */
+static __always_inline int nat_out_icmp_quote(const struct pkt *p, const struct src_nic *port,
+					      const struct nat_out *o)
+{
+	struct icmphdr *icmp = nat_l4(p);
+	struct iphdr *in;
+	__u16 *l4, *l4csum = NULL, old_word;
+	__be32 old_addr = p->saddr, new_addr = o->src;
+	__be16 old_port = 0, new_port = 0;
+
+	if ((void *)(icmp + 1) > p->data_end || !icmp_type_is_error(icmp->type))
+		return DROP_NAT_UNSUPPORTED;
+	in = (void *)(icmp + 1);
+	if ((void *)(in + 1) > p->data_end || in->version != 4 || in->ihl != 5)
+		return DROP_NAT_UNSUPPORTED;
+	l4 = (void *)(in + 1);
+	if ((void *)(l4 + 4) > p->data_end)
+		return DROP_NAT_UNSUPPORTED;
+	/* the quoted packet came from the peer this error goes to, to the VM's own address */
+	if (in->daddr != old_addr || in->saddr != p->daddr)
+		return DROP_NAT_UNSUPPORTED;
+	if (!o->eip) {
+		/* the mapping, found by its out key (as the VM sees the flow); the key in the scratch entry */
+		__u32 zero = 0;
+		struct nat_scratch *s = bpf_map_lookup_elem(&nat_scratch, &zero);
+		const struct nat_entry *e;
+
+		if (!s || (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
+			return DROP_NAT_UNSUPPORTED;
+		__builtin_memset(&s->ok, 0, sizeof(s->ok));
+		s->ok.vni = port->key.vni;
+		s->ok.addr = old_addr;
+		s->ok.remote = in->saddr;
+		s->ok.port = l4[1];
+		s->ok.remote_port = l4[0];
+		s->ok.proto = in->protocol;
+		s->ok.dir = NAT_OUT;
+		e = bpf_map_lookup_elem(&nat, &s->ok);
+		if (!e || e->addr != new_addr)
+			return DROP_NAT_UNSUPPORTED;
+		old_port = l4[1];
+		new_port = e->port;
+	}
+
+	/* the quoted header: its destination and its own checksum, both inside the ICMP checksum */
+	old_word = in->check;
+	csum_replace4(&in->check, old_addr, new_addr);
+	csum_replace4(&icmp->checksum, old_addr, new_addr);
+	csum_replace2(&icmp->checksum, old_word, in->check);
+	in->daddr = new_addr;
+
+	if (in->protocol == IPPROTO_UDP) {
+		l4csum = &l4[3];
+		if (!*l4csum)
+			l4csum = NULL; /* the peer sent no UDP checksum */
+	} else if (in->protocol == IPPROTO_TCP) {
+		if ((void *)(l4 + 9) <= p->data_end)
+			l4csum = &l4[8]; /* quoted when the error carries more than 8 bytes */
+	}
+	if (l4csum) {
+		old_word = *l4csum;
+		csum_replace4(l4csum, old_addr, new_addr);
+		if (old_port != new_port)
+			csum_replace2(l4csum, old_port, new_port);
+		csum_replace2(&icmp->checksum, old_word, *l4csum);
+	}
+	if (old_port != new_port) {
+		csum_replace2(&icmp->checksum, old_port, new_port);
+		l4[1] = new_port;
+	}
+	return DROP_NONE;
 }
 
 /*
@@ -107,10 +192,13 @@ static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, cons
 			return TC_ACT_SHOT_;
 		return TC_ACT_REDIRECT_;
 	}
-	if (nat_out_icmp_error(p))
-		return drop(skb, p, &port->key, DROP_NAT_UNSUPPORTED);
-
-	if (o->eip) {
+	if (nat_out_icmp_error(p)) {
+		/* the quote translated here; the outer source below (ICMP: no port, no pseudo header) */
+		reason = nat_out_icmp_quote(p, port, o);
+		if (reason)
+			return drop(skb, p, &port->key, reason);
+		l4 = 0;
+	} else if (o->eip) {
 		/* stateless: the address alone; TCP/UDP checksums cover it through the pseudo header */
 		l4 = p->first_frag && (proto == IPPROTO_TCP || proto == IPPROTO_UDP);
 	} else {

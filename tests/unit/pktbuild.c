@@ -215,6 +215,9 @@ int pb_checksums_ok(const uint8_t *f, size_t len)
 	tot = (size_t)ip[2] << 8 | ip[3];
 	if (14 + tot > len || pb_csum(ip, ihl, 0) != 0)
 		return 0;
+	/* a later fragment carries no L4 header: its IPv4 header is all there is to verify */
+	if (((ip[6] << 8 | ip[7]) & 0x1fff) != 0)
+		return 1;
 	l4 = ip + ihl;
 	l4_len = tot - ihl;
 	switch (ip[9]) {

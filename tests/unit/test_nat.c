@@ -583,6 +583,145 @@ static void test_unknown_inbound_goes_to_the_host(void **state)
 	assert_memory_equal(out, in.data, in.len);
 }
 
+/* The first qlen bytes of the IP datagram src:sport -> dst:dport (proto 17 or 6, TTL ttl) as an ICMP error quotes it. */
+static void quote_any(const char *src, const char *dst, uint8_t proto, uint16_t sport, uint16_t dport, uint8_t ttl,
+		      uint8_t *q, size_t qlen)
+{
+	struct pb o;
+
+	frame(&o, GW_MAC, ext_mac, src, dst, proto, sport, dport, ttl);
+	assert_true(o.len - o.ip_off >= qlen);
+	memcpy(q, o.data + o.ip_off, qlen);
+}
+
+/* An ICMP error src -> dst (type, code) quoting q. */
+static void error_frame(struct pb *b, const char *eth_dst, const char *eth_src, const char *src, const char *dst,
+			uint8_t ttl, uint8_t type, uint8_t code, const uint8_t *q, size_t qlen)
+{
+	pb_init(b);
+	pb_eth(b, eth_dst, eth_src, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = src, .dst = dst, .proto = 1, .ttl = ttl });
+	pb_icmp(b, type, code, 0);
+	pb_bytes(b, q, qlen);
+	pb_done(b);
+}
+
+/* An outside client's UDP to the EIP finds no socket: the VM's port unreachable leaves as the EIP, quote included. */
+static void test_vm_icmp_error_about_eip_flow_translated_out(void **state)
+{
+	uint8_t got[28], sent[28], out[PB_MAX];
+	size_t out_len = sizeof(out);
+	struct pb in, want;
+	int verdict;
+
+	quote_any(SRV, E_IP, 17, 44000, 9999, 63, got, sizeof(got));   /* as it reached the VM */
+	quote_any(SRV, EIP, 17, 44000, 9999, 63, sent, sizeof(sent));  /* as the client sent it */
+	error_frame(&in, ROUTER_MAC_S, E_MAC, E_IP, SRV, 64, 3, 3, got, sizeof(got));
+	assert_int_equal(env_run(PORT_E, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	error_frame(&want, GW_MAC, ext_mac, EIP, SRV, 63, 3, 3, sent, sizeof(sent));
+	expect_frame(out, out_len, &want);
+	assert_int_equal(env_drops_total(), 0);
+}
+
+/*
+ * A reply came back through a mapping to a TCP port the VM now refuses with port unreachable:
+ * the error leaves as the host, quoting the packet the server sent (the external address and port,
+ * the whole TCP header and its checksum).
+ */
+static void test_vm_icmp_error_about_mapping_translated_out(void **state)
+{
+	uint8_t got[72], sent[72], out[PB_MAX];
+	size_t out_len = sizeof(out);
+	struct pb in, want;
+	int verdict;
+
+	frame(&in, ROUTER_MAC_S, VM_MAC, VM_IP, SRV, 6, 5000, 80, 64);
+	assert_int_equal(env_run(PORT_VM, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	quote_any(SRV, VM_IP, 6, 80, 5000, 59, got, sizeof(got));
+	quote_any(SRV, EXT_IP, 6, 80, NAT_PORT, 59, sent, sizeof(sent));
+	error_frame(&in, ROUTER_MAC_S, VM_MAC, VM_IP, SRV, 64, 3, 3, got, sizeof(got));
+	out_len = sizeof(out);
+	assert_int_equal(env_run(PORT_VM, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	error_frame(&want, GW_MAC, ext_mac, EXT_IP, SRV, 63, 3, 3, sent, sizeof(sent));
+	expect_frame(out, out_len, &want);
+	assert_int_equal(env_drops_total(), 0);
+}
+
+/* An error about nothing that came in (no mapping; a quote from someone else) would show the private address: dropped, counted. */
+static void test_vm_icmp_error_about_nothing_dropped(void **state)
+{
+	uint8_t q[28], out[PB_MAX];
+	size_t out_len = sizeof(out);
+	struct pb in;
+	int verdict;
+
+	quote_any(SRV, VM_IP, 17, 9000, 6000, 63, q, sizeof(q));
+	error_frame(&in, ROUTER_MAC_S, VM_MAC, VM_IP, SRV, 64, 3, 3, q, sizeof(q));
+	assert_int_equal(env_run(PORT_VM, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_SHOT);
+	/* the EIP's NIC, quoting a packet from another peer than the error's destination */
+	quote_any("198.51.100.9", E_IP, 17, 9000, 6000, 63, q, sizeof(q));
+	error_frame(&in, ROUTER_MAC_S, E_MAC, E_IP, SRV, 64, 3, 3, q, sizeof(q));
+	out_len = sizeof(out);
+	assert_int_equal(env_run(PORT_E, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_SHOT);
+	assert_int_equal(env_drops(DROP_NAT_UNSUPPORTED), 2);
+}
+
+/* A fragment of a VM's UDP datagram (frag_off: flags and offset in 8-byte units, host order). */
+static void fragment(struct pb *b, const char *eth_dst, const char *eth_src, const char *src, uint16_t frag_off,
+		     uint8_t ttl)
+{
+	pb_init(b);
+	pb_eth(b, eth_dst, eth_src, 0x0800);
+	pb_ipv4(b, &(struct pb_ip){ .src = src, .dst = SRV, .proto = 17, .ttl = ttl, .id = 77, .frag_off = frag_off });
+	if (!(frag_off & 0x1fff))
+		pb_udp(b, 5000, 9000);
+	pb_payload(b, 32);
+	pb_done(b);
+}
+
+/*
+ * Fragments through SNAT: no port in the later ones, and no reassembly here, so both the first and
+ * a later fragment are dropped and counted nat-unsupported (the VM's PMTU discovery avoids them: the
+ * datapath answers oversize DF packets with frag-needed). An EIP needs no port: its fragments
+ * leave with the address rewritten (the first one's UDP checksum too).
+ */
+static void test_fragments_snat_dropped_eip_passes(void **state)
+{
+	uint8_t out[PB_MAX];
+	size_t out_len = sizeof(out);
+	struct pb in, want;
+	int verdict;
+
+	fragment(&in, ROUTER_MAC_S, VM_MAC, VM_IP, 0x2000, 64);
+	assert_int_equal(env_run(PORT_VM, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_SHOT);
+	fragment(&in, ROUTER_MAC_S, VM_MAC, VM_IP, 5, 64);
+	out_len = sizeof(out);
+	assert_int_equal(env_run(PORT_VM, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_SHOT);
+	assert_int_equal(env_drops(DROP_NAT_UNSUPPORTED), 2);
+	assert_int_equal(nat_count(VPC, VM_IP), 0);
+
+	fragment(&in, ROUTER_MAC_S, E_MAC, E_IP, 0x2000, 64);
+	out_len = sizeof(out);
+	assert_int_equal(env_run(PORT_E, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	fragment(&want, GW_MAC, ext_mac, EIP, 0x2000, 63);
+	expect_frame(out, out_len, &want);
+	fragment(&in, ROUTER_MAC_S, E_MAC, E_IP, 5, 64);
+	out_len = sizeof(out);
+	assert_int_equal(env_run(PORT_E, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	fragment(&want, GW_MAC, ext_mac, EIP, 5, 63);
+	expect_frame(out, out_len, &want);
+	assert_int_equal(env_drops(DROP_NAT_UNSUPPORTED), 2);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup(test_snat_udp, setup),
 	cmocka_unit_test_setup(test_unsnat_udp_reply, setup),
@@ -597,6 +736,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup(test_nic_quota_of_mappings, setup),
 	cmocka_unit_test_setup(test_to_infrastructure_dropped, setup),
 	cmocka_unit_test_setup(test_unknown_inbound_goes_to_the_host, setup),
+	cmocka_unit_test_setup(test_vm_icmp_error_about_eip_flow_translated_out, setup),
+	cmocka_unit_test_setup(test_vm_icmp_error_about_mapping_translated_out, setup),
+	cmocka_unit_test_setup(test_vm_icmp_error_about_nothing_dropped, setup),
+	cmocka_unit_test_setup(test_fragments_snat_dropped_eip_passes, setup),
 };
 
 SUITE(nat_suite, "nat", tests)
