@@ -155,6 +155,21 @@ ask() {
 	assert_output "again from 203.0.113.10"
 }
 
+@test "ICMP errors a VM sends about inbound flows leave translated: port unreachable to a client of its EIP, and to a server answering a mapping" {
+	# a client of the EIP, UDP to a port nothing listens on in v3: its connected socket is refused
+	run ip netns exec "$T-srv" timeout 10 socat -T 3 - UDP:$EIP:9999 <<<"anyone?"
+	assert_failure
+	assert_output --partial "Connection refused"
+	# a server that keeps answering (connected to the mapping's external address and port) after
+	# v1 closed its socket: v1's port unreachable reaches it translated, and its socket is refused
+	local log=$LIB_STATE/udp9002.log
+	ip netns exec "$T-srv" timeout 30 socat -d UDP-LISTEN:9002 \
+		SYSTEM:'read l; for i in $(seq 100); do echo "$l $i"; sleep 0.2; done' </dev/null 2>"$log" 3>&- &
+	wait_until 10 bash -c "ip netns exec $T-srv ss -lun | grep -q ':9002 '" || fail "no UDP server on 9002"
+	echo "hello" | in_vm v1 timeout 5 socat -u - UDP:$SRV:9002,sourceport=5301
+	wait_until 20 grep -q "Connection refused" "$log" || fail "the server's socket was not refused: $(cat "$log")"
+}
+
 # nat_mappings N: N NAT mappings of NIC 10.0.0.2 in VPC 200 on hA (stats nic)
 nat_mappings() { vpcbpf_on hA -j stats nic 10.0.0.2 vpc 200 | jq -e '.[0].nat_mappings'; }
 
