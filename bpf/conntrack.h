@@ -116,7 +116,8 @@ static __always_inline int flow_parse_quote(const struct pkt *p, void *quote, __
 static __always_inline int flow_parse(const struct pkt *p, const struct nic_key *nic, __u8 dir,
 				      struct flow *f)
 {
-	void *l4 = (void *)p->ip + p->ip_hlen;
+	/* masked (IHL is at most 15 words): a caller that spilled ip_hlen may have lost its bounds */
+	void *l4 = (void *)p->ip + (p->ip_hlen & 0x3c);
 
 	f->dir = dir;
 	f->proto = p->ip_proto;

@@ -61,7 +61,7 @@ static __always_inline int icmp_echo_reply(struct __sk_buff *skb, struct pkt *p,
  */
 static __always_inline int icmp_error_allowed(const struct pkt *p)
 {
-	__u8 *type = (void *)p->ip + p->ip_hlen;
+	__u8 *type = (void *)p->ip + (p->ip_hlen & 0x3c); /* masked: see flow_parse */
 
 	if (!p->first_frag)
 		return 0;

@@ -36,6 +36,7 @@ struct nat_out {
 	__be32 src;        /* the external source: the NIC's EIP, or the host's external address */
 	__u8 eip;          /* 1: 1:1 (no mapping, ports kept) */
 	__u8 neigh;        /* 0: fib gave the MACs; 1: the kernel resolves the next hop (bpf_redirect_neigh) */
+	__u8 hairpin;      /* to an EIP (or from an EIP back to a mapping): in again through the external device */
 	__u8 dmac[ETH_ALEN_];
 	__u8 smac[ETH_ALEN_];
 	__be32 nexthop;

@@ -3,6 +3,52 @@
 #define VPCBPF_NAT_OUT_H
 
 /*
+ * Hairpin, the way back: a NIC with an EIP answering a VM that reached it
+ * through SNAT (its packet came from the external address and a mapped
+ * port). True when the translated packet (from src, the EIP, to the
+ * external address: proto, ports or echo identifier) is a reply to a live
+ * mapping, as external_ingress will find it (nat_in_reply). A global
+ * function of scalars, verified once: inlined, its reads of the packet
+ * record cost nic_internet the bounds the verifier kept on the rest.
+ */
+__attribute__((noinline)) int nat_hairpin_reply(__be32 src, __u32 proto, __u32 port, __u32 remote_port)
+{
+	const struct nat_host *nh = nat_host_get();
+	__u32 zero = 0;
+	struct nat_scratch *s = bpf_map_lookup_elem(&nat_scratch, &zero);
+	const struct nat_entry *e;
+
+	if (!s || !nh)
+		return 0;
+	__builtin_memset(&s->ik, 0, sizeof(s->ik));
+	s->ik.addr = nh->ext_ip;
+	s->ik.remote = src;
+	s->ik.port = (__be16)port;
+	s->ik.remote_port = (__be16)remote_port;
+	s->ik.proto = (__u8)proto;
+	s->ik.dir = NAT_IN;
+	e = bpf_map_lookup_elem(&nat, &s->ik);
+	return e && !nat_mapping_dead(&s->ik, e, bpf_ktime_get_coarse_ns(), &s->t);
+}
+
+/* The flow of a packet to the external address, for nat_hairpin_reply: 0 when it has none. */
+static __always_inline int nat_hairpin_back(const struct pkt *p, __be32 src)
+{
+	if (!p->first_frag)
+		return 0;
+	if (p->ip_proto == IPPROTO_TCP || p->ip_proto == IPPROTO_UDP)
+		return nat_hairpin_reply(src, p->ip_proto, p->dport, p->sport);
+	if (p->ip_proto == IPPROTO_ICMP) {
+		struct icmphdr *icmp = nat_l4(p);
+
+		if ((void *)(icmp + 1) > p->data_end || icmp->type != ICMP_ECHOREPLY_)
+			return 0;
+		return nat_hairpin_reply(src, IPPROTO_ICMP, icmp->un.echo.id, 0);
+	}
+	return 0;
+}
+
+/*
  * Before the security group sees the packet: whether it may go at all.
  * The host's own addresses and the underlay network are refused by name;
  * then the kernel's FIB, asked as if the packet came in on the external
@@ -24,13 +70,25 @@ static __always_inline int nat_check(struct __sk_buff *skb, const struct pkt *p,
 
 	if (!nh || !nh->ext_ifindex || !nh->ext_ip)
 		return DROP_NO_EXTERNAL;
-	if (p->daddr == nh->ext_ip || p->daddr == port->host->underlay_ip ||
-	    (nh->underlay_len && (p->daddr & prefix_mask(nh->underlay_len)) == nh->underlay_net))
-		return DROP_TO_INFRASTRUCTURE;
 	eip = bpf_map_lookup_elem(&nic_eips, &port->key);
 	o->nh = nh;
 	o->eip = eip != NULL;
 	o->src = eip ? *eip : nh->ext_ip;
+	o->hairpin = 0;
+	/*
+	 * Hairpin: to an EIP (another NIC's, or its own), or from an EIP back to a live mapping of
+	 * the external address. The packet leaves translated as for the internet, then comes in again
+	 * through the external device (nat_egress), where external_ingress takes it into its VPC as
+	 * any packet from the internet; nothing of it reaches the host's stack.
+	 */
+	if (bpf_map_lookup_elem(&eips, &p->daddr) ||
+	    (o->eip && p->daddr == nh->ext_ip && nat_hairpin_back(p, o->src))) {
+		o->hairpin = 1;
+		return DROP_NONE;
+	}
+	if (p->daddr == nh->ext_ip || p->daddr == port->host->underlay_ip ||
+	    (nh->underlay_len && (p->daddr & prefix_mask(nh->underlay_len)) == nh->underlay_net))
+		return DROP_TO_INFRASTRUCTURE;
 
 	if (!s)
 		return DROP_NO_ROUTE;
@@ -193,8 +251,9 @@ static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, cons
 		return TC_ACT_REDIRECT_;
 	}
 	if (nat_out_icmp_error(p)) {
-		/* the quote translated here; the outer source below (ICMP: no port, no pseudo header) */
-		reason = nat_out_icmp_quote(p, port, o);
+		/* the quote translated here; the outer source below (ICMP: no port, no pseudo header).
+		 * Not on a hairpin: external_ingress would judge the error again, about the outside */
+		reason = o->hairpin ? DROP_NAT_UNSUPPORTED : nat_out_icmp_quote(p, port, o);
 		if (reason)
 			return drop(skb, p, &port->key, reason);
 		l4 = 0;
@@ -240,7 +299,10 @@ static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, cons
 	}
 
 	deliver_decrement_ttl(p->ip);
-	if (o->neigh == 0) {
+	if (o->hairpin) {
+		mac_copy(p->eth->h_source, port->host->router_mac);
+		mac_copy(p->eth->h_dest, o->nh->ext_mac);
+	} else if (o->neigh == 0) {
 		mac_copy(p->eth->h_source, o->smac);
 		mac_copy(p->eth->h_dest, o->dmac);
 	}
@@ -248,7 +310,9 @@ static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, cons
 	if (nat_rewrite(skb, ip_hlen, proto, 1, l4, old_src, o->src, l.port_off, l.port, o->eip ? l.port : ext_port))
 		return drop(skb, p, &port->key, DROP_MALFORMED);
 
-	if (o->neigh == 0)
+	if (o->hairpin)
+		reason = bpf_redirect(o->nh->ext_ifindex, BPF_F_INGRESS);
+	else if (o->neigh == 0)
 		reason = bpf_redirect(o->nh->ext_ifindex, 0);
 	else if (o->neigh == 1) {
 		struct bpf_redir_neigh nh = { .nh_family = AF_INET_, .ipv4_nh = o->nexthop };

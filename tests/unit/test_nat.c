@@ -722,6 +722,70 @@ static void test_fragments_snat_dropped_eip_passes(void **state)
 	assert_int_equal(env_drops(DROP_NAT_UNSUPPORTED), 2);
 }
 
+/*
+ * Hairpin: VM (SNAT) to E's EIP leaves translated toward the external device's own ingress (the
+ * router MAC to the device's MAC), where external_ingress takes it to E as any packet from the
+ * internet; E's answer to the external address and mapped port comes back the same way to VM.
+ */
+static void test_hairpin_to_an_eip_and_back(void **state)
+{
+	uint8_t out[PB_MAX], out2[PB_MAX];
+	size_t out_len = sizeof(out), out2_len = sizeof(out2);
+	struct pb in, want;
+	int verdict;
+
+	frame(&in, ROUTER_MAC_S, VM_MAC, VM_IP, EIP, 6, 5000, 80, 64);
+	assert_int_equal(env_run(PORT_VM, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	frame(&want, ext_mac, ROUTER_MAC_S, EXT_IP, EIP, 6, NAT_PORT, 80, 63);
+	expect_frame(out, out_len, &want);
+	assert_int_equal(run_ext(out, out_len, out2, &out2_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	frame(&want, E_MAC, ROUTER_MAC_S, EXT_IP, E_IP, 6, NAT_PORT, 80, 62);
+	expect_frame(out2, out2_len, &want);
+
+	/* E answers the external address: as its EIP, in again, to VM's own address and port */
+	frame(&in, ROUTER_MAC_S, E_MAC, E_IP, EXT_IP, 6, 80, NAT_PORT, 64);
+	out_len = sizeof(out);
+	assert_int_equal(env_run(PORT_E, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	frame(&want, ext_mac, ROUTER_MAC_S, EIP, EXT_IP, 6, 80, NAT_PORT, 63);
+	expect_frame(out, out_len, &want);
+	out2_len = sizeof(out2);
+	assert_int_equal(run_ext(out, out_len, out2, &out2_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	frame(&want, VM_MAC, ROUTER_MAC_S, EIP, VM_IP, 6, 80, 5000, 62);
+	expect_frame(out2, out2_len, &want);
+	assert_int_equal(env_drops_total(), 0);
+
+	/* the external address itself stays closed: E to a port no mapping holds */
+	frame(&in, ROUTER_MAC_S, E_MAC, E_IP, EXT_IP, 6, 80, NAT_PORT + 1, 64);
+	out_len = sizeof(out);
+	assert_int_equal(env_run(PORT_E, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_SHOT);
+	assert_int_equal(env_drops(DROP_TO_INFRASTRUCTURE), 1);
+}
+
+/* E to its own EIP: out as the EIP, in again to itself. */
+static void test_hairpin_to_its_own_eip(void **state)
+{
+	uint8_t out[PB_MAX], out2[PB_MAX];
+	size_t out_len = sizeof(out), out2_len = sizeof(out2);
+	struct pb in, want;
+	int verdict;
+
+	frame(&in, ROUTER_MAC_S, E_MAC, E_IP, EIP, 17, 6000, 7000, 64);
+	assert_int_equal(env_run(PORT_E, in.data, in.len, out, &out_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	frame(&want, ext_mac, ROUTER_MAC_S, EIP, EIP, 17, 6000, 7000, 63);
+	expect_frame(out, out_len, &want);
+	assert_int_equal(run_ext(out, out_len, out2, &out2_len, &verdict), 0);
+	assert_int_equal(verdict, TC_ACT_REDIRECT);
+	frame(&want, E_MAC, ROUTER_MAC_S, EIP, E_IP, 17, 6000, 7000, 62);
+	expect_frame(out2, out2_len, &want);
+	assert_int_equal(env_drops_total(), 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup(test_snat_udp, setup),
 	cmocka_unit_test_setup(test_unsnat_udp_reply, setup),
@@ -740,6 +804,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup(test_vm_icmp_error_about_mapping_translated_out, setup),
 	cmocka_unit_test_setup(test_vm_icmp_error_about_nothing_dropped, setup),
 	cmocka_unit_test_setup(test_fragments_snat_dropped_eip_passes, setup),
+	cmocka_unit_test_setup(test_hairpin_to_an_eip_and_back, setup),
+	cmocka_unit_test_setup(test_hairpin_to_its_own_eip, setup),
 };
 
 SUITE(nat_suite, "nat", tests)
