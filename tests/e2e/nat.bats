@@ -170,6 +170,22 @@ ask() {
 	wait_until 20 grep -q "Connection refused" "$log" || fail "the server's socket was not refused: $(cat "$log")"
 }
 
+@test "hairpin: VMs of both VPCs reach v3 on its EIP (as the host's address), v3 reaches itself on it, ping too" {
+	local tx_before tx_after
+	tx_before=$(link_tx hA ext0)
+	run in_vm v1 timeout 10 socat -T 3 - TCP:$EIP:80 </dev/null
+	assert_output "v3 on hA saw 203.0.113.10"
+	run in_vm v2 timeout 10 socat -T 3 - TCP:$EIP:80 </dev/null
+	assert_output "v3 on hA saw 203.0.113.10"
+	run in_vm v3 timeout 10 socat -T 3 - TCP:$EIP:80 </dev/null
+	assert_output "v3 on hA saw $EIP"
+	run in_vm v1 ping -c 2 -W 2 $EIP
+	assert_success
+	# none of it left for the internet (four exchanges of several packets each; a stray ARP may pass)
+	tx_after=$(link_tx hA ext0)
+	[ $((tx_after - tx_before)) -lt 5 ] || fail "ext0 sent $((tx_after - tx_before)) packets"
+}
+
 # nat_mappings N: N NAT mappings of NIC 10.0.0.2 in VPC 200 on hA (stats nic)
 nat_mappings() { vpcbpf_on hA -j stats nic 10.0.0.2 vpc 200 | jq -e '.[0].nat_mappings'; }
 
