@@ -35,7 +35,7 @@ load common
 	jq -e '.[0].drops["no-route"] >= 2 and .[0].drops_total == ([.[0].drops[]] | add)' <<<"$output"
 	jq -e '.[0].drops | has("conntrack-nic-quota") and has("spoofed-ip")' <<<"$output"
 	run v stats nic 10.0.1.10 vpc 10
-	assert_output --regexp "conntrack [0-9]+ drops [0-9]+: no-route [0-9]+"
+	assert_output --regexp "conntrack [0-9]+ nat [0-9]+ drops [0-9]+: no-route [0-9]+"
 }
 
 @test "stats: bad input is refused" {
