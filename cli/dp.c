@@ -311,16 +311,17 @@ int dp_up(int argc, char **argv)
 		pr_end_obj();
 	}
 	if (!opts.json) {
-		if (h.underlay_ifindex)
+		if (h.underlay_ifindex) {
 			printf("datapath up at %s: underlay %s %s mtu %u xdp %s, router mac %s, %d NIC(s) attached\n",
 			       opts.pin_dir, a.have_dev ? a.dev : "(kept)", ip_str(h.underlay_ip, b1), h.underlay_mtu,
 			       xdp_mode_name((enum xdp_mode_cfg)h.xdp_mode), mac_str(h.router_mac, b2), ra.count);
-		if (h.underlay_ifindex && why[0])
-			printf("xdp %s chosen: %s (\"xdp native|generic|off\" forces a mode)\n",
-			       xdp_mode_name((enum xdp_mode_cfg)h.xdp_mode), why);
-		else
+			if (why[0])
+				printf("xdp %s chosen: %s (\"xdp native|generic|off\" forces a mode)\n",
+				       xdp_mode_name((enum xdp_mode_cfg)h.xdp_mode), why);
+		} else {
 			printf("datapath up at %s (no underlay: local NICs only), router mac %s, %d NIC(s) attached\n",
 			       opts.pin_dir, mac_str(h.router_mac, b2), ra.count);
+		}
 		if (ext_ifindex) {
 			char ifname[IF_NAMESIZE];
 			printf("external device %s: SNAT and elastic IPs\n",
