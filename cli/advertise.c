@@ -95,8 +95,8 @@ static int want_vpc(const void *key, const void *value, void *ctx)
 	struct route *list = NULL;
 	size_t n = 0;
 
-	if (!v->fib_base)
-		return 0;
+	if (!v->fib_base || !fib_may_advertise(w->s->fd[SM_FIB], v))
+		return 0; /* no advertised route: its list (maybe 1M routes) is not read */
 	if ((w->err = fib_routes(w->s->fd[SM_FIB], v, &list, &n)))
 		return 1;
 	for (size_t i = 0; i < n && !w->err; i++)

@@ -14,6 +14,12 @@
 
 /* ---- building a region in memory ---- */
 
+/* Edits a region with a direct stage logs before it is rebuilt whole: n / 64 of n routes, within these bounds. */
+#define FIB_LOG_MIN 64
+#define FIB_LOG_MAX 4096
+/* A table without a direct stage is edited whole (its ranges spliced) up to this many ranges: a tree of depth 2 */
+#define FIB_SPLICE_MAX_RANGES (FIB_FANOUT * FIB_FANOUT * FIB_LEAF_PAIRS / 4)
+
 /* What a lookup returns: the route without its prefix, so equal next hops share one result. */
 struct result_rec {
 	struct route r; /* prefix 0: the key */
@@ -146,6 +152,7 @@ static __u32 lines_for(size_t n, size_t per_line)
 struct lines {
 	struct fib_line *l;
 	__u32 n, cap;
+	__u32 origin; /* where line 0 of these goes in the region: links are written relative to the region */
 };
 
 static int lines_add(struct lines *ls, __u32 count, __u32 *at)
@@ -207,13 +214,13 @@ static int add_tree(struct lines *ls, const struct range *r, size_t n, __u32 *ro
 			__u32 c0 = i * FIB_FANOUT, nc = count - c0 < FIB_FANOUT ? count - c0 : FIB_FANOUT;
 			for (__u32 j = 0; j < FIB_FANOUT - 1; j++)
 				l->w[j] = j + 1 < nc ? first[c0 + j + 1] : ~0U;
-			l->w[FIB_FANOUT - 1] = (below_at + c0) | (nc - 1) << FIB_CHILD_SHIFT;
+			l->w[FIB_FANOUT - 1] = (ls->origin + below_at + c0) | (nc - 1) << FIB_CHILD_SHIFT;
 			first[i] = first[c0];
 		}
 		count = up;
 		below_at = at;
 	}
-	*root = below_at;
+	*root = ls->origin + below_at;
 	*depth = d;
 out:
 	free(first);
@@ -301,12 +308,26 @@ static int layout(struct builder *b, const struct route *routes, size_t n, struc
 			goto fail;
 	} else if ((err = add_tree(&ls, b->ranges, b->nranges, &h.root_at, &h.depth))) {
 		goto fail;
+	} else {
+		h.leaves_at = 1; /* add_tree lays the leaves first, right after the header */
 	}
-	if ((err = lines_add(&ls, lines_for(b->nresults, FIB_RESULTS_PER_LINE), &h.results_at)) ||
+	/* a table with a direct stage is edited chunk by chunk (fib_patch): room for new results, log, spare lines */
+	size_t results_cap = b->nresults + 16 + b->nresults / 4;
+	if ((err = lines_add(&ls, lines_for(results_cap, FIB_RESULTS_PER_LINE), &h.results_at)) ||
 	    (err = lines_add(&ls, lines_for(n, FIB_RESULTS_PER_LINE), &h.routes_at)))
 		goto fail;
+	{
+		size_t log_cap = n / 64 < FIB_LOG_MIN ? FIB_LOG_MIN : n / 64 > FIB_LOG_MAX ? FIB_LOG_MAX : n / 64;
+		if ((err = lines_add(&ls, lines_for(log_cap, FIB_RESULTS_PER_LINE), &h.log_at)) ||
+		    (err = lines_add(&ls, ls.n / 16 < 64 ? 64 : ls.n / 16, &h.spare_at)))
+			goto fail;
+		h.magic = FIB_MAGIC_EDITABLE;
+		h.spare_next = h.spare_at;
+	}
 	memcpy(&ls.l[h.results_at], b->result_list, b->nresults * sizeof(struct route));
 	memcpy(&ls.l[h.routes_at], routes, n * sizeof(struct route));
+	for (size_t i = 0; i < n; i++)
+		h.advertised += !!(routes[i].flags & ROUTE_F_ADVERTISE);
 	h.lines = ls.n;
 	memcpy(&ls.l[0], &h, sizeof(h));
 	img->lines = ls.l;
@@ -760,16 +781,90 @@ static const struct fib_header *region_header(const struct vpc *v)
 	if (!v->fib_base || v->fib_base < FIB_FIRST_LINE || !(l = lines_at(v->fib_base, v->fib_lines)))
 		return NULL;
 	h = (const struct fib_header *)l;
-	if (h->magic != FIB_MAGIC || h->lines != v->fib_lines || h->routes_at + lines_for(h->routes, 4) > h->lines ||
-	    v->fib_root != v->fib_base + h->root_at || v->fib_results != v->fib_base + h->results_at ||
-	    v->fib_direct_bits != h->direct_bits || v->fib_depth != h->depth)
+	if (h->magic == FIB_MAGIC_EDITABLE &&
+	    ((!h->direct_bits && h->leaves_at + lines_for(h->ranges, FIB_LEAF_PAIRS) > h->lines) ||
+	     h->log_at < h->routes_at + lines_for(h->routes, 4) || h->spare_at < h->log_at ||
+	     h->log_count > (h->spare_at - h->log_at) * FIB_RESULTS_PER_LINE || h->spare_next < h->spare_at ||
+	     h->spare_next > h->lines || h->routes_at < h->results_at + lines_for(h->results, 4)))
+		return NULL;
+	/*
+	 * An edited tree without a direct stage is a new root, which the header
+	 * names a moment before the record does: between the two (or after a
+	 * kill, until the journal is replayed) a root anywhere in the region is
+	 * sane.
+	 */
+	bool new_root = h->magic == FIB_MAGIC_EDITABLE && !h->direct_bits && v->fib_root >= v->fib_base &&
+			v->fib_root < v->fib_base + h->lines && v->fib_depth <= FIB_MAX_DEPTH;
+	if ((h->magic != FIB_MAGIC && h->magic != FIB_MAGIC_EDITABLE) || h->lines != v->fib_lines ||
+	    h->routes_at + lines_for(h->routes, 4) > h->lines ||
+	    (!new_root && (v->fib_root != v->fib_base + h->root_at || v->fib_depth != h->depth)) ||
+	    v->fib_results != v->fib_base + h->results_at || v->fib_direct_bits != h->direct_bits)
 		return NULL;
 	return h;
+}
+
+/* Only the header line of v's region, mapped alone (the region may be 1M routes long), or NULL. */
+static const struct fib_header *header_only(const struct vpc *v)
+{
+	const struct fib_header *h;
+
+	if (v->fib_base < FIB_FIRST_LINE || !(h = (const struct fib_header *)lines_at(v->fib_base, 1)))
+		return NULL;
+	return (h->magic == FIB_MAGIC || h->magic == FIB_MAGIC_EDITABLE) && h->lines == v->fib_lines ? h : NULL;
+}
+
+/* The edit log of a region (edits since its last whole build, in order), and how many it holds. */
+static const struct route *region_log(const struct fib_header *h, __u32 *n)
+{
+	*n = h->magic == FIB_MAGIC_EDITABLE ? h->log_count : 0;
+	return (const struct route *)((const struct fib_line *)h + h->log_at);
+}
+
+struct logged {
+	struct route r;
+	__u32 seq;
+};
+
+static int cmp_logged(const void *a, const void *b)
+{
+	const struct logged *x = a, *y = b;
+	int c = route_order(&x->r, &y->r);
+
+	return c ? c : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The log's last word on each route it names, in route_order (kind 0: deleted): malloc'd, or NULL (-ENOMEM). */
+static struct route *log_last_words(const struct route *log, __u32 nlog, size_t *n)
+{
+	struct logged *l = malloc((nlog + 1) * sizeof(*l));
+	struct route *out = malloc((nlog + 1) * sizeof(*out));
+	size_t m = 0;
+
+	if (!l || !out) {
+		free(l);
+		free(out);
+		return NULL;
+	}
+	for (__u32 i = 0; i < nlog; i++)
+		l[i] = (struct logged){ log[i], i };
+	qsort(l, nlog, sizeof(*l), cmp_logged);
+	for (__u32 i = 0; i < nlog; i++) {
+		if (m && !route_order(&out[m - 1], &l[i].r))
+			m--; /* a later edit of the same route */
+		out[m++] = l[i].r;
+	}
+	free(l);
+	*n = m;
+	return out;
 }
 
 int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n)
 {
 	const struct fib_header *h;
+	const struct route *list, *log;
+	struct route *last;
+	size_t nlast = 0, i = 0, j = 0, m = 0;
+	__u32 nlog;
 	int err;
 
 	*out = NULL;
@@ -780,14 +875,44 @@ int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n)
 		return 0;
 	if (!(h = region_header(v)))
 		return -EUCLEAN;
-	if (!h->routes)
+	list = (const struct route *)((const struct fib_line *)h + h->routes_at);
+	log = region_log(h, &nlog);
+	if (!h->routes && !nlog)
 		return 0;
-	*out = malloc(h->routes * sizeof(**out));
-	if (!*out)
+	if (!(last = log_last_words(log, nlog, &nlast)) || !(*out = malloc((h->routes + nlast + 1) * sizeof(**out)))) {
+		free(last);
 		return -ENOMEM;
-	memcpy(*out, (const struct fib_line *)h + h->routes_at, h->routes * sizeof(**out));
-	*n = h->routes;
+	}
+	/* the list of the last whole build with the edits logged since merged in */
+	while (i < h->routes || j < nlast) {
+		int c = i == h->routes ? 1 : j == nlast ? -1 : route_order(&list[i], &last[j]);
+		if (c < 0) {
+			(*out)[m++] = list[i++];
+			continue;
+		}
+		if (last[j].kind)
+			(*out)[m++] = last[j];
+		j++;
+		i += c == 0;
+	}
+	free(last);
+	*n = m;
+	if (!m) {
+		free(*out);
+		*out = NULL;
+	}
 	return 0;
+}
+
+bool fib_may_advertise(int fib_fd, const struct vpc *v)
+{
+	const struct fib_header *h;
+
+	if (!v->fib_base)
+		return false;
+	if (arena_map(fib_fd) || !(h = header_only(v)))
+		return true; /* read the list, which says (or fails) */
+	return h->magic != FIB_MAGIC_EDITABLE || h->advertised;
 }
 
 int fib_route_get(int fib_fd, const struct vpc *v, __be32 prefix, __u8 len, struct route *out)
@@ -808,6 +933,15 @@ int fib_route_get(int fib_fd, const struct vpc *v, __be32 prefix, __u8 len, stru
 	memset(&want, 0, sizeof(want));
 	want.prefix = prefix;
 	want.len = len;
+	__u32 nlog;
+	const struct route *log = region_log(h, &nlog);
+	while (nlog--) /* the last edit of the route since the whole build says, if any */
+		if (!route_order(&log[nlog], &want)) {
+			if (!log[nlog].kind)
+				return -ENOENT;
+			*out = log[nlog];
+			return 0;
+		}
 	for (hi = h->routes; lo < hi;) { /* the list is in route_order: a binary search */
 		size_t mid = lo + (hi - lo) / 2;
 		if (route_order(&list[mid], &want) < 0)
@@ -883,4 +1017,326 @@ int fib_lookup(int fib_fd, const struct vpc *v, __be32 addr, struct route *out)
 	*out = *hit;
 	out->prefix = addr & prefix_mask(hit->len);
 	return 0;
+}
+
+/* ---- editing a region in place, one chunk of its direct stage at a time ---- */
+
+/* A small sorted list of routes (one chunk's). */
+struct rlist {
+	struct route *r;
+	size_t n, cap;
+};
+
+/* Index of the first route of list[0..n) not before *want in route_order. */
+static size_t lower_bound(const struct route *list, size_t n, const struct route *want)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (route_order(&list[mid], want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Puts r in the list (replacing the route of the same key), or takes its key out (gone). */
+static int rlist_set(struct rlist *l, const struct route *r, bool gone)
+{
+	size_t at = lower_bound(l->r, l->n, r);
+	bool found = at < l->n && !route_order(&l->r[at], r);
+
+	if (gone || found) {
+		if (gone && found)
+			memmove(&l->r[at], &l->r[at + 1], (l->n - at - 1) * sizeof(*l->r));
+		l->n -= gone && found;
+		if (!gone)
+			l->r[at] = *r;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct route *g = realloc(l->r, cap * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		l->r = g;
+		l->cap = cap;
+	}
+	memmove(&l->r[at + 1], &l->r[at], (l->n - at) * sizeof(*l->r));
+	l->r[at] = *r;
+	l->n++;
+	return 0;
+}
+
+/* A builder that knows the region's results already, by their indexes there. */
+static int builder_with_results(struct builder *b, const struct route *results, __u32 n)
+{
+	memset(b, 0, sizeof(*b));
+	table_init(&b->results, sizeof(struct route), sizeof(struct result_rec));
+	b->result_list = malloc((n + 16) * sizeof(*b->result_list));
+	if (!b->result_list)
+		return -ENOMEM;
+	b->results_cap = n + 16;
+	for (__u32 i = 0; i < n; i++) {
+		struct result_rec rec = { .r = results[i], .index = i };
+		b->result_list[i] = results[i];
+		if (!table_put(&b->results, &rec))
+			return -ENOMEM;
+	}
+	b->nresults = n; /* b->last is zero: result 0, "no route" */
+	return 0;
+}
+
+/* The ranges of a tree without a direct stage, read back from its leaves (FIB2 headers say where they are). */
+static int tree_ranges(const struct fib_line *region, const struct fib_header *h, struct range **out)
+{
+	struct range *r = malloc((h->ranges + 1) * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	for (__u32 k = 0; k < h->ranges; k++) {
+		const struct fib_line *leaf = &region[h->leaves_at + k / FIB_LEAF_PAIRS];
+		r[k].start = leaf->w[k % FIB_LEAF_PAIRS];
+		r[k].result = leaf->w[FIB_LEAF_PAIRS + k % FIB_LEAF_PAIRS];
+	}
+	*out = r;
+	return 0;
+}
+
+static int range_push(struct range **r, size_t *n, size_t *cap, __u32 start, __u32 result)
+{
+	if (*n && (*r)[*n - 1].result == result)
+		return 0; /* neighbours with one result are one range */
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct range *g = realloc(*r, c * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		*r = g;
+		*cap = c;
+	}
+	(*r)[(*n)++] = (struct range){ start, result };
+	return 0;
+}
+
+/*
+ * The whole table's ranges, when it has no direct stage: the old ones
+ * outside [first, last], the new ones (b's, swept from the span's routes)
+ * inside it.
+ */
+static int splice_ranges(const struct fib_line *region, const struct fib_header *h, const struct builder *b,
+			 __u64 first, __u64 last, struct range **out, size_t *nout)
+{
+	struct range *old = NULL, *r = NULL;
+	size_t n = 0, cap = 0, k = 0;
+	__u32 after = 0;
+	int err = tree_ranges(region, h, &old);
+
+	if (err)
+		return err;
+
+	for (; !err && k < h->ranges && old[k].start < first; k++)
+		err = range_push(&r, &n, &cap, old[k].start, old[k].result);
+	for (size_t i = 0; !err && i < b->nranges; i++) {
+		bool covers_first = i + 1 == b->nranges || b->ranges[i + 1].start > first;
+		if (b->ranges[i].start > last || (b->ranges[i].start < first && !covers_first))
+			continue;
+		err = range_push(&r, &n, &cap, b->ranges[i].start < first ? (__u32)first : b->ranges[i].start,
+				 b->ranges[i].result);
+	}
+	if (last < 0xffffffffULL) { /* from last + 1 on, what the old table says */
+		for (k = 0; k < h->ranges && old[k].start <= last + 1; k++)
+			after = old[k].result;
+		err = err ?: range_push(&r, &n, &cap, (__u32)(last + 1), after);
+		for (; !err && k < h->ranges; k++)
+			err = range_push(&r, &n, &cap, old[k].start, old[k].result);
+	}
+	free(old);
+	if (err) {
+		free(r);
+		return err;
+	}
+	*out = r;
+	*nout = n;
+	return 0;
+}
+
+int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t nput, const struct route *del,
+	      size_t ndel, struct fib_patch *out)
+{
+	const struct fib_header *h;
+	struct fib_line *region;
+	const struct route *list, *log;
+	struct rlist span = { 0 };
+	struct builder b;
+	struct lines ls = { 0 };
+	struct range *ranges = NULL;
+	size_t old_n, nranges = 0, lo = 0, hi;
+	__u32 bits, len = 32, diff = 0, nlog, root = 0, depth = 0, advertised;
+	__u64 first, last;
+	int err;
+
+	if ((err = arena_map(fib_fd)))
+		return err;
+	if (!v->fib_base)
+		return -EAGAIN;
+	if (!(h = region_header(v)))
+		return -EUCLEAN;
+	bits = h->direct_bits;
+	advertised = h->advertised;
+	if (h->magic != FIB_MAGIC_EDITABLE || nput + ndel == 0 ||
+	    h->log_count + nput + ndel > (h->spare_at - h->log_at) * FIB_RESULTS_PER_LINE)
+		return -EAGAIN; /* an older region, or its log is full: the table is built whole */
+	/* the span of the edit: the smallest aligned block that holds every route it touches */
+	for (size_t i = 0; i < nput + ndel; i++) {
+		const struct route *r = i < nput ? &put[i] : &del[i - nput];
+		if (r->len > 32 || (r->prefix & ~prefix_mask(r->len)) || (i < nput && !r->kind))
+			return -EINVAL;
+		len = r->len < len ? r->len : len;
+		diff |= ntohl(r->prefix) ^ ntohl(nput ? put[0].prefix : del[0].prefix);
+	}
+	if (diff && (__u32)__builtin_clz(diff) < len)
+		len = (__u32)__builtin_clz(diff);
+	/* with a direct stage, one chunk's tree changes (one entry), so the span must lie in one chunk */
+	if (bits && len < bits)
+		return -EAGAIN;
+	region = (struct fib_line *)h;
+	first = ntohl((nput ? put[0].prefix : del[0].prefix) & prefix_mask(len));
+	last = first + (len ? (1ULL << (32 - len)) - 1 : 0xffffffffULL);
+	if (bits) { /* the whole chunk */
+		first = first >> (32 - bits) << (32 - bits);
+		last = first + (1ULL << (32 - bits)) - 1;
+		len = bits;
+	}
+	/* the span's routes now: those that enclose it, those in it, then the edits logged since the whole build */
+	list = (const struct route *)(region + h->routes_at);
+	for (__u32 l = 0; l < len && !err; l++) {
+		struct route want = { .prefix = htonl((__u32)first) & prefix_mask(l), .len = (__u8)l };
+		size_t at = lower_bound(list, h->routes, &want);
+		if (ntohl(want.prefix) != first && at < h->routes && !route_order(&list[at], &want))
+			err = rlist_set(&span, &list[at], false);
+	}
+	struct route from = { .prefix = htonl((__u32)first) };
+	for (size_t i = lower_bound(list, h->routes, &from); !err && i < h->routes && ntohl(list[i].prefix) <= last; i++)
+		err = rlist_set(&span, &list[i], false);
+	log = region_log(h, &nlog);
+	for (__u32 i = 0; i < nlog && !err; i++) {
+		__u32 p = ntohl(log[i].prefix);
+		bool encloses = log[i].len < len && ((__u32)first & ntohl(prefix_mask(log[i].len))) == p;
+		if ((p >= first && p <= last) || encloses)
+			err = rlist_set(&span, &log[i], !log[i].kind);
+	}
+	old_n = span.n;
+	for (size_t i = 0; i < span.n; i++)
+		advertised -= !!(span.r[i].flags & ROUTE_F_ADVERTISE);
+	for (size_t i = 0; i < ndel && !err; i++)
+		err = rlist_set(&span, &del[i], true);
+	for (size_t i = 0; i < nput && !err; i++) {
+		struct route r = put[i];
+		r._pad = 0;
+		err = rlist_set(&span, &r, false);
+	}
+	if (err) {
+		free(span.r);
+		return err;
+	}
+	for (size_t i = 0; i < span.n; i++)
+		advertised += !!(span.r[i].flags & ROUTE_F_ADVERTISE);
+	/* its ranges, with the results the region has (and new ones after them), as the whole build would */
+	err = builder_with_results(&b, (const struct route *)(region + h->results_at), h->results);
+	if (!err)
+		err = sweep(&b, span.r, span.n);
+	if (!err && b.nresults > (size_t)(h->routes_at - h->results_at) * FIB_RESULTS_PER_LINE)
+		err = -EAGAIN; /* no room for the new results */
+	ls.origin = h->spare_next;
+	if (!err && bits) { /* the chunk's tree, as add_direct builds it */
+		while (lo + 1 < b.nranges && b.ranges[lo + 1].start <= first)
+			lo++;
+		for (hi = lo + 1; hi < b.nranges && b.ranges[hi].start <= last; hi++)
+			;
+		if (hi - lo == 1 && !(err = lines_add(&ls, 1, &root))) {
+			for (__u32 j = 0; j < FIB_LEAF_PAIRS; j++) /* starts 0: every address ranks last */
+				ls.l[root].w[FIB_LEAF_PAIRS + j] = b.ranges[lo].result;
+			root += ls.origin;
+		} else if (hi - lo > 1) {
+			err = add_tree(&ls, &b.ranges[lo], hi - lo, &root, &depth);
+		}
+	} else if (!err) { /* the whole (small) tree, its ranges spliced */
+		err = splice_ranges(region, h, &b, first, last, &ranges, &nranges);
+		if (!err && nranges > FIB_SPLICE_MAX_RANGES)
+			err = -EAGAIN; /* time for a direct stage: the whole build makes one */
+		if (!err)
+			err = add_tree(&ls, ranges, nranges, &root, &depth);
+	}
+	if (!err && (__u64)h->spare_next + ls.n > h->lines)
+		err = -EAGAIN; /* the spare lines are used up */
+	if (!err && v->route_count - old_n + span.n == 0)
+		err = -EAGAIN; /* the last route goes: an empty table has no region */
+	if (!err) {
+		/* written where nothing reads yet: spare lines, result slots and log slots past the header's counts */
+		struct route *log_w = (struct route *)(region + h->log_at) + h->log_count;
+		memcpy(region + h->spare_next, ls.l, (size_t)ls.n * sizeof(*ls.l));
+		memcpy((struct route *)(region + h->results_at) + h->results, b.result_list + h->results,
+		       (b.nresults - h->results) * sizeof(struct route));
+		for (size_t i = 0; i < ndel; i++)
+			log_w[i] = (struct route){ .prefix = del[i].prefix, .len = del[i].len };
+		for (size_t i = 0; i < nput; i++) {
+			log_w[ndel + i] = put[i];
+			log_w[ndel + i]._pad = 0;
+		}
+		memset(out, 0, sizeof(*out));
+		out->hdr = *h;
+		out->root = v->fib_root;
+		out->depth = v->fib_depth;
+		if (bits) {
+			__u32 c = (__u32)(first >> (32 - bits));
+			out->entry_line = v->fib_root + c / FIB_LINE_WORDS;
+			out->entry_word = c % FIB_LINE_WORDS;
+			out->entry = root | depth << FIB_CHILD_SHIFT;
+		} else { /* the record points at the new tree */
+			out->root = v->fib_base + root;
+			out->depth = (__u8)depth;
+			out->hdr.root_at = root;
+			out->hdr.depth = depth;
+			out->hdr.ranges = (__u32)nranges;
+			out->hdr.leaves_at = ls.origin;
+		}
+		out->header_line = v->fib_base;
+		out->hdr.results = (__u32)b.nresults;
+		out->hdr.advertised = advertised;
+		out->hdr.log_count += (__u32)(nput + ndel);
+		out->hdr.spare_next += ls.n;
+		out->route_count = (__u32)(v->route_count - old_n + span.n);
+	}
+	table_free(&b.results);
+	free(b.result_list);
+	free(b.ranges);
+	free(ranges);
+	free(ls.l);
+	free(span.r);
+	return err;
+}
+
+int fib_write_words(int fib_fd, __u32 line, __u32 first, __u32 n, const __u32 *w)
+{
+	struct fib_line *l;
+	int err = arena_map(fib_fd);
+
+	if (err)
+		return err;
+	if (first + n > FIB_LINE_WORDS || line < FIB_FIRST_LINE || !(l = lines_at(line, 1)))
+		return -EINVAL;
+	__atomic_thread_fence(__ATOMIC_RELEASE); /* what the words point at is written before them */
+	for (__u32 i = 0; i < n; i++)
+		__atomic_store_n(&l->w[first + i], w[i], __ATOMIC_RELAXED);
+	return 0;
+}
+
+int fib_patch_apply(int fib_fd, const struct fib_patch *p)
+{
+	int err = p->entry_line ? fib_write_words(fib_fd, p->entry_line, p->entry_word, 1, &p->entry) : 0;
+
+	return err ? err : fib_write_words(fib_fd, p->header_line, 0, FIB_LINE_WORDS, (const __u32 *)&p->hdr);
 }

@@ -38,8 +38,43 @@ int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, s
 int fib_release(int fib_fd, const struct vpc *v);
 int fib_release_lines(int fib_fd, __u32 base, __u32 lines);
 
+/*
+ * An edit of *v's table made in place, in the lines its region keeps for
+ * that: the tree of the one direct-stage chunk the edit touches is rebuilt
+ * in spare lines, new results and the edit itself (in the region's log) go
+ * in slots past what the header counts. Nothing reads any of it until the
+ * entry and the header below are written (fib_patch_apply, or the journal's
+ * FIB_WRITE steps): the entry is one 32-bit store, so a packet walks either
+ * the old chunk or the new one; the old chunk's lines are never reused
+ * before the whole region is replaced (and quarantined).
+ */
+struct fib_patch {
+	__u32 entry_line, entry_word, entry; /* the direct entry that points at the new chunk (absolute line; 0: none) */
+	__u32 header_line;                   /* the region's header (absolute line) ... */
+	struct fib_header hdr;               /* ... as it reads after the edit (log, spare lines, results) */
+	__u32 route_count;                   /* the VPC record's route_count after the edit ... */
+	__u32 root;                          /* ... its fib_root (a new tree when there is no direct stage) ... */
+	__u8 depth;                          /* ... and fib_depth */
+};
+/*
+ * Writes the edit aside as above: routes put[0..nput) added or replaced,
+ * del[0..ndel) taken out (they exist). -EAGAIN when the table cannot be
+ * edited in place and is built whole instead: no direct stage, a route
+ * shorter than a chunk or edits in two chunks, the log, the spare lines
+ * or the result slots full, a region written before this existed.
+ */
+int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t nput, const struct route *del,
+	      size_t ndel, struct fib_patch *out);
+/* Publishes a patch: the direct entry (the datapath's switch), then the header (the tool's view). */
+int fib_patch_apply(int fib_fd, const struct fib_patch *p);
+/* Words [first, first + n) of arena line `line`, each one stored atomically (the journal's FIB_WRITE). */
+int fib_write_words(int fib_fd, __u32 line, __u32 first, __u32 n, const __u32 *w);
+
 /* The configured routes of *v's region, sorted by (prefix, len): a malloc'd array (NULL when none). */
 int fib_routes(int fib_fd, const struct vpc *v, struct route **out, size_t *n);
+
+/* false when *v's region counts no advertised route (FIB2 regions count them; an older one may have some). */
+bool fib_may_advertise(int fib_fd, const struct vpc *v);
 
 /* The configured route (prefix, len) of *v's region (a binary search of its list): 0, or -ENOENT. */
 int fib_route_get(int fib_fd, const struct vpc *v, __be32 prefix, __u8 len, struct route *out);

@@ -145,6 +145,14 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_ho
 		memcpy(region, op->key, sizeof(region));
 		return fib_release_lines(s->fd[SM_FIB], region[0], region[1]);
 	}
+	case TXN_OP_FIB_WRITE: {
+		__u32 at[3], words[FIB_LINE_WORDS];
+		memcpy(at, op->key, sizeof(at));
+		if (at[2] > FIB_LINE_WORDS || at[2] * sizeof(__u32) > sizeof(op->value))
+			return -EINVAL;
+		memcpy(words, op->value, at[2] * sizeof(__u32));
+		return fib_write_words(s->fd[SM_FIB], at[0], at[1], at[2], words);
+	}
 	case TXN_OP_SG_COMMIT:
 		return -EINVAL; /* run by exec_ops, which has the whole journal */
 	case TXN_OP_SG_PURGE: {
@@ -162,6 +170,7 @@ static const char *op_name(const struct txn_op *op)
 		[TXN_OP_ATTACH] = "attach", [TXN_OP_DETACH] = "detach", [TXN_OP_BARRIER] = "wait for RCU",
 		[TXN_OP_SG_RULE] = "sg rule",
 		[TXN_OP_SG_COMMIT] = "sg rules swap", [TXN_OP_SG_PURGE] = "sg purge", [TXN_OP_FIB_RELEASE] = "fib release",
+		[TXN_OP_FIB_WRITE] = "fib write",
 	};
 	return op->kind < sizeof(names) / sizeof(names[0]) && names[op->kind] ? names[op->kind] : "?";
 }

@@ -71,12 +71,37 @@ static int edit_aside(const struct route_maps *m, __u32 vni, const struct route 
 	return err;
 }
 
-/* Not journaled: the new table, then the record that swaps it in. */
+/* In place when it can (one chunk of the index, then its entry and the header), else built whole. */
+static int patch(const struct route_maps *m, __u32 vni, const struct route *r, __be32 prefix, __u8 len)
+{
+	struct route key = { .prefix = prefix, .len = len };
+	struct fib_patch p;
+	struct vpc v;
+	int err;
+
+	if (!valid_prefix(prefix, len) || (r && (r->prefix != prefix || r->len != len || !r->kind)))
+		return -EINVAL;
+	if (bpf_map_lookup_elem(m->vpcs_fd, &vni, &v))
+		return -errno;
+	if (!r && (err = fib_route_get(m->fib_fd, &v, prefix, len, &key)))
+		return err == -ENOENT ? -ENOENT : -EAGAIN;
+	if ((err = fib_patch(m->fib_fd, &v, r, r ? 1 : 0, r ? NULL : &key, r ? 0 : 1, &p)) ||
+	    (err = fib_patch_apply(m->fib_fd, &p)))
+		return err;
+	v.route_count = p.route_count;
+	v.fib_root = p.root;
+	v.fib_depth = p.depth;
+	return bpf_map_update_elem(m->vpcs_fd, &vni, &v, BPF_EXIST) ? -errno : 0;
+}
+
+/* Not journaled: the new table (or chunk), then the record that swaps it in. */
 static int edit(const struct route_maps *m, __u32 vni, const struct route *r, __be32 prefix, __u8 len)
 {
 	struct vpc v;
 	int err;
 
+	if ((err = patch(m, vni, r, prefix, len)) != -EAGAIN)
+		return err;
 	if ((err = edit_aside(m, vni, r, prefix, len, &v)))
 		return err;
 	return bpf_map_update_elem(m->vpcs_fd, &vni, &v, BPF_EXIST) ? -errno : 0;

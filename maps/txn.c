@@ -23,10 +23,18 @@ static int arena_install(void *ctx, const struct route *routes, size_t n, struct
 	return fib_install(s->fd[SM_FIB], s->fd[SM_VPCS], routes, n, rec);
 }
 
+static int arena_patch(void *ctx, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
+		       struct fib_patch *out)
+{
+	struct store *s = ctx;
+	return fib_patch(s->fd[SM_FIB], rec, put ? put->r : NULL, put ? put->n : 0, del ? del->r : NULL,
+			 del ? del->n : 0, out);
+}
+
 static int commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
 		  const struct txn_hooks *h, char *msg, size_t msglen)
 {
-	const struct table_io io = { .ctx = s, .routes = arena_routes, .install = arena_install };
+	const struct table_io io = { .ctx = s, .routes = arena_routes, .install = arena_install, .patch = arena_patch };
 	struct commit_plan cp;
 	int jfd, err;
 

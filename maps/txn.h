@@ -16,7 +16,10 @@
  *  1. build (maps/txn_plan.c): every VPC whose route table changes gets a
  *     new fib region (maps/fib.c: the index and the list of its routes) in
  *     lines no VPC record points at. Nothing reads it yet: the datapath,
- *     show and save follow the record's fib region.
+ *     show and save follow the record's fib region. A single command's
+ *     route edit instead rebuilds one chunk of the live region in its spare
+ *     lines (maps/fib.h fib_patch), which nothing reads either until the
+ *     journal's FIB_WRITE steps publish it, just before the record.
  *  2. commit point: the list of the remaining map operations is written to
  *     the journal map, then one update of the journal head marks it
  *     committed. Before that update the host is in the old state (a region
@@ -156,6 +159,8 @@ enum txn_op_kind {
 	TXN_OP_SG_COMMIT,     /* ... the rule set of group vni: the SG_RULE steps before it, swapped in whole */
 	TXN_OP_SG_PURGE,      /* every rule and compiled entry of group vni (its record is gone) */
 	TXN_OP_FIB_RELEASE,   /* fib lines (key: base, lines) no record points at any more: into quarantine */
+	TXN_OP_FIB_WRITE = 16, /* words of a fib line (key: line, first word, count; value: the words), each stored
+				  atomically: a chunk edited in place is published (maps/fib.h fib_patch) */
 };
 
 enum txn_head_state {

@@ -75,6 +75,19 @@ static int plan_fib_release(struct txn_plan *p, const struct vpc *v)
 	return txn_plan_op(p, &op);
 }
 
+/* Words of a fib line, each stored atomically (a patched table's direct entry, its header). */
+static int plan_fib_write(struct txn_plan *p, __u32 line, __u32 first, __u32 n, const __u32 *words)
+{
+	struct txn_op op = mkop(TXN_OP_FIB_WRITE);
+	__u32 at[3] = { line, first, n };
+
+	memcpy(op.key, at, sizeof(at));
+	op.key_size = sizeof(at);
+	memcpy(op.value, words, n * sizeof(*words));
+	op.value_size = (__u8)(n * sizeof(*words));
+	return txn_plan_op(p, &op);
+}
+
 static int plan_ifindex_op(struct txn_plan *p, enum txn_op_kind kind, __u32 ifindex)
 {
 	struct txn_op op = mkop(kind);
@@ -270,7 +283,8 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 		bool partial = cv && !txn_routes_known(want, wv->vni, NULL, 0);
 		struct table pput, pdel;
 		struct vgroup merged;
-		bool table_changed;
+		struct fib_patch patch;
+		bool table_changed, patched = false;
 		int e = 0;
 
 		memset(&merged, 0, sizeof(merged));
@@ -282,8 +296,14 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 			}
 			table_changed = pput.live || pdel.live;
 			/* only what the command changed is known: the new table is the live one with it merged in */
-			if (table_changed)
-				e = merge_live(io, &cv->rec, table_get(&pput, &wv->vni), table_get(&pdel, &wv->vni), &merged);
+			if (table_changed) {
+				/* one chunk of the live table rebuilt in place, when it can be; else the whole table */
+				const struct vgroup *put = table_get(&pput, &wv->vni), *del = table_get(&pdel, &wv->vni);
+				e = io->patch ? io->patch(io->ctx, &cv->rec, put, del, &patch) : -EAGAIN;
+				patched = !e;
+				if (e == -EAGAIN)
+					e = merge_live(io, &cv->rec, put, del, &merged);
+			}
 			groups_free(&pput);
 			groups_free(&pdel);
 			if (e) {
@@ -308,6 +328,14 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 		cp->nbuilds++;
 		if (!table_changed) /* a rename or another advertise table: the same table under the new record */
 			continue;
+		if (patched) { /* the same region, one chunk more: published by two word writes before the record */
+			b->patched = true;
+			b->patch = patch;
+			b->rec.route_count = patch.route_count;
+			b->rec.fib_root = patch.root;
+			b->rec.fib_depth = patch.depth;
+			continue;
+		}
 		/* the datapath, show and save follow the record: nothing reads the new table before it is swapped in */
 		e = partial ? io->install(io->ctx, merged.r, merged.n, &b->rec)
 			    : io->install(io->ctx, wg ? wg->r : NULL, wg ? wg->n : 0, &b->rec);
@@ -380,11 +408,16 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 	/* 3b. elastic IPs: both directions of a new or moved EIP, then those that go (before their NICs) */
 	if (plan_eips(p, cur, want))
 		goto out;
-	/* 4. one record update per VPC swaps its table (or renames it) */
-	for (size_t i = 0; i < cp->nbuilds; i++)
-		if (cp->builds[i].swap &&
-		    txn_plan_put(p, SM_VPCS, &cp->builds[i].vni, sizeof(__u32), &cp->builds[i].rec, sizeof(struct vpc)))
+	/* 4. one record update per VPC swaps its table (or renames it); a table patched in place: its chunk first */
+	for (size_t i = 0; i < cp->nbuilds; i++) {
+		const struct build *b = &cp->builds[i];
+		if (b->patched && ((b->patch.entry_line &&
+				    plan_fib_write(p, b->patch.entry_line, b->patch.entry_word, 1, &b->patch.entry)) ||
+				   plan_fib_write(p, b->patch.header_line, 0, FIB_LINE_WORDS, (const __u32 *)&b->patch.hdr)))
 			goto out;
+		if (b->swap && txn_plan_put(p, SM_VPCS, &b->vni, sizeof(__u32), &b->rec, sizeof(struct vpc)))
+			goto out;
+	}
 	/* 5. no packet still uses an old table or record past this point (dropped below when nothing follows) */
 	size_t barrier = p->n;
 	{

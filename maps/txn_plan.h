@@ -4,6 +4,7 @@
 
 #include "maps/txn.h"
 #include "maps/route_groups.h"
+#include "maps/fib.h"
 
 /* A VPC whose record changes: its new table built aside (when its routes change), or only its name. */
 struct build {
@@ -11,6 +12,8 @@ struct build {
 	struct vpc rec; /* the record to put: its fib fields point at the new table */
 	bool is_new;    /* the VPC itself is new: its record goes first, before anything refers to it */
 	bool swap;      /* an existing VPC's record changes (table or name): the swap, before the grace period */
+	bool patched;   /* its table is edited in place: patch is published just before the record's update */
+	struct fib_patch patch;
 };
 
 struct commit_plan {
@@ -30,6 +33,13 @@ struct table_io {
 	int (*routes)(void *ctx, const struct vpc *rec, struct route **out, size_t *n);
 	/* routes[0..n), sorted, built aside as a new table: rec's index fields and route_count point at it. */
 	int (*install)(void *ctx, const struct route *routes, size_t n, struct vpc *rec);
+	/*
+	 * rec's live table with put (sorted) put in and del (sorted) taken out,
+	 * written aside in place (maps/fib.h fib_patch). NULL, or -EAGAIN: the
+	 * table is built whole through routes and install instead.
+	 */
+	int (*patch)(void *ctx, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
+		     struct fib_patch *out);
 };
 
 void commit_plan_free(struct commit_plan *cp);

@@ -121,11 +121,16 @@ _Static_assert(sizeof(struct vpc) == 48, "struct vpc layout");
  * lookup reads the direct entry (if any), one line per tree level, the leaf
  * and the result: 3 lines for a small table, 3 or 4 for 1M routes.
  *
- * A region is [header][direct table or tree][trees...][results][routes], its
- * links (child links, direct entries) relative to its first line:
- * results are struct route (4 per line; result 0 is "no route"), routes are
- * the configured routes sorted by (prefix, len), which the tool reads back to
- * edit the table. Regions are written by maps/fib.c into lines that no VPC
+ * A region is [header][direct table or tree][trees...][results][routes]
+ * [log][spare lines], its links (child links, direct entries) relative to
+ * its first line: results are struct route (4 per line; result 0 is "no
+ * route"), routes are the configured routes sorted by (prefix, len), which
+ * the tool reads back to edit the table. A single route edit is made in the
+ * region (maps/fib.c fib_patch): the tree of the one chunk it touches (or the
+ * whole tree of a table without a direct stage) is rebuilt in spare lines
+ * and published by one 32-bit store of its direct entry (or by the VPC
+ * record), the edit itself is appended to the log, which readers merge into
+ * the sorted list, until the next whole build. Regions are written by maps/fib.c into lines that no VPC
  * record points at, then published by the record; the first lines hold the
  * tool's bookkeeping (fib_base 0 means no region).
  */
@@ -141,6 +146,7 @@ _Static_assert(sizeof(struct vpc) == 48, "struct vpc layout");
 #define FIB_DIRECT_CHUNK 8      /* ranges per chunk the direct stage aims at: one leaf */
 #define FIB_RESULTS_PER_LINE 4
 #define FIB_MAGIC 0x31424946U /* "FIB1" */
+#define FIB_MAGIC_EDITABLE 0x32424946U /* "FIB2": a FIB1 region with an edit log and spare lines (header below) */
 #define FIB_LINES_DEFAULT (1U << 21) /* 128 MiB: a 1M-route VPC replaced while the old table still serves */
 #define FIB_FIRST_LINE 17     /* lines 0-16: the quarantine of regions released less than a grace period ago */
 
@@ -161,7 +167,13 @@ struct fib_header {
 	__u32 direct_bits;
 	__u32 results_at;
 	__u32 routes_at;
-	__u32 _pad[6];
+	/* FIB_MAGIC_EDITABLE only (zero in a "FIB1" region): room for edits in place (maps/fib.c fib_patch) */
+	__u32 log_at;      /* route edits since the last whole build, in order: struct route (kind 0: deleted) */
+	__u32 log_count;
+	__u32 spare_at;    /* [spare_at, lines): lines for chunk trees rebuilt by edits ... */
+	__u32 spare_next;  /* ... used up to here (never reused: the region is rebuilt whole when it runs out) */
+	__u32 leaves_at;   /* no direct stage: the tree's leaves (its ranges, read back by an edit) */
+	__u32 advertised;  /* routes with ROUTE_F_ADVERTISE (cli/advertise.c skips a VPC that has none) */
 };
 _Static_assert(sizeof(struct fib_header) == 64, "struct fib_header layout");
 

@@ -61,3 +61,63 @@ route_of() {
 	run route_of 10.7.1.100
 	assert_output "10.7.0.0/16 deliver"
 }
+
+index() { v -j dp show | jq -r ".route_index.$1"; }
+census() { v -v save 2>&1 >/dev/null | grep 'fib arena:'; }
+
+@test "route edits in place: a 2,000-route table takes single edits without a new region, and a crash at each step of one leaves the old or the new table" {
+	base_world
+	# /16s over 200 /8s, next hops alternating so that ranges do not merge: a table with a direct stage
+	for i in $(seq 0 1999); do
+		if ((i % 2)); then hop="blackhole"; else hop="via 10.0.1.10"; fi
+		echo "route add $((11 + i % 200)).$((i / 200)).0.0/16 vpc 10 $hop"
+	done >"$LIB_STATE/big.batch"
+	run v -b "$LIB_STATE/big.batch"
+	assert_success
+	used=$(index lines_used)
+	q=$(index lines_quarantined)
+	count=$(v -j route show vpc 10 | jq length)
+	# add, replace, delete: each is made in the region (nothing quarantined, nothing more used)
+	v route add 11.0.128.0/17 vpc 10 blackhole
+	run route_of 11.0.200.1
+	assert_output "11.0.128.0/17 blackhole"
+	v route replace 11.0.128.0/17 vpc 10 via 10.0.1.10
+	run route_of 11.0.200.1
+	assert_output "11.0.128.0/17 deliver"
+	run route_of 11.0.100.1
+	assert_output "11.0.0.0/16 deliver"
+	v route del 12.0.0.0/16 vpc 10
+	run route_of 12.0.0.1
+	assert_output "- no-route"
+	[ "$(index lines_used)" = "$used" ] || fail "an edit in place takes no new region ($used -> $(index lines_used) lines)"
+	[ "$(index lines_quarantined)" = "$q" ] || fail "an edit in place quarantines nothing ($q -> $(index lines_quarantined))"
+	[ "$(v -j route show vpc 10 | jq length)" -eq "$count" ] || fail "route show: want $count routes (one added, one deleted)"
+	# a crash at each step of one edit: before the commit point the old table, after it the new one
+	local n=0 a
+	for phase in build commit apply done; do
+		n=$((n + 1))
+		a=$((11 + 2 * n))
+		run env VPCBPF_TXN_CRASH=$phase "$VPCBPF" -n "$(host_ns h)" -d "$(host_pin h)" route add "$a.0.0.0/17" vpc 10 blackhole
+		[ "$status" -eq 9 ] || fail "$phase: route add exited $status, want the crash (9)"
+		run route_of "$a.0.0.5"
+		case $phase in
+		build | commit) assert_output "$a.0.0.0/16 deliver" ;;
+		apply | done) assert_output "$a.0.0.0/17 blackhole" ;;
+		esac
+		run census
+		assert_output --partial "; 0 tables broken or overlapping"
+	done
+	[ "$(index lines_quarantined)" = "$q" ] || fail "the crashed edits were made in place too"
+	# the edits logged so far survive a rebuild of the whole table (a batch)
+	printf 'route add 10.200.0.0/16 vpc 10 blackhole\n' >"$LIB_STATE/one.batch"
+	run v -b "$LIB_STATE/one.batch"
+	assert_success
+	run route_of 19.0.0.5
+	assert_output "19.0.0.0/17 blackhole"
+	run route_of 13.0.0.5
+	assert_output "13.0.0.0/16 deliver"
+	run route_of 11.0.200.1
+	assert_output "11.0.128.0/17 deliver"
+	run route_of 12.0.0.1
+	assert_output "- no-route"
+}

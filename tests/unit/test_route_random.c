@@ -36,7 +36,7 @@
 #define ADDRS_PER_CHECK 40
 #define NEXTHOPS 32
 #define BASES 4
-#define MAX_ROUTES EDITS
+#define MAX_ROUTES 4096 /* the table edited in place holds 3,000 */
 
 #define SRC_IP "198.18.0.2"
 #define SRC_MAC "02:5a:00:00:00:02"
@@ -419,9 +419,70 @@ static void big_table_matches_reference(void **state)
 	nroutes = 0;
 }
 
+/*
+ * A table big enough for a direct stage (3,000 random routes), then random
+ * edits route by route: most are made in place, one chunk's tree rebuilt
+ * and published by its direct entry (maps/fib.c fib_patch), the others
+ * (a route shorter than a chunk, a full log) rebuild the region. The
+ * replica and the datapath must agree with the reference after each few,
+ * and the list read back (the region's list with its log merged) must be
+ * the reference table.
+ */
+#define PATCH_ROUTES 3000
+#define PATCH_EDITS 400
+static void big_table_edited_in_place(void **state)
+{
+	static struct route rts[PATCH_ROUTES];
+	const char *seed = getenv("VPCBPF_TEST_SEED");
+	uint64_t s = seed ? strtoull(seed, NULL, 0) : (uint64_t)time(NULL);
+	unsigned int in_place = 0, whole = 0;
+	__u32 vni = VNI;
+	struct vpc v;
+
+	print_message("# seed %llu (VPCBPF_TEST_SEED replays it)\n", (unsigned long long)s);
+	rng = s * 0x9E3779B97F4A7C15ULL | 7;
+	assert_int_equal(env_reset(), 0);
+	world();
+	for (int i = 0; i < BASES; i++)
+		bases[i] = rnd();
+	nroutes = 0;
+	while (nroutes < PATCH_ROUTES) {
+		struct ref_route r;
+		random_route(&r);
+		if (rnd() % 2)
+			r.prefix = (__be32)rnd() & prefix_mask(r.len);
+		if ((reserved(r.prefix) && r.len >= 23) || find(r.prefix, r.len) >= 0)
+			continue;
+		rts[nroutes] = to_route(&r);
+		table[nroutes++] = r;
+	}
+	assert_int_equal(bpf_map_lookup_elem(env.vpcs_fd, &vni, &v), 0);
+	assert_int_equal(route_table_build(&env.rm, &v, rts, nroutes), 0);
+	assert_int_equal(bpf_map_update_elem(env.vpcs_fd, &vni, &v, BPF_EXIST), 0);
+	assert_true(v.fib_direct_bits > 0);
+	for (int e = 0; e < PATCH_EDITS; e++) {
+		__u32 base = v.fib_base;
+		edit();
+		assert_int_equal(bpf_map_lookup_elem(env.vpcs_fd, &vni, &v), 0);
+		if (v.fib_base == base)
+			in_place++;
+		else
+			whole++;
+		if (e % 25 == 24)
+			check();
+	}
+	check();
+	check_fib_routes();
+	print_message("# %u edits in place, %u rebuilt whole (direct stage of %u bits)\n", in_place, whole,
+		      v.fib_direct_bits);
+	assert_true(in_place > PATCH_EDITS / 2);
+	nroutes = 0;
+}
+
 static const struct CMUnitTest route_random_tests[] = {
 	cmocka_unit_test(random_tables_match_reference),
 	cmocka_unit_test(big_table_matches_reference),
+	cmocka_unit_test(big_table_edited_in_place),
 };
 
 SUITE(route_random_suite, "route_random", route_random_tests)
