@@ -39,6 +39,11 @@ VNI=4201
 # (docs/overlay.md). The kernel's path runs no XDP either; tc does every check alone.
 MODES=${BENCH_XDP_MODES:-${BENCH_XDP_MODE:-default native generic off}}
 CPU_RATE=${BENCH_CPU_RATE:-1G}
+# A mode may name the build it runs, MODE@PATH: two builds in one run, taking turns with the kernel
+# (BENCH_XDP_MODES="default@/tmp/before default@/tmp/after"); a plain MODE runs $VPCBPF.
+mode_of() { echo "${1%%@*}"; }
+mode_bin() { case $1 in *@*) echo "${1#*@}" ;; *) echo "$VPCBPF" ;; esac; }
+label_of() { echo "${1//[^A-Za-z0-9_.-]/_}"; }
 HZ=$(getconf CLK_TCK)
 
 nsx() { local n=$1; shift; ip netns exec "$T-$n" "$@"; }
@@ -179,7 +184,7 @@ world || { echo "e2e: cannot build the namespaces" >&2; exit 1; }
 FIGS="tcp udp lat cpu cpuall idle"
 mkdir -p "$CG" || echo "e2e: no cpuacct cgroup ($CG): CPU per GB not measured" >&2
 kernel_ok=0
-for f in $FIGS; do : >"$TMP/kernel.$f"; for m in $MODES; do : >"$TMP/$m.$f"; done; done
+for f in $FIGS; do : >"$TMP/kernel.$f"; for m in $MODES; do : >"$TMP/$(label_of "$m").$f"; done; done
 declare -A mode_ok
 for run in $(seq 1 "$RUNS"); do
 	if kernel_up && reachable; then
@@ -190,13 +195,13 @@ for run in $(seq 1 "$RUNS"); do
 	fi
 	kernel_down
 	for m in $MODES; do
-		if vpcbpf_up "$m" && reachable; then
-			measure_once "$m"
+		if VPCBPF=$(mode_bin "$m") vpcbpf_up "$(mode_of "$m")" && reachable; then
+			measure_once "$(label_of "$m")"
 			mode_ok[$m]=1
 		else
 			echo "vpcbpf xdp $m: overlay not available (run $run)" >&2
 		fi
-		vpcbpf_down
+		VPCBPF=$(mode_bin "$m") vpcbpf_down
 	done
 done
 kernel=null
@@ -211,10 +216,11 @@ pair_ratios() {
 # one object per mode: the figures, the ratios of the medians and of each turn to the kernel
 modes_json=$(for m in $MODES; do
 	if [ "${mode_ok[$m]:-0}" = 1 ]; then
-		v=$(summary "$m")
-		echo "vpcbpf xdp $m ($(cat "$TMP/mode.$m" 2>/dev/null)): $v" >&2
-		jq -n --arg mode "$m" --arg runs_as "$(cat "$TMP/mode.$m" 2>/dev/null)" --argjson v "$v" --argjson k "$kernel" \
-			--argjson pt "{\"tcp_gbit_s\": $(pair_ratios "$m" tcp), \"udp64_pps\": $(pair_ratios "$m" udp), \"latency_us\": $(pair_ratios "$m" lat), \"cpu_s_per_gb\": $(pair_ratios "$m" cpu), \"cpu_s_per_gb_all_cpus\": $(pair_ratios "$m" cpuall)}" \
+		l=$(label_of "$m") runs_as=$(cat "$TMP/mode.$(mode_of "$m")" 2>/dev/null)
+		v=$(summary "$l")
+		echo "vpcbpf xdp $m ($runs_as): $v" >&2
+		jq -n --arg mode "$m" --arg runs_as "$runs_as" --argjson v "$v" --argjson k "$kernel" \
+			--argjson pt "{\"tcp_gbit_s\": $(pair_ratios "$l" tcp), \"udp64_pps\": $(pair_ratios "$l" udp), \"latency_us\": $(pair_ratios "$l" lat), \"cpu_s_per_gb\": $(pair_ratios "$l" cpu), \"cpu_s_per_gb_all_cpus\": $(pair_ratios "$l" cpuall)}" \
 			'{mode: $mode, runs_as: $runs_as, figures: $v,
 			  ratio_over_kernel: ($v | with_entries(.key as $f | .value = (if $k == null or .value == null or $k[$f] == null or $k[$f].median == 0 then null else .value.median / $k[$f].median end))),
 			  ratio_per_turn: $pt}'
