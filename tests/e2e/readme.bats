@@ -25,11 +25,14 @@ tour_of() {
 # namespace of its own: its fixed names (netns blue1, /sys/fs/bpf/vpcbpf, /tmp/vpcbpf.svg, the plugin
 # make install-cni puts in /usr/local/lib/cni) are private to this run, and whatever it leaves
 # (namespaces, pins, files, processes) dies with it, even when it fails.
+# A checkout under /tmp is bound back into the private /tmp at its path (by the fd opened before; mount
+# must not canonicalize it, or it binds the new empty directory onto itself).
 # Each command that fails prints "tour: FAILED: COMMAND" on stderr.
 paste_tour() {
 	mkdir -p /run/netns
 	run --separate-stderr timeout 300 unshare --net --mount --pid --fork --mount-proc --propagation private -- \
-		bash -c 'exec 3< "$2" && mount -t tmpfs tour /run/netns && mount -t bpf bpf /sys/fs/bpf && mount -t tmpfs tour /tmp &&
+		bash -c 'exec 3< "$2" 4< "$1" && mount -t tmpfs tour /run/netns && mount -t bpf bpf /sys/fs/bpf && mount -t tmpfs tour /tmp &&
+			{ [ -d "$1" ] || { mkdir -p "$1" && mount --no-canonicalize --bind /proc/self/fd/4 "$1"; }; } &&
 			mkdir -p /usr/local/lib/cni && mount -t tmpfs tour /usr/local/lib/cni &&
 			ip link set lo up && cd "$1" && trap '\''echo "tour: FAILED: $BASH_COMMAND" >&2'\'' ERR &&
 			source /dev/fd/3' tour "$ROOT" "$TOUR"
