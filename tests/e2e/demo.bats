@@ -21,7 +21,7 @@ teardown() {
 
 # Prints every namespace and pin dir of this run that still exists.
 leftovers() {
-	ip netns list | awk '{print $1}' | grep -- "^$DEMO_PREFIX-" || true
+	ls /run/netns 2>/dev/null | grep -- "^$DEMO_PREFIX-" || true # not `ip netns list` (lib.bats says why)
 	ls -d /sys/fs/bpf/"$DEMO_PREFIX"-* 2>/dev/null || true
 	ls -d "${TMPDIR:-/tmp}/$DEMO_PREFIX-bird" 2>/dev/null || true # BIRD's pid files: gone once BIRD is stopped
 }

@@ -11,7 +11,9 @@ teardown() {
 
 # Everything named with prefix $1 that still exists: netns, pin dirs, state dirs.
 leftovers() {
-	ip netns list | awk '{print $1}' | grep -- "^$1-" || true
+	# the names in /run/netns, not `ip netns list`: that asks each netns its id and says "Peer netns
+	# reference is invalid" about one that another process is deleting at that moment
+	ls /run/netns 2>/dev/null | grep -- "^$1-" || true
 	ls -d "$BPFFS/$1"-* 2>/dev/null || true
 	ls -d /tmp/vpcbpf-"$1".* 2>/dev/null || true
 }
