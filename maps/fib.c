@@ -772,15 +772,9 @@ int fib_install(int fib_fd, int vpcs_fd, const struct route *routes, size_t n, s
 	return 0;
 }
 
-/* The header of v's region, mapped with the whole region, or NULL if it is not a sane one. */
-static const struct fib_header *region_header(const struct vpc *v)
+/* Whether h is the sane header of v's region. */
+static bool header_sane(const struct fib_header *h, const struct vpc *v)
 {
-	const struct fib_line *l;
-	const struct fib_header *h;
-
-	if (!v->fib_base || v->fib_base < FIB_FIRST_LINE || !(l = lines_at(v->fib_base, v->fib_lines)))
-		return NULL;
-	h = (const struct fib_header *)l;
 	if (h->magic == FIB_MAGIC_EDITABLE &&
 	    ((!h->direct_bits && h->leaves_at + lines_for(h->ranges, FIB_LEAF_PAIRS) > h->lines) ||
 	     h->log_at < h->routes_at + lines_for(h->routes, 4) || h->spare_at < h->log_at ||
@@ -799,8 +793,113 @@ static const struct fib_header *region_header(const struct vpc *v)
 	    h->routes_at + lines_for(h->routes, 4) > h->lines ||
 	    (!new_root && (v->fib_root != v->fib_base + h->root_at || v->fib_depth != h->depth)) ||
 	    v->fib_results != v->fib_base + h->results_at || v->fib_direct_bits != h->direct_bits)
+		return false;
+	return true;
+}
+
+/* The header of v's region, mapped with the whole region, or NULL if it is not a sane one. */
+static const struct fib_header *region_header(const struct vpc *v)
+{
+	const struct fib_line *l;
+
+	if (!v->fib_base || v->fib_base < FIB_FIRST_LINE || !(l = lines_at(v->fib_base, v->fib_lines)))
 		return NULL;
-	return h;
+	return header_sane((const struct fib_header *)l, v) ? (const struct fib_header *)l : NULL;
+}
+
+/*
+ * A single edit reads a few lines of a region that may be 30 MB: mapping it
+ * whole (the kernel maps every page up front) and unmapping it cost more
+ * than the edit. Small parts (log, results, leaves, spare lines) are mapped
+ * on their own; the sorted list is probed line by line through the map.
+ */
+struct part {
+	void *map;
+	size_t len;
+	struct fib_line *l; /* the part's first line */
+};
+
+static int part_map(struct part *p, __u64 first, __u64 n)
+{
+	__u64 per_page = LINES_PER_PAGE((__u64)sysconf(_SC_PAGESIZE)), lo, hi;
+
+	memset(p, 0, sizeof(*p));
+	if (!n)
+		return 0;
+	if (first + n > arena.nlines)
+		return -EUCLEAN;
+	lo = first / per_page * per_page;
+	hi = (first + n + per_page - 1) / per_page * per_page;
+	if (hi > arena.nlines)
+		hi = arena.nlines;
+	p->len = (hi - lo) * sizeof(struct fib_line);
+	p->map = mmap(NULL, p->len, PROT_READ | PROT_WRITE, MAP_SHARED, arena.fd, (off_t)(lo * sizeof(struct fib_line)));
+	if (p->map == MAP_FAILED) {
+		p->map = NULL;
+		return -errno;
+	}
+	p->l = (struct fib_line *)p->map + (first - lo);
+	return 0;
+}
+
+static void part_unmap(struct part *p)
+{
+	if (p->map)
+		munmap(p->map, p->len);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The region's sorted list, read a line at a time through the map (a binary search reads about 20). */
+struct list_reader {
+	int fd;
+	__u32 at; /* absolute line of the list's first route */
+	size_t n;
+	__u32 line[64];
+	struct fib_line cache[64];
+	bool valid[64];
+};
+
+static int route_at(struct list_reader *rd, size_t i, struct route *out)
+{
+	__u32 line = rd->at + (__u32)(i / FIB_RESULTS_PER_LINE), slot = line % 64;
+
+	if (!rd->valid[slot] || rd->line[slot] != line) {
+		if (bpf_map_lookup_elem(rd->fd, &line, &rd->cache[slot]))
+			return -errno;
+		rd->line[slot] = line;
+		rd->valid[slot] = true;
+	}
+	*out = ((const struct route *)rd->cache[slot].w)[i % FIB_RESULTS_PER_LINE];
+	return 0;
+}
+
+/* Index of the first route of the list not before *want (0 or -errno in *err). */
+static size_t reader_lower_bound(struct list_reader *rd, const struct route *want, int *err)
+{
+	size_t lo = 0, hi = rd->n;
+	struct route r;
+
+	while (lo < hi && !*err) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((*err = route_at(rd, mid, &r)))
+			break;
+		if (route_order(&r, want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The header of v's region read through the map (nothing mapped): 0, -EUCLEAN. */
+static int header_read(int fib_fd, const struct vpc *v, struct fib_header *h)
+{
+	__u32 line = v->fib_base;
+
+	if (v->fib_base < FIB_FIRST_LINE || (__u64)v->fib_base + v->fib_lines > arena.nlines ||
+	    bpf_map_lookup_elem(fib_fd, &line, h))
+		return -EUCLEAN;
+	return header_sane(h, v) ? 0 : -EUCLEAN;
 }
 
 /* Only the header line of v's region, mapped alone (the region may be 1M routes long), or NULL. */
@@ -917,42 +1016,44 @@ bool fib_may_advertise(int fib_fd, const struct vpc *v)
 
 int fib_route_get(int fib_fd, const struct vpc *v, __be32 prefix, __u8 len, struct route *out)
 {
-	const struct fib_header *h;
-	const struct route *list;
-	struct route want;
-	size_t lo = 0, hi;
+	struct fib_header h;
+	struct list_reader *rd;
+	struct route want, got;
+	struct part log;
+	size_t at;
+	__u32 nlog;
 	int err;
 
 	if ((err = arena_map(fib_fd)))
 		return err;
 	if (!v->fib_base)
 		return -ENOENT;
-	if (!(h = region_header(v)))
-		return -EUCLEAN;
-	list = (const struct route *)((const struct fib_line *)h + h->routes_at);
+	if ((err = header_read(fib_fd, v, &h)))
+		return err;
 	memset(&want, 0, sizeof(want));
 	want.prefix = prefix;
 	want.len = len;
-	__u32 nlog;
-	const struct route *log = region_log(h, &nlog);
-	while (nlog--) /* the last edit of the route since the whole build says, if any */
-		if (!route_order(&log[nlog], &want)) {
-			if (!log[nlog].kind)
-				return -ENOENT;
-			*out = log[nlog];
-			return 0;
+	nlog = h.magic == FIB_MAGIC_EDITABLE ? h.log_count : 0;
+	if ((err = part_map(&log, (__u64)v->fib_base + h.log_at, lines_for(nlog, FIB_RESULTS_PER_LINE))))
+		return err;
+	for (const struct route *l = log.l ? (const struct route *)log.l->w : NULL; nlog--;)
+		if (!route_order(&l[nlog], &want)) { /* the last edit of the route since the whole build says */
+			err = l[nlog].kind ? 0 : -ENOENT;
+			*out = l[nlog];
+			part_unmap(&log);
+			return err;
 		}
-	for (hi = h->routes; lo < hi;) { /* the list is in route_order: a binary search */
-		size_t mid = lo + (hi - lo) / 2;
-		if (route_order(&list[mid], &want) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == h->routes || route_order(&list[lo], &want))
-		return -ENOENT;
-	*out = list[lo];
-	return 0;
+	part_unmap(&log);
+	if (!(rd = calloc(1, sizeof(*rd))))
+		return -ENOMEM;
+	*rd = (struct list_reader){ .fd = fib_fd, .at = v->fib_base + h.routes_at, .n = h.routes };
+	at = reader_lower_bound(rd, &want, &err); /* the list is in route_order */
+	if (!err && (at == h.routes || (err = route_at(rd, at, &got)) || route_order(&got, &want)))
+		err = err ?: -ENOENT;
+	if (!err)
+		*out = got;
+	free(rd);
+	return err;
 }
 
 static __u32 rank(const struct fib_line *l, __u32 a, int n)
@@ -1090,14 +1191,14 @@ static int builder_with_results(struct builder *b, const struct route *results, 
 }
 
 /* The ranges of a tree without a direct stage, read back from its leaves (FIB2 headers say where they are). */
-static int tree_ranges(const struct fib_line *region, const struct fib_header *h, struct range **out)
+static int tree_ranges(const struct fib_line *leaves, const struct fib_header *h, struct range **out)
 {
 	struct range *r = malloc((h->ranges + 1) * sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
 	for (__u32 k = 0; k < h->ranges; k++) {
-		const struct fib_line *leaf = &region[h->leaves_at + k / FIB_LEAF_PAIRS];
+		const struct fib_line *leaf = &leaves[k / FIB_LEAF_PAIRS];
 		r[k].start = leaf->w[k % FIB_LEAF_PAIRS];
 		r[k].result = leaf->w[FIB_LEAF_PAIRS + k % FIB_LEAF_PAIRS];
 	}
@@ -1126,13 +1227,13 @@ static int range_push(struct range **r, size_t *n, size_t *cap, __u32 start, __u
  * outside [first, last], the new ones (b's, swept from the span's routes)
  * inside it.
  */
-static int splice_ranges(const struct fib_line *region, const struct fib_header *h, const struct builder *b,
+static int splice_ranges(const struct fib_line *leaves, const struct fib_header *h, const struct builder *b,
 			 __u64 first, __u64 last, struct range **out, size_t *nout)
 {
 	struct range *old = NULL, *r = NULL;
 	size_t n = 0, cap = 0, k = 0;
 	__u32 after = 0;
-	int err = tree_ranges(region, h, &old);
+	int err = tree_ranges(leaves, h, &old);
 
 	if (err)
 		return err;
@@ -1166,9 +1267,10 @@ static int splice_ranges(const struct fib_line *region, const struct fib_header 
 int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t nput, const struct route *del,
 	      size_t ndel, struct fib_patch *out)
 {
-	const struct fib_header *h;
-	struct fib_line *region;
-	const struct route *list, *log;
+	struct fib_header hdr, *h = &hdr;
+	struct part logp, resp, leafp, sparep;
+	struct list_reader *rd = NULL;
+	const struct route *log;
 	struct rlist span = { 0 };
 	struct builder b;
 	struct lines ls = { 0 };
@@ -1182,8 +1284,8 @@ int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t n
 		return err;
 	if (!v->fib_base)
 		return -EAGAIN;
-	if (!(h = region_header(v)))
-		return -EUCLEAN;
+	if ((err = header_read(fib_fd, v, h)))
+		return err;
 	bits = h->direct_bits;
 	advertised = h->advertised;
 	if (h->magic != FIB_MAGIC_EDITABLE || nput + ndel == 0 ||
@@ -1202,7 +1304,6 @@ int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t n
 	/* with a direct stage, one chunk's tree changes (one entry), so the span must lie in one chunk */
 	if (bits && len < bits)
 		return -EAGAIN;
-	region = (struct fib_line *)h;
 	first = ntohl((nput ? put[0].prefix : del[0].prefix) & prefix_mask(len));
 	last = first + (len ? (1ULL << (32 - len)) - 1 : 0xffffffffULL);
 	if (bits) { /* the whole chunk */
@@ -1210,18 +1311,34 @@ int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t n
 		last = first + (1ULL << (32 - bits)) - 1;
 		len = bits;
 	}
-	/* the span's routes now: those that enclose it, those in it, then the edits logged since the whole build */
-	list = (const struct route *)(region + h->routes_at);
-	for (__u32 l = 0; l < len && !err; l++) {
-		struct route want = { .prefix = htonl((__u32)first) & prefix_mask(l), .len = (__u8)l };
-		size_t at = lower_bound(list, h->routes, &want);
-		if (ntohl(want.prefix) != first && at < h->routes && !route_order(&list[at], &want))
-			err = rlist_set(&span, &list[at], false);
+	/* the parts of the region the edit reads or writes (the spare lines once their number is known) */
+	memset(&sparep, 0, sizeof(sparep));
+	memset(&resp, 0, sizeof(resp));
+	memset(&leafp, 0, sizeof(leafp));
+	if ((err = part_map(&logp, (__u64)v->fib_base + h->log_at, h->spare_at - h->log_at)) ||
+	    (err = part_map(&resp, (__u64)v->fib_base + h->results_at, h->routes_at - h->results_at)) ||
+	    (!bits && (err = part_map(&leafp, (__u64)v->fib_base + h->leaves_at, lines_for(h->ranges, FIB_LEAF_PAIRS)))))
+		goto parts;
+	if (!(rd = calloc(1, sizeof(*rd)))) {
+		err = -ENOMEM;
+		goto parts;
 	}
-	struct route from = { .prefix = htonl((__u32)first) };
-	for (size_t i = lower_bound(list, h->routes, &from); !err && i < h->routes && ntohl(list[i].prefix) <= last; i++)
-		err = rlist_set(&span, &list[i], false);
-	log = region_log(h, &nlog);
+	*rd = (struct list_reader){ .fd = fib_fd, .at = v->fib_base + h->routes_at, .n = h->routes };
+	/* the span's routes now: those that enclose it, those in it, then the edits logged since the whole build */
+	for (__u32 l = 0; l < len && !err; l++) {
+		struct route want = { .prefix = htonl((__u32)first) & prefix_mask(l), .len = (__u8)l }, got;
+		size_t at = ntohl(want.prefix) != first ? reader_lower_bound(rd, &want, &err) : h->routes;
+		if (!err && at < h->routes && !(err = route_at(rd, at, &got)) && !route_order(&got, &want))
+			err = rlist_set(&span, &got, false);
+	}
+	struct route from = { .prefix = htonl((__u32)first) }, got;
+	for (size_t i = err ? h->routes : reader_lower_bound(rd, &from, &err); !err && i < h->routes; i++) {
+		if ((err = route_at(rd, i, &got)) || ntohl(got.prefix) > last)
+			break;
+		err = rlist_set(&span, &got, false);
+	}
+	log = (const struct route *)logp.l->w;
+	nlog = h->log_count;
 	for (__u32 i = 0; i < nlog && !err; i++) {
 		__u32 p = ntohl(log[i].prefix);
 		bool encloses = log[i].len < len && ((__u32)first & ntohl(prefix_mask(log[i].len))) == p;
@@ -1238,14 +1355,12 @@ int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t n
 		r._pad = 0;
 		err = rlist_set(&span, &r, false);
 	}
-	if (err) {
-		free(span.r);
-		return err;
-	}
+	if (err)
+		goto parts;
 	for (size_t i = 0; i < span.n; i++)
 		advertised += !!(span.r[i].flags & ROUTE_F_ADVERTISE);
 	/* its ranges, with the results the region has (and new ones after them), as the whole build would */
-	err = builder_with_results(&b, (const struct route *)(region + h->results_at), h->results);
+	err = builder_with_results(&b, (const struct route *)resp.l->w, h->results);
 	if (!err)
 		err = sweep(&b, span.r, span.n);
 	if (!err && b.nresults > (size_t)(h->routes_at - h->results_at) * FIB_RESULTS_PER_LINE)
@@ -1264,7 +1379,7 @@ int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t n
 			err = add_tree(&ls, &b.ranges[lo], hi - lo, &root, &depth);
 		}
 	} else if (!err) { /* the whole (small) tree, its ranges spliced */
-		err = splice_ranges(region, h, &b, first, last, &ranges, &nranges);
+		err = splice_ranges(leafp.l, h, &b, first, last, &ranges, &nranges);
 		if (!err && nranges > FIB_SPLICE_MAX_RANGES)
 			err = -EAGAIN; /* time for a direct stage: the whole build makes one */
 		if (!err)
@@ -1274,11 +1389,13 @@ int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t n
 		err = -EAGAIN; /* the spare lines are used up */
 	if (!err && v->route_count - old_n + span.n == 0)
 		err = -EAGAIN; /* the last route goes: an empty table has no region */
+	if (!err)
+		err = part_map(&sparep, (__u64)v->fib_base + h->spare_next, ls.n);
 	if (!err) {
 		/* written where nothing reads yet: spare lines, result slots and log slots past the header's counts */
-		struct route *log_w = (struct route *)(region + h->log_at) + h->log_count;
-		memcpy(region + h->spare_next, ls.l, (size_t)ls.n * sizeof(*ls.l));
-		memcpy((struct route *)(region + h->results_at) + h->results, b.result_list + h->results,
+		struct route *log_w = (struct route *)logp.l->w + h->log_count;
+		memcpy(sparep.l, ls.l, (size_t)ls.n * sizeof(*ls.l));
+		memcpy((struct route *)resp.l->w + h->results, b.result_list + h->results,
 		       (b.nresults - h->results) * sizeof(struct route));
 		for (size_t i = 0; i < ndel; i++)
 			log_w[i] = (struct route){ .prefix = del[i].prefix, .len = del[i].len };
@@ -1315,6 +1432,12 @@ int fib_patch(int fib_fd, const struct vpc *v, const struct route *put, size_t n
 	free(b.ranges);
 	free(ranges);
 	free(ls.l);
+parts:
+	part_unmap(&logp);
+	part_unmap(&resp);
+	part_unmap(&leafp);
+	part_unmap(&sparep);
+	free(rd);
 	free(span.r);
 	return err;
 }
