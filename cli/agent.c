@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 #include "cli/cli.h"
@@ -37,6 +38,7 @@ struct agent {
 	const char *name, *dev;
 	char local[16];
 	__be32 underlay_ip;
+	__be32 external_ip;       /* 0 without an external device: registered so writers refuse it as an EIP */
 	struct event_base *base;
 	struct etcd etcd; /* unary calls: their own event base */
 	int ttl;
@@ -322,8 +324,12 @@ static int register_host(struct agent *a)
 	if (etcd_lease_grant(&a->etcd, a->ttl, &a->lease))
 		return -1;
 	snprintf(key, sizeof(key), "%shosts/%s", cluster_prefix, a->name);
-	snprintf(val, sizeof(val), "{\"underlay\":\"%s\",\"dev\":\"%s\"}", inet_ntop(AF_INET, &a->underlay_ip, ip, sizeof(ip)),
-		 a->dev);
+	char ext[64] = "", eip[16];
+
+	if (a->external_ip)
+		snprintf(ext, sizeof(ext), ",\"external\":\"%s\"", inet_ntop(AF_INET, &a->external_ip, eip, sizeof(eip)));
+	snprintf(val, sizeof(val), "{\"underlay\":\"%s\",\"dev\":\"%s\"%s}",
+		 inet_ntop(AF_INET, &a->underlay_ip, ip, sizeof(ip)), a->dev, ext);
 	if (etcd_put(&a->etcd, key, val, a->lease, NULL))
 		return -1;
 	logf_(a, "registered %s (underlay %s) under lease %llx, ttl %d s", key, ip, (unsigned long long)a->lease, a->ttl);
@@ -563,6 +569,12 @@ static int do_agent(int argc, char **argv)
 		return fail("agent: cannot read the host's underlay after dp up");
 	}
 	a.underlay_ip = h.underlay_ip;
+	{
+		struct nat_host nh;
+		__u32 zero = 0;
+		if (!bpf_map_lookup_elem(s->fd[SM_NAT_HOST], &zero, &nh) && nh.ext_ifindex)
+			a.external_ip = nh.ext_ip;
+	}
 	store_release();
 	if (cluster_open(&a.etcd, cluster_url))
 		return 1;

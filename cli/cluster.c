@@ -169,21 +169,27 @@ static int nic_for_host(struct cluster_view *v, struct txn_state *st, const stru
 	return err;
 }
 
-/* An EIP on a host: its NIC may still wait for its own host to register (then the EIP waits too). */
+/* An EIP on a host: its NIC may still wait for its own host to register (then the EIP waits too).
+ * The host's own addresses are checked here, by the rules of a single host. */
 static int eip_for_host(struct cluster_view *v, struct txn_state *st, const struct jval *o)
 {
 	const struct jval *nip = member(o, "nic"), *vpc = member(o, "vpc");
 	struct nic_key k;
 
 	memset(&k, 0, sizeof(k));
-	if (nip && vpc && nip->type == J_STRING && vpc->type == J_INT && inet_pton(AF_INET, nip->s, &k.ip) == 1) {
+	if (v->waiting && nip && vpc && nip->type == J_STRING && vpc->type == J_INT && inet_pton(AF_INET, nip->s, &k.ip) == 1) {
 		k.vni = (__u32)vpc->i;
 		if (!table_get(&st->nics, &k)) {
 			v->waiting++;
 			return 0;
 		}
 	}
-	return apply_object(st, "eips", o);
+	/* this host's own rules: an EIP that is its underlay or external address is refused here (named, skipped) */
+	bool saved = state_cluster;
+	state_cluster = false;
+	int err = apply_object(st, "eips", o);
+	state_cluster = saved;
+	return err;
 }
 
 /* Parses a value (copied: jdoc writes into its text). */
@@ -271,7 +277,7 @@ int cluster_build(const struct etcd_kv *kv, size_t n, struct cluster_view *v, st
 				err = build_routes(kv, n, &doc.root, v, st, kv[i].key);
 			else if (order[o] == CK_NIC && v->host)
 				err = nic_for_host(v, st, &doc.root);
-			else if (order[o] == CK_EIP && v->host && v->waiting)
+			else if (order[o] == CK_EIP && v->host)
 				err = eip_for_host(v, st, &doc.root);
 			else
 				err = apply_object(st, section_of(order[o]), &doc.root);
@@ -800,6 +806,38 @@ static int cluster_load(struct etcd *e, struct etcd_kvs *kvs, struct txn_state *
 
 typedef int (*edit_fn)(struct txn_state *st, void *arg);
 
+/* A writer knows no host of its own: an EIP it adds must not be any registered host's underlay or
+ * external address (hosts/NAME), or the host would answer for its own address on a VM's behalf. */
+static int eips_clear_of_hosts(const struct etcd_kvs *kvs, const struct txn_state *cur, const struct txn_state *want)
+{
+	char b1[16];
+
+	for (const struct txn_eip *e = NULL; (e = table_next(&want->eips, e));) {
+		if (table_get(&cur->eips, &e->eip))
+			continue; /* kept, not added by this edit */
+		for (size_t i = 0; i < kvs->n; i++) {
+			const char *name;
+			json_object *o, *f;
+			bool own = false;
+
+			if (cluster_key_kind(kvs->kv[i].key, &name) != CK_HOST)
+				continue;
+			if (!(o = json_tokener_parse(kvs->kv[i].value)))
+				continue;
+			for (int k = 0; k < 2; k++) {
+				__be32 ip;
+				if (json_object_object_get_ex(o, k ? "external" : "underlay", &f) &&
+				    inet_pton(AF_INET, json_object_get_string(f), &ip) == 1 && ip == e->eip)
+					own = true;
+			}
+			json_object_put(o);
+			if (own)
+				return fail("elastic IP %s is host %s's own address", ip_str(e->eip, b1), name);
+		}
+	}
+	return 0;
+}
+
 static int cluster_edit(const char *url, edit_fn fn, void *arg, int64_t *revision)
 {
 	struct etcd e;
@@ -821,6 +859,8 @@ static int cluster_edit(const char *url, edit_fn fn, void *arg, int64_t *revisio
 			err = fail("out of memory");
 		} else {
 			err = fn(&want, arg);
+			if (!err)
+				err = eips_clear_of_hosts(&kvs, &cur, &want);
 			if (!err)
 				err = commit_state(&e, &kvs, &cur, &want, &rev, &cs);
 			txn_state_free(&want);

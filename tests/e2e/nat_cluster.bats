@@ -97,7 +97,7 @@ teardown_file() {
 	assert_output "v3 saw 203.0.113.1"
 }
 
-@test "bad EIPs through etcd: used twice, a missing NIC, a bad address, a bad batch line: exit 1, etcd unchanged" {
+@test "bad EIPs through etcd: used twice, a missing NIC, a bad address, a host's own address, a bad batch line: exit 1, etcd unchanged" {
 	local before
 	before=$(etcd_rev)
 	[ "$before" -gt 0 ] || fail "no etcd revision: $before"
@@ -118,6 +118,15 @@ teardown_file() {
 	run --separate-stderr E nic del 10.0.0.3 vpc 100
 	assert_failure 1
 	[[ "$stderr" == *"eip del it first"* ]] || fail "$stderr"
+	# a registered host's own addresses (its agent writes them in hosts/NAME): external, then underlay
+	printf '%s\n' "eip del $EIP" 'eip add 203.0.113.11 nic 10.0.0.3 vpc 100' >"$LIB_STATE/own"
+	run --separate-stderr E --batch "$LIB_STATE/own"
+	assert_failure 1
+	[[ "$stderr" == *"elastic IP 203.0.113.11 is host hB's own address"* ]] || fail "$stderr"
+	printf '%s\n' "eip del $EIP" 'eip add 192.168.100.1 nic 10.0.0.3 vpc 100' >"$LIB_STATE/own"
+	run --separate-stderr E --batch "$LIB_STATE/own"
+	assert_failure 1
+	[[ "$stderr" == *"elastic IP 192.168.100.1 is host hA's own address"* ]] || fail "$stderr"
 	[ "$(etcd_rev)" = "$before" ] || fail "etcd moved from revision $before to $(etcd_rev)"
 	run E eip show
 	assert_output --partial "eip $EIP nic 10.0.0.3 vpc 100"
@@ -133,4 +142,20 @@ teardown_file() {
 	assert_output "[]"
 	run vpcbpf_on hB -j eip show
 	assert_output "[]"
+}
+
+@test "an EIP that is a host's own address, put in etcd past the CLI, is refused by that host's agent, named in its log" {
+	local p=/vpcbpf/v1/
+	# (after eip del: v3's NIC has no EIP, so its own host's address is the one thing wrong)
+	ip netns exec "$T-sw" env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" \
+		put "${p}eips/203.0.113.10" '{"eip":"203.0.113.10","nic":"10.0.0.3","vpc":100}' >/dev/null
+	local i
+	for i in $(seq 100); do
+		grep -q 'elastic IP 203.0.113.10 is this host.s own address' "$LIB_STATE/agent-hA.log" && break
+		sleep 0.1
+	done
+	grep -q 'elastic IP 203.0.113.10 is this host.s own address' "$LIB_STATE/agent-hA.log" || fail "$(tail -12 "$LIB_STATE/agent-hA.log"; E -j eip show; vpcbpf_on hA -j eip show; vpcbpf_on hA -j dp show)"
+	run vpcbpf_on hA -j eip show
+	refute_output --partial 203.0.113.10
+	ip netns exec "$T-sw" env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_URL" del "${p}eips/203.0.113.10" >/dev/null
 }
