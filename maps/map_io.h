@@ -3,7 +3,6 @@
 #define VPCBPF_MAP_IO_H
 
 #include <stddef.h>
-#include "maps/txn.h"
 
 /* Writes n entries. 0, or a negative errno. */
 int write_entries(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n);

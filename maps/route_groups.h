@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "maps/txn.h"
+#include "maps/txn_state.h"
 
 /* A VPC's configured routes (static and connected), sorted by prefix then length. */
 struct vgroup {

@@ -2,7 +2,8 @@
 #ifndef VPCBPF_TXN_PLAN_H
 #define VPCBPF_TXN_PLAN_H
 
-#include "maps/txn.h"
+#include "maps/txn_state.h"
+#include "maps/journal.h"
 #include "maps/route_groups.h"
 #include "maps/fib.h"
 
@@ -41,6 +42,12 @@ struct table_io {
 	int (*patch)(void *ctx, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
 		     struct fib_patch *out);
 };
+
+void txn_plan_init(struct txn_plan *p);
+void txn_plan_free(struct txn_plan *p);
+int txn_plan_put(struct txn_plan *p, enum store_map m, const void *key, size_t ksz, const void *val, size_t vsz);
+int txn_plan_del(struct txn_plan *p, enum store_map m, const void *key, size_t ksz);
+int txn_plan_op(struct txn_plan *p, const struct txn_op *op);
 
 void commit_plan_free(struct commit_plan *cp);
 struct txn_op mkop(enum txn_op_kind kind);

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <bpf/bpf.h>
-#include "maps/txn.h"
+#include "maps/txn_state.h"
 #include "maps/fib.h"
 #include "maps/sg_table.h"
 
