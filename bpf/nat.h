@@ -412,6 +412,42 @@ static __always_inline void csum_replace4(__u16 *check, __be32 old, __be32 new)
 	csum_replace2(check, (__u16)(old >> 16), (__u16)(new >> 16));
 }
 
+/*
+ * The quote inside an ICMP error, translated in place: the quoted address
+ * *addr (its source or its destination: the caller's direction) from old to
+ * new, the quoted IP checksum, and the quoted TCP/UDP checksum (its pseudo
+ * header, and the port when it changes), each change carried into the ICMP
+ * checksum. The port itself, and the ICMP checksum's share of it, are the
+ * caller's: where it sits differs by direction and protocol.
+ */
+static __always_inline void nat_quote_rewrite(const struct pkt *p, struct icmphdr *icmp, struct iphdr *in,
+					      __be32 *addr, __u16 *l4, __be32 old_addr, __be32 new_addr,
+					      __be16 old_port, __be16 new_port)
+{
+	__u16 *l4csum = NULL, old_word = in->check;
+
+	csum_replace4(&in->check, old_addr, new_addr);
+	csum_replace4(&icmp->checksum, old_addr, new_addr);
+	csum_replace2(&icmp->checksum, old_word, in->check);
+	*addr = new_addr;
+
+	if (in->protocol == IPPROTO_UDP) {
+		l4csum = &l4[3];
+		if (!*l4csum)
+			l4csum = NULL; /* the quoted datagram carried no UDP checksum */
+	} else if (in->protocol == IPPROTO_TCP) {
+		if ((void *)(l4 + 9) <= p->data_end)
+			l4csum = &l4[8]; /* quoted when the error carries more than 8 bytes */
+	}
+	if (l4csum) {
+		old_word = *l4csum;
+		csum_replace4(l4csum, old_addr, new_addr);
+		if (old_port != new_port)
+			csum_replace2(l4csum, old_port, new_port);
+		csum_replace2(&icmp->checksum, old_word, *l4csum);
+	}
+}
+
 /* The L4 header; the mask (IHL is at most 15 words) keeps the verifier's bounds on the offset. */
 static __always_inline void *nat_l4(const struct pkt *p)
 {

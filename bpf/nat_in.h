@@ -110,7 +110,7 @@ static __always_inline int nat_in_icmp_error(struct __sk_buff *skb, struct pkt *
 	const struct nic_key *ek;
 	__be32 old_addr, new_addr;
 	__be16 old_port = 0, new_port = 0;
-	__u16 *l4, *l4csum = NULL, old_word;
+	__u16 *l4, old_word;
 
 	in = (void *)(icmp + 1);
 	if ((void *)(in + 1) > p->data_end || in->version != 4 || in->ihl != 5)
@@ -153,28 +153,8 @@ static __always_inline int nat_in_icmp_error(struct __sk_buff *skb, struct pkt *
 	/* outer destination: the IP header only (ICMP has no pseudo header) */
 	csum_replace4(&ip->check, ip->daddr, new_addr);
 	ip->daddr = new_addr;
-	/* the quoted header: its source and its own checksum, both inside the ICMP checksum */
-	old_word = in->check;
-	csum_replace4(&in->check, old_addr, new_addr);
-	csum_replace4(&icmp->checksum, old_addr, new_addr);
-	csum_replace2(&icmp->checksum, old_word, in->check);
-	in->saddr = new_addr;
-
-	if (in->protocol == IPPROTO_UDP) {
-		l4csum = &l4[3];
-		if (!*l4csum)
-			l4csum = NULL; /* no UDP checksum was sent */
-	} else if (in->protocol == IPPROTO_TCP) {
-		if ((void *)(l4 + 9) <= p->data_end)
-			l4csum = &l4[8]; /* quoted when the error carries more than 8 bytes */
-	}
-	if (l4csum) {
-		old_word = *l4csum;
-		csum_replace4(l4csum, old_addr, new_addr);
-		if (old_port != new_port)
-			csum_replace2(l4csum, old_port, new_port);
-		csum_replace2(&icmp->checksum, old_word, *l4csum);
-	}
+	/* the quoted header: its source, and the checksums that cover it */
+	nat_quote_rewrite(p, icmp, in, &in->saddr, l4, old_addr, new_addr, old_port, new_port);
 	if (old_port != new_port) {
 		if (in->protocol == IPPROTO_ICMP) {
 			/* the quoted echo's identifier, and the quoted echo's own checksum */

@@ -156,7 +156,7 @@ static __always_inline int nat_out_icmp_quote(const struct pkt *p, const struct 
 {
 	struct icmphdr *icmp = nat_l4(p);
 	struct iphdr *in;
-	__u16 *l4, *l4csum = NULL, old_word;
+	__u16 *l4;
 	__be32 old_addr = p->saddr, new_addr = o->src;
 	__be16 old_port = 0, new_port = 0;
 
@@ -194,28 +194,8 @@ static __always_inline int nat_out_icmp_quote(const struct pkt *p, const struct 
 		new_port = e->port;
 	}
 
-	/* the quoted header: its destination and its own checksum, both inside the ICMP checksum */
-	old_word = in->check;
-	csum_replace4(&in->check, old_addr, new_addr);
-	csum_replace4(&icmp->checksum, old_addr, new_addr);
-	csum_replace2(&icmp->checksum, old_word, in->check);
-	in->daddr = new_addr;
-
-	if (in->protocol == IPPROTO_UDP) {
-		l4csum = &l4[3];
-		if (!*l4csum)
-			l4csum = NULL; /* the peer sent no UDP checksum */
-	} else if (in->protocol == IPPROTO_TCP) {
-		if ((void *)(l4 + 9) <= p->data_end)
-			l4csum = &l4[8]; /* quoted when the error carries more than 8 bytes */
-	}
-	if (l4csum) {
-		old_word = *l4csum;
-		csum_replace4(l4csum, old_addr, new_addr);
-		if (old_port != new_port)
-			csum_replace2(l4csum, old_port, new_port);
-		csum_replace2(&icmp->checksum, old_word, *l4csum);
-	}
+	/* the quoted header: its destination, and the checksums that cover it */
+	nat_quote_rewrite(p, icmp, in, &in->daddr, l4, old_addr, new_addr, old_port, new_port);
 	if (old_port != new_port) {
 		csum_replace2(&icmp->checksum, old_port, new_port);
 		l4[1] = new_port;
