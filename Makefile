@@ -151,9 +151,9 @@ install-completion: cli/completion.bash
 
 # ---- tests ----
 UNIT_SRCS := $(wildcard tests/unit/*.c)
-$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/unit/*.h)
+$(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(BUILD)/obj/cli/json.o $(SKELS) $(HDRS) $(wildcard tests/unit/*.h)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(LIB_OBJS) -o $@ -lcmocka -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(LIB_OBJS) $(BUILD)/obj/cli/json.o -o $@ -lcmocka -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd
 
 unit-tests: $(BUILD)/unit_tests
 
