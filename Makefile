@@ -226,7 +226,8 @@ $(BUILD)/bench/sg_bench: $(SG_BENCH_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcar
 	$(Q)$(CC) $(CFLAGS) $(SG_BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/route_bench $(BUILD)/bench/sg_bench $(BUILD)/bench/empty.bpf.o
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/route_bench $(BUILD)/bench/sg_bench $(BUILD)/bench/empty.bpf.o \
+		$(BUILD)/bench/bound.bpf.o
 	$(Q)tests/bench/run
 
 # vmtest: the harness's own checks on one kernel, then the suite on every kernel of vmtest/kernels.
