@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/bench/bound.sh — what bounds the per-packet goals: empty programs (the floor), bound programs (only the unavoidable work) and the real vpcbpf programs, taking turns on the same traffic, in real traffic (bpf_stats).
 #
-# Usage: bound.sh OUT.json   (env: VPCBPF, BENCH_RUNS (rounds, default 3), BENCH_SECONDS, BENCH_PPS, BPF_COST)
+# Usage: bound.sh OUT.json   (env: VPCBPF, BENCH_RUNS (rounds, default 3), BENCH_SECONDS, BENCH_PPS, BPF_COST,
+#                             BENCH_VM_HEADROOM=1: v1's frames get the headroom a tap would give them)
 #
 # The topology and traffic are cost.sh's (tests/bench/cost_world.bash: 64-byte UDP at a fixed rate,
 # one flow at a time, hosts on `xdp native` so that the underlay path is XDP + tc, empty programs on
@@ -10,7 +11,9 @@
 # ahead of them (tc pref 1; on h2 the underlay's XDP replaced by bound_xdp), whose answer (devices,
 # MACs, outer headers) this script precomputes into their map. Per run: raw ns/packet of the path's
 # programs, the floor of the same run, net = raw - floor; figures are medians over the rounds (with
-# min-max). A bound figure counts only when its packets arrived: the UDP datagrams that reached the
+# min-max). encap_not_gso is a second encap bound for frames that are not GSO aggregates (all of
+# this traffic), with bpf_skb_change_head instead of bpf_skb_adjust_room; underlay_xdp_decap a second
+# underlay bound where XDP decapsulates (bpf_xdp_adjust_head) and tc only redirects. A bound figure counts only when its packets arrived: the UDP datagrams that reached the
 # receiving VM's sockets are at least 95% of the program's runs, else it is printed as void.
 # No BPF_PROG_TEST_RUN figure: encap and decap rewrite their frame, so each frame allows one call,
 # and one call per bpftool process measured cold caches (700-1,500 ns for 3 loads and a redirect).
@@ -36,6 +39,16 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 date_start=$(date -u +%FT%TZ)
 
 world || { echo "bound: cannot build the world" >&2; exit 1; }
+HEADROOM=${BENCH_VM_HEADROOM:-0}
+if [ "$HEADROOM" = 1 ]; then
+	# A VM's frame leaves its veth with about 2 bytes of headroom, so the encap's 50 bytes cost a new
+	# head; a tap (a real VM) gives 64. As a bridge port beside a vxlan device (both down: tc redirects
+	# everything first), v1 asks its peer, the VM's eth0, for the vxlan device's headroom
+	# (ndo_set_rx_headroom), as the kernel path's bridge does.
+	nsx h1 ip link add hrbr type bridge && nsx h1 ip link add hrvx type vxlan id 9 dstport 4790 &&
+		nsx h1 ip link set hrvx master hrbr && nsx h1 ip link set v1 master hrbr ||
+		{ echo "bound: cannot give v1's frames headroom" >&2; exit 1; }
+fi
 NIC1=$(prog_ids h1 v1 | head -1)
 underlay_ids
 FLOOR_TC=$(prog_ids v1 eth0 | head -1)
@@ -83,22 +96,30 @@ A_ENCAP=$(answer "$(ifindex_of h1 ul0)" 10.43.0.12 0 $((UL_MTU - 36)) 0 0 "$(hex
 # decap on h2: VXLAN for 10.43.0.12 in VNI, the inner MACs, into v2 (peer)
 A_DECAP=$(answer "$(ifindex_of h2 v2)" 10.43.0.12 $PEER 0 $VNI "$VXLAN_PORT" "$(hex_mac $MAC_V2) $(hex_mac $MAC_V1) 08 00")
 
+# answer_set PROG_ID ANSWER: writes the answer into that program's own map
+answer_set() {
+	local map
+	map=$(bpftool -j prog show id "$1" | jq -r '.map_ids[0]')
+	bpftool map update id "$map" key hex 00 00 00 00 value hex $2
+}
 # bound_on NS DEV SEC ANSWER: the bound program SEC at DEV's tc ingress ahead of vpcbpf's (pref 1; what it
 # does not take goes on to vpcbpf's), with its answer; prints its id
 bound_on() {
-	local ns=$1 dev=$2 sec=$3 id map
+	local ns=$1 dev=$2 sec=$3 id
 	nsx "$ns" tc filter add dev "$dev" ingress pref 1 bpf da obj "$BOUND" sec "$sec" || return 1
 	id=$(ip netns exec "$T-$ns" bpftool -j net show dev "$dev" | jq -r --arg s "[$sec]" '.[0].tc[] | select(.name | endswith($s)) | .id')
-	map=$(bpftool -j prog show id "$id" | jq -r '.map_ids[0]')
-	bpftool map update id "$map" key hex 00 00 00 00 value hex $4 || return 1
+	answer_set "$id" "$4" || return 1
 	echo "$id"
 }
 bound_off() { nsx "$1" tc filter del dev "$2" ingress pref 1; }
-# the underlay's XDP: vpcbpf's out (dp up xdp off), bound_xdp in; and back
+# bound_xdp_on SEC [ANSWER]: h2's underlay XDP: vpcbpf's out (dp up xdp off), the bound program SEC in; prints its id
 bound_xdp_on() {
-	vpcbpf_on h2 dp up xdp off >/dev/null || return 1
-	nsx h2 ip link set dev ul0 xdpdrv obj "$BOUND" sec xdp.frags || return 1
-	nsx h2 ip -j link show dev ul0 | jq -r '.[0].xdp.prog.id'
+	local id
+	vpcbpf_on h2 dp up xdp off >/dev/null && nsx h2 ip link set dev ul0 xdpdrv off &&
+		nsx h2 ip link set dev ul0 xdpdrv obj "$BOUND" sec "$1" || return 1
+	id=$(nsx h2 ip -j link show dev ul0 | jq -r '.[0].xdp.prog.id')
+	[ -z "${2:-}" ] || answer_set "$id" "$2" || return 1
+	echo "$id"
 }
 bound_xdp_off() {
 	nsx h2 ip link set dev ul0 xdpdrv off
@@ -108,19 +129,24 @@ bound_xdp_off() {
 
 # runs_of LABEL ID: program runs in LABEL's run
 runs_of() { awk -v id="$2" '$1 == id {print $2}' "$TMP/$1.runs"; }
-# record LABEL PATH KIND RAW_ID... : appends one run's figures: "raw floor arrived runs" to PATH.KIND
+# sum_ns LABEL ID...: the ns/run of those programs in LABEL's run, added; fails when one did not run
+sum_ns() {
+	local label=$1 id v t=0
+	shift
+	for id in "$@"; do v=$(ns_of "$label" "$id") || return 1; t=$(echo "$t + $v" | bc); done
+	echo "$t"
+}
+# record LABEL PATH KIND ID... : appends one run's "raw floor arrived runs" to PATH.KIND (underlay paths:
+# IDs are the XDP and the tc program, the floor the switch's empty pair; the runs are tc's)
 record() {
 	local label=$1 path=$2 kind=$3 raw floor
 	shift 3
 	case $path in
-	underlay) raw=$(( $(printf '%.0f' "$(ns_of "$label" "$1")") + $(printf '%.0f' "$(ns_of "$label" "$2")") ))
-		floor=$(( $(printf '%.0f' "$(ns_of "$label" "$FLOOR_SW_XDP")") + $(printf '%.0f' "$(ns_of "$label" "$FLOOR_SW_TC")") )) ;;
-	*) raw=$(ns_of "$label" "$1"); floor=$(ns_of "$label" "$FLOOR_TC") ;;
-	esac
-	# the decap's (tc) runs are the underlay path's packets; XDP sees the same ones
+	underlay*) raw=$(sum_ns "$label" "$1" "$2") && floor=$(sum_ns "$label" "$FLOOR_SW_XDP" "$FLOOR_SW_TC") &&
+		echo "$(ns_of "$label" "$1") $(ns_of "$label" "$FLOOR_SW_XDP") $(ns_of "$label" "$2") $(ns_of "$label" "$FLOOR_SW_TC")" >>"$TMP/split.$path.$kind" ;;
+	*) raw=$(sum_ns "$label" "$1") && floor=$(sum_ns "$label" "$FLOOR_TC") ;;
+	esac || { echo "bound: $label: a program of $path ($kind) did not run; round left out" >&2; return 1; }
 	echo "$raw $floor $(cat "$TMP/$label.arrived") $(runs_of "$label" "${@: -1}")" >>"$TMP/$path.$kind"
-	[ "$path" = underlay ] && echo "$(ns_of "$label" "$1") $(ns_of "$label" "$FLOOR_SW_XDP") $(ns_of "$label" "$2") $(ns_of "$label" "$FLOOR_SW_TC")" >>"$TMP/split.$kind"
-	return 0
 }
 
 real_turn() {
@@ -133,9 +159,18 @@ bound_turn() {
 	id=$(bound_on h1 v1 tc/local "$A_LOCAL") || { echo "bound: cannot attach bound_local" >&2; exit 1; }
 	run_path bound_local v3 10.43.0.13 && record bound_local local bound "$id"
 	bound_off h1 v1
-	x=$(bound_xdp_on) && e=$(bound_on h1 v1 tc/encap "$A_ENCAP") && d=$(bound_on h2 ul0 tc/decap "$A_DECAP") ||
+	# v1 -> v2: the encap on h1; on h2 XDP passes and tc decapsulates (underlay_xdp + underlay_ingress's split)
+	x=$(bound_xdp_on xdp.frags) && e=$(bound_on h1 v1 tc/encap "$A_ENCAP") && d=$(bound_on h2 ul0 tc/decap "$A_DECAP") ||
 		{ echo "bound: cannot attach the encap/decap bounds" >&2; exit 1; }
 	run_path bound_remote v2 10.43.0.12 && record bound_remote encap bound "$e" && record bound_remote underlay bound "$x" "$d"
+	bound_off h1 v1
+	e=$(bound_on h1 v1 tc/encap_head "$A_ENCAP") || { echo "bound: cannot attach bound_encap_head" >&2; exit 1; }
+	run_path bound_head v2 10.43.0.12 && record bound_head encap_head bound "$e"
+	# the other split on h2: XDP decapsulates, tc only delivers (bound_local with v2's answer)
+	bound_off h2 ul0
+	x=$(bound_xdp_on xdp_decap "$A_DECAP") && d=$(bound_on h2 ul0 tc/local "$A_DECAP") ||
+		{ echo "bound: cannot attach the XDP decap bounds" >&2; exit 1; }
+	run_path bound_xsplit v2 10.43.0.12 && record bound_xsplit underlay_xdp_decap bound "$x" "$d"
 	bound_off h1 v1; bound_off h2 ul0; bound_xdp_off
 }
 
@@ -161,32 +196,36 @@ fig() {
 		  valid: ($arrived != null and $arrived >= 0.95)}'
 }
 split_fig() {
-	[ -s "$TMP/split.$1" ] || { echo null; return; }
-	jq -n --argjson xdp "$(stat_col "$TMP/split.$1" 1)" --argjson xdp_floor "$(stat_col "$TMP/split.$1" 2)" \
-		--argjson tc "$(stat_col "$TMP/split.$1" 3)" --argjson tc_floor "$(stat_col "$TMP/split.$1" 4)" \
+	local f=$TMP/split.$1
+	[ -s "$f" ] || { echo null; return; }
+	jq -n --argjson xdp "$(stat_col "$f" 1)" --argjson xdp_floor "$(stat_col "$f" 2)" \
+		--argjson tc "$(stat_col "$f" 3)" --argjson tc_floor "$(stat_col "$f" 4)" \
 		'{xdp: $xdp, xdp_floor: $xdp_floor, tc: $tc, tc_floor: $tc_floor}'
 }
-jq -n --argjson runs "$RUNS" --argjson secs "$SECS" --argjson pps "$PPS" --arg date "$date_start" \
+jq -n --argjson runs "$RUNS" --argjson secs "$SECS" --argjson pps "$PPS" --arg date "$date_start" --argjson headroom "$HEADROOM" \
 	--arg load_start "$load_start" --arg load_end "$load_end" --arg commit "$(git -C "$ROOT" describe --always --dirty 2>/dev/null)" \
 	--argjson lr "$(fig local real)" --argjson lb "$(fig local bound)" \
-	--argjson er "$(fig encap real)" --argjson eb "$(fig encap bound)" \
-	--argjson ur "$(fig underlay real)" --argjson ub "$(fig underlay bound)" \
-	--argjson usr "$(split_fig real)" --argjson usb "$(split_fig bound)" --argjson sg "$(fig sg real)" \
-	'{runs: $runs, seconds: $secs, udp64_pps: $pps, date: $date, loadavg_start: $load_start, loadavg_end: $load_end, commit: $commit,
+	--argjson er "$(fig encap real)" --argjson eb "$(fig encap bound)" --argjson ehb "$(fig encap_head bound)" \
+	--argjson ur "$(fig underlay real)" --argjson ub "$(fig underlay bound)" --argjson uxb "$(fig underlay_xdp_decap bound)" \
+	--argjson usr "$(split_fig underlay.real)" --argjson usb "$(split_fig underlay.bound)" \
+	--argjson usxb "$(split_fig underlay_xdp_decap.bound)" --argjson sg "$(fig sg real)" \
+	'{runs: $runs, seconds: $secs, udp64_pps: $pps, date: $date, vm_frames_with_headroom: ($headroom == 1), loadavg_start: $load_start, loadavg_end: $load_end, commit: $commit,
 	  paths: {
 	    local: {goal_net_ns: 60, real: $lr, bound: $lb},
 	    encap: {goal_net_ns: 100, real: $er, bound: $eb},
+	    encap_not_gso: {goal_net_ns: 100, real: $er, bound: $ehb},
 	    underlay: {goal_net_ns: 80, real: ($ur + {split: $usr}), bound: ($ub + {split: $usb})},
+	    underlay_xdp_decap: {goal_net_ns: 80, real: ($ur + {split: $usr}), bound: ($uxb + {split: $usxb})},
 	    sg_tracked_1000_rules: {goal_over_open: 1.2, real: $sg,
 	      over_open: (if $sg == null or $lr == null or $lr.net.median <= 0 then null else $sg.net.median / $lr.net.median * 100 | round / 100 end)}}}' >"$OUT"
 
-printf '%-10s %5s %6s %13s %11s %13s %11s %9s\n' path goal floor "real raw" "real net" "bound raw" "bound net" delivered
+printf '%-18s %5s %6s %9s %15s %9s %15s %9s\n' path goal floor "real raw" "real net" "bound raw" "bound net" delivered
 jq -r '.paths | to_entries[] | select(.key != "sg_tracked_1000_rules") | .value as $p |
 	def m(x): if x == null then "-" else "\(x.median | round)" end;
 	def r(x): if x == null then "-" else "\(x.median | round) (\(x.min | round)-\(x.max | round))" end;
 	[.key, "\($p.goal_net_ns)", m($p.real.floor), m($p.real.raw), r($p.real.net), m($p.bound.raw),
 	 (if $p.bound == null then "-" elif $p.bound.valid then r($p.bound.net) else "void" end),
 	 "\($p.bound.arrived_per_run_min // "-")"] | @tsv' "$OUT" |
-	awk -F'\t' '{printf "%-10s %5s %6s %13s %11s %13s %11s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8}'
+	awk -F'\t' '{printf "%-18s %5s %6s %9s %15s %9s %15s %9s\n", $1, $2, $3, $4, $5, $6, $7, $8}'
 jq -r '.paths.sg_tracked_1000_rules | "tracked flow, 1,000-rule group: net \(.real.net.median // "-") = \(.over_open // "-")x the open NIC (goal <= \(.goal_over_open)x)"' "$OUT"
 jq -r '"load average \(.loadavg_start) -> \(.loadavg_end); \(.runs) rounds of \(.seconds) s per path at \(.udp64_pps) packets/s"' "$OUT"
