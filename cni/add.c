@@ -12,11 +12,11 @@
 
 #define MAX_RANGES 16
 
-static json_object *mac_json(const __u8 m[6])
+static void mac_json(struct jw *w, const char *key, const __u8 m[6])
 {
 	char buf[18];
 	snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return json_object_new_string(buf);
+	jw_kstring(w, key, buf);
 }
 
 static int host_mac(const char *name, __u8 mac[6])
@@ -37,42 +37,47 @@ static int host_mac(const char *name, __u8 mac[6])
 }
 
 /* The spec's result: the two ends of the veth, the address on the container's end, its default route. */
-static void print_result(const struct cni_call *c, const struct cni_addr *a, __be32 gateway, json_object *ipam)
+static int print_result(const struct cni_call *c, const struct cni_addr *a, __be32 gateway, yajl_val ipam)
 {
-	json_object *r = json_object_new_object(), *ifs = json_object_new_array(), *ips = json_object_new_array();
-	json_object *routes = json_object_new_array(), *o, *dns;
+	yajl_val dns = json_get(ipam, "dns");
 	char b1[16], buf[24];
+	struct jw w;
 	__u8 hmac[6];
 
-	json_object_object_add(r, "cniVersion", json_object_new_string(CNI_VERSION));
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(c->host_if));
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	jw_kstring(&w, "cniVersion", CNI_VERSION);
+	jw_karray(&w, "interfaces");
+	jw_object(&w);
+	jw_kstring(&w, "name", c->host_if);
 	if (!host_mac(c->host_if, hmac))
-		json_object_object_add(o, "mac", mac_json(hmac));
-	json_object_array_add(ifs, o);
-	o = json_object_new_object();
-	json_object_object_add(o, "name", json_object_new_string(c->ifname));
-	json_object_object_add(o, "mac", mac_json(c->mac));
-	json_object_object_add(o, "sandbox", json_object_new_string(c->netns));
-	json_object_array_add(ifs, o);
-	json_object_object_add(r, "interfaces", ifs);
-	o = json_object_new_object();
+		mac_json(&w, "mac", hmac);
+	jw_object_end(&w);
+	jw_object(&w);
+	jw_kstring(&w, "name", c->ifname);
+	mac_json(&w, "mac", c->mac);
+	jw_kstring(&w, "sandbox", c->netns);
+	jw_object_end(&w);
+	jw_array_end(&w);
+	jw_karray(&w, "ips");
+	jw_object(&w);
 	snprintf(buf, sizeof(buf), "%s/%u", ip_str(a->ip, b1), a->len);
-	json_object_object_add(o, "address", json_object_new_string(buf));
-	json_object_object_add(o, "gateway", json_object_new_string(ip_str(gateway, b1)));
-	json_object_object_add(o, "interface", json_object_new_int(1));
-	json_object_array_add(ips, o);
-	json_object_object_add(r, "ips", ips);
-	o = json_object_new_object();
-	json_object_object_add(o, "dst", json_object_new_string("0.0.0.0/0"));
-	json_object_object_add(o, "gw", json_object_new_string(ip_str(gateway, b1)));
-	json_object_array_add(routes, o);
-	json_object_object_add(r, "routes", routes);
-	/* DNS is the IPAM's to give (host-local reads it from resolvConf) */
-	if (json_object_object_get_ex(ipam, "dns", &dns))
-		json_object_object_add(r, "dns", json_object_get(dns));
-	printf("%s\n", json_object_to_json_string_ext(r, JSON_C_TO_STRING_PLAIN));
-	json_object_put(r);
+	jw_kstring(&w, "address", buf);
+	jw_kstring(&w, "gateway", ip_str(gateway, b1));
+	jw_kint(&w, "interface", 1);
+	jw_object_end(&w);
+	jw_array_end(&w);
+	jw_karray(&w, "routes");
+	jw_object(&w);
+	jw_kstring(&w, "dst", "0.0.0.0/0");
+	jw_kstring(&w, "gw", ip_str(gateway, b1));
+	jw_object_end(&w);
+	jw_array_end(&w);
+	/* DNS is the IPAM's to give (host-local reads it from resolvConf): passed on as it came */
+	if (dns)
+		jw_kvalue(&w, "dns", dns);
+	jw_object_end(&w);
+	return cni_print_json(&w) ? cni_fail(CNI_ERR_IO, "cannot write the result") : 0;
 }
 
 /* host-local's ranges, checked against the VPC before any address is taken. */
@@ -98,7 +103,7 @@ static int check_ranges(const struct netconf *nc)
 
 int cmd_add(struct cni_call *c, struct netconf *nc)
 {
-	json_object *ipam = NULL;
+	yajl_val ipam = NULL;
 	struct cni_addr a;
 	struct dp_subnet sn;
 	char b1[16];
@@ -133,12 +138,12 @@ int cmd_add(struct cni_call *c, struct netconf *nc)
 		veth_delete(c->host_if);
 		goto release;
 	}
-	print_result(c, &a, sn.gateway, ipam);
-	json_object_put(ipam);
-	return 0;
+	/* nothing printed when it fails (no memory): the runtime takes ADD as failed and DELs */
+	err = print_result(c, &a, sn.gateway, ipam);
+	json_free(ipam);
+	return err;
 release:
 	ipam_exec(c, nc, "DEL", NULL);
-	if (ipam)
-		json_object_put(ipam);
+	json_free(ipam);
 	return err;
 }

@@ -6,20 +6,21 @@
 #include "cni/cni.h"
 
 /* prevResult's MAC for the container's interface (the entry with our name and a sandbox). */
-static int prev_mac(json_object *prev, const char *ifname, __u8 mac[6])
+static int prev_mac(yajl_val prev, const char *ifname, __u8 mac[6])
 {
-	json_object *ifs, *o, *v;
+	yajl_val ifs = json_get(prev, "interfaces"), o, v;
 	unsigned int m[6];
 
-	if (!json_object_object_get_ex(prev, "interfaces", &ifs) || !json_object_is_type(ifs, json_type_array))
+	if (!YAJL_IS_ARRAY(ifs))
 		return -1;
-	for (size_t i = 0; i < json_object_array_length(ifs); i++) {
-		o = json_object_array_get_idx(ifs, i);
-		if (!json_object_object_get_ex(o, "name", &v) || strcmp(json_object_get_string(v), ifname) ||
-		    !json_object_object_get_ex(o, "sandbox", &v))
+	for (size_t i = 0; i < ifs->u.array.len; i++) {
+		o = ifs->u.array.values[i];
+		v = json_get(o, "name");
+		if (!YAJL_IS_STRING(v) || strcmp(v->u.string, ifname) || !json_get(o, "sandbox"))
 			continue;
-		if (!json_object_object_get_ex(o, "mac", &v) ||
-		    sscanf(json_object_get_string(v), "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
+		v = json_get(o, "mac");
+		if (!YAJL_IS_STRING(v) ||
+		    sscanf(v->u.string, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
 			return -1;
 		for (int k = 0; k < 6; k++)
 			mac[k] = (__u8)m[k];

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cluster.h"
 #include "cli/etcd.h"
+#include <json-c/json.h> /* etcd values, until cli/json.h serves them (issue 11) */
 #include "cni/cni.h"
 
 #define CNI_MAX_SUBNETS 256

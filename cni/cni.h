@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <net/if.h>
 #include <linux/types.h>
-#include <json-c/json.h>
+#include "cli/json.h"
 #include "maps/vpcbpf.h"
 
 #define CNI_VERSION "1.0.0"
+/* The largest network config read from stdin (a runtime's netconf with prevResult is a few KiB). */
+#define CNI_NETCONF_MAX (16 << 20)
 
 /* The spec's error codes (CNI 1.0.0, "Error"); 100 and up are this plugin's own (docs/cni.md). */
 enum cni_code {
@@ -39,7 +41,7 @@ struct cni_call {
 
 /* The network configuration (stdin). */
 struct netconf {
-	json_object *root;
+	yajl_val root;            /* the parsed netconf; the other yajl_vals point into it */
 	const char *raw;          /* as read, handed unchanged to the IPAM plugin */
 	size_t raw_len;
 	const char *cni_version;
@@ -52,8 +54,8 @@ struct netconf {
 	const char *host;         /* ... and this host's name there */
 	int apply_timeout_ms;     /* cluster mode: how long ADD and DEL wait for the agent */
 	const char *ipam_type;
-	json_object *ipam;
-	json_object *prev_result; /* CHECK and DEL */
+	yajl_val ipam;
+	yajl_val prev_result;     /* CHECK and DEL */
 };
 
 /* One address the IPAM handed out (IPv4 only: the datapath is IPv4). */
@@ -70,6 +72,10 @@ int cni_fail_json(int code, const char *msg, const char *details);
 int cni_error_code(void);
 /* The recorded error as the spec's error JSON on stdout (cniVersion version, or ours when NULL). */
 void cni_print_error(const char *version);
+/* w's document (written into its buffer: jw_init(w, NULL, 0)) and a newline on stdout, all or nothing; frees w. */
+int cni_print_json(struct jw *w);
+/* s is UTF-8 (what the JSON writer takes): the CNI_* values are checked before they reach a result. */
+bool cni_utf8(const char *s);
 
 /* netconf.c */
 int netconf_parse(struct netconf *nc, const char *raw, size_t len, const char *command);
@@ -78,9 +84,9 @@ int netconf_ipam_subnets(const struct netconf *nc, struct cni_addr *out, int max
 void cni_names(struct cni_call *c);
 
 /* ipam.c: runs the chained IPAM plugin as the spec says (same CNI_* env, same stdin). */
-int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *command, json_object **result);
+int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *command, yajl_val *result);
 /* The first IPv4 address of a result (IPAM result or prevResult). */
-int result_addr(json_object *result, struct cni_addr *a);
+int result_addr(yajl_val result, struct cni_addr *a);
 
 /* veth.c: the interfaces (libnl). */
 int veth_exists(const char *name);

@@ -1,12 +1,49 @@
 /* cni/error.c — the plugin's one error: the first failure's code and message, printed as the spec's error JSON. */
 #include <stdarg.h>
 #include <stdio.h>
-#include <json-c/json.h>
+#include <string.h>
 #include "cni/cni.h"
 
 static int err_code;
 static char err_msg[1024];
 static char err_details[1024];
+
+/* Length of the UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, at most U+10FFFF), 0 if none. */
+static size_t utf8_char(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		unsigned char lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		unsigned char lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+bool cni_utf8(const char *s)
+{
+	for (size_t n; *s; s += n)
+		if (!(n = utf8_char((const unsigned char *)s)))
+			return false;
+	return true;
+}
+
+/* The writer refuses what is not UTF-8, and the error must get out: a byte that is no character becomes '?'
+ * (a bad CNI_IFNAME quoted, or a message cut by its buffer inside a character). */
+static void make_utf8(char *s)
+{
+	for (size_t n; *s; s += n)
+		if (!(n = utf8_char((unsigned char *)s))) {
+			*s = '?';
+			n = 1;
+		}
+}
 
 int cni_fail(int code, const char *fmt, ...)
 {
@@ -17,6 +54,7 @@ int cni_fail(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
 	va_end(ap);
+	make_utf8(err_msg);
 	err_code = code;
 	return code;
 }
@@ -27,6 +65,8 @@ int cni_fail_json(int code, const char *msg, const char *details)
 		return err_code;
 	snprintf(err_msg, sizeof(err_msg), "%s", msg ? msg : "");
 	snprintf(err_details, sizeof(err_details), "%s", details ? details : "");
+	make_utf8(err_msg);
+	make_utf8(err_details);
 	err_code = code;
 	return code;
 }
@@ -36,15 +76,31 @@ int cni_error_code(void)
 	return err_code;
 }
 
+int cni_print_json(struct jw *w)
+{
+	size_t len;
+	int err = -1;
+
+	if (!jw_finish(w)) {
+		const char *text = jw_text(w, &len);
+		err = fwrite(text, 1, len, stdout) == len && putchar('\n') != EOF ? 0 : -1;
+	}
+	jw_free(w);
+	return err;
+}
+
 void cni_print_error(const char *version)
 {
-	json_object *o = json_object_new_object();
+	struct jw w;
 
-	json_object_object_add(o, "cniVersion", json_object_new_string(version ? version : CNI_VERSION));
-	json_object_object_add(o, "code", json_object_new_int(err_code));
-	json_object_object_add(o, "msg", json_object_new_string(err_msg));
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	jw_kstring(&w, "cniVersion", version ? version : CNI_VERSION);
+	jw_kint(&w, "code", err_code);
+	jw_kstring(&w, "msg", err_msg);
 	if (err_details[0])
-		json_object_object_add(o, "details", json_object_new_string(err_details));
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
+		jw_kstring(&w, "details", err_details);
+	jw_object_end(&w);
+	if (cni_print_json(&w)) /* no memory for the writer: the code at least, in the same shape */
+		printf("{\"cniVersion\":\"%s\",\"code\":%d,\"msg\":\"out of memory\"}\n", CNI_VERSION, err_code);
 }

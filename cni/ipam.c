@@ -69,24 +69,23 @@ static char *read_all(int fd)
 /* The IPAM failed: its error JSON becomes ours (code and message as it said them). */
 static int ipam_error(const char *type, const char *command, const char *out, int status)
 {
-	json_object *o = out && *out ? json_tokener_parse(out) : NULL, *v;
+	yajl_val o = out && *out ? json_parse(out, strlen(out), NULL, 0) : NULL;
+	const char *m = json_get_string(o, "msg");
 	char msg[1024];
-	int code = CNI_ERR_IO;
+	int64_t code = CNI_ERR_IO;
 
-	if (o && json_object_object_get_ex(o, "code", &v) && json_object_get_int(v) > 0)
-		code = json_object_get_int(v);
+	if (json_get_int(o, "code", &code) || code <= 0 || code > INT_MAX)
+		code = CNI_ERR_IO;
 	snprintf(msg, sizeof(msg), "ipam %s %s: %s", type, command,
-		 o && json_object_object_get_ex(o, "msg", &v) ? json_object_get_string(v)
-		 : WIFEXITED(status)                          ? "failed without an error message"
-							      : "killed by a signal");
-	const char *details = o && json_object_object_get_ex(o, "details", &v) ? json_object_get_string(v) : NULL;
-	cni_fail_json(code, msg, details);
-	if (o)
-		json_object_put(o);
-	return code;
+		 m                  ? m
+		 : WIFEXITED(status) ? "failed without an error message"
+				     : "killed by a signal");
+	cni_fail_json((int)code, msg, json_get_string(o, "details"));
+	json_free(o);
+	return (int)code;
 }
 
-int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *command, json_object **result)
+int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *command, yajl_val *result)
 {
 	char exe[PATH_MAX], *out;
 	int in[2], outp[2], status, err;
@@ -143,32 +142,35 @@ int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *co
 		return cni_fail(CNI_ERR_IO, "cannot write the config to ipam %s: %s", nc->ipam_type, strerror(-err));
 	}
 	if (result && !strcmp(command, "ADD")) {
-		*result = json_tokener_parse(out);
-		if (!*result || !json_object_is_type(*result, json_type_object)) {
+		char why[256];
+		*result = json_parse(out, strlen(out), why, sizeof(why));
+		if (!YAJL_IS_OBJECT(*result)) {
 			if (*result)
-				json_object_put(*result);
+				snprintf(why, sizeof(why), "%s, not an object", json_type_name(*result));
+			json_free(*result);
 			*result = NULL;
 			free(out);
-			return cni_fail(CNI_ERR_DECODE, "ipam %s returned no JSON result", nc->ipam_type);
+			return cni_fail(CNI_ERR_DECODE, "ipam %s returned no JSON result: %s", nc->ipam_type, why);
 		}
 	}
 	free(out);
 	return 0;
 }
 
-int result_addr(json_object *result, struct cni_addr *a)
+int result_addr(yajl_val result, struct cni_addr *a)
 {
-	json_object *ips, *ip, *v;
+	yajl_val ips = json_get(result, "ips"), ip, v;
 
 	memset(a, 0, sizeof(*a));
-	if (!json_object_object_get_ex(result, "ips", &ips) || !json_object_is_type(ips, json_type_array))
+	if (!YAJL_IS_ARRAY(ips))
 		return -ENOENT;
-	for (size_t i = 0; i < json_object_array_length(ips); i++) {
+	for (size_t i = 0; i < ips->u.array.len; i++) {
 		char buf[64], *slash, *end;
-		ip = json_object_array_get_idx(ips, i);
-		if (!json_object_object_get_ex(ip, "address", &v) || !json_object_is_type(v, json_type_string))
+		ip = ips->u.array.values[i];
+		v = json_get(ip, "address");
+		if (!YAJL_IS_STRING(v))
 			continue;
-		snprintf(buf, sizeof(buf), "%s", json_object_get_string(v));
+		snprintf(buf, sizeof(buf), "%s", v->u.string);
 		if (!(slash = strchr(buf, '/')))
 			continue;
 		*slash = '\0';
@@ -178,8 +180,9 @@ int result_addr(json_object *result, struct cni_addr *a)
 		if (*end || len < 1 || len > 32)
 			continue;
 		a->len = (__u8)len;
-		if (json_object_object_get_ex(ip, "gateway", &v) && json_object_is_type(v, json_type_string))
-			inet_pton(AF_INET, json_object_get_string(v), &a->gateway);
+		v = json_get(ip, "gateway");
+		if (YAJL_IS_STRING(v))
+			inet_pton(AF_INET, v->u.string, &a->gateway);
 		return 0;
 	}
 	return -ENOENT;

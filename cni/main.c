@@ -12,15 +12,16 @@
 #include "cli/objects.h"
 #include "cni/cni.h"
 
+/* stdin, NUL-terminated; at most CNI_NETCONF_MAX + 1 bytes, so that netconf_parse can say it is too large. */
 static char *read_stdin(size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
 	ssize_t r;
 
-	while (buf) {
+	while (buf && n <= CNI_NETCONF_MAX) {
 		if (n + 1 >= cap) {
-			char *nb = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+			char *nb = realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
 				return NULL;
@@ -64,17 +65,18 @@ static int count_fds(void)
 	return n;
 }
 
-static int version(const struct netconf *nc)
+static int version(void)
 {
-	json_object *o = json_object_new_object(), *v = json_object_new_array();
+	struct jw w;
 
-	json_object_object_add(o, "cniVersion", json_object_new_string(CNI_VERSION));
-	json_object_array_add(v, json_object_new_string(CNI_VERSION));
-	json_object_object_add(o, "supportedVersions", v);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	(void)nc;
-	return 0;
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	jw_kstring(&w, "cniVersion", CNI_VERSION);
+	jw_karray(&w, "supportedVersions");
+	jw_string(&w, CNI_VERSION);
+	jw_array_end(&w);
+	jw_object_end(&w);
+	return cni_print_json(&w) ? cni_fail(CNI_ERR_IO, "cannot write the result") : 0;
 }
 
 /* A required CNI_* variable, or NULL after recording code 4 naming it. */
@@ -125,7 +127,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(c.command, "VERSION")) {
 		/* the config may be empty or only {"cniVersion": ...} */
-		err = version(&nc);
+		err = version();
 		goto out;
 	}
 	if (strcmp(c.command, "ADD") && strcmp(c.command, "DEL") && strcmp(c.command, "CHECK")) {
@@ -146,6 +148,15 @@ int main(int argc, char **argv)
 		cni_fail(CNI_ERR_ENV, "CNI_IFNAME \"%s\" is not a valid interface name", c.ifname);
 		goto out;
 	}
+	/* they are written into the result, and JSON is UTF-8 */
+	const char *bad = !cni_utf8(c.container_id) ? "CNI_CONTAINERID"
+			  : !cni_utf8(c.ifname)       ? "CNI_IFNAME"
+			  : c.netns && !cni_utf8(c.netns) ? "CNI_NETNS"
+							  : NULL;
+	if (bad) {
+		cni_fail(CNI_ERR_ENV, "%s is not UTF-8", bad);
+		goto out;
+	}
 	cni_names(&c);
 	if (netconf_parse(&nc, raw, len, c.command))
 		goto out;
@@ -157,16 +168,15 @@ int main(int argc, char **argv)
 		err = cmd_check(&c, &nc);
 out:
 	dp_close();
-	if (nc.root)
-		json_object_put(nc.root);
-	free(raw);
 	if (!err)
 		err = cni_error_code();
 	if (err) {
 		if (!cni_error_code())
 			cni_fail(CNI_ERR_IO, "failed without a message (a bug: please report)");
-		cni_print_error(nc.cni_version);
+		cni_print_error(nc.cni_version); /* a string of nc.root: freed after */
 	}
+	json_free(nc.root);
+	free(raw);
 	/* Every fd the plugin opened itself is closed by now: the leak test looks for this line. */
 	int fds_now = count_fds();
 	if (fds_at_start >= 0 && fds_now > fds_at_start) {

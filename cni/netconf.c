@@ -7,44 +7,57 @@
 #include <arpa/inet.h>
 #include "cni/cni.h"
 
-static json_object *field(json_object *o, const char *key)
-{
-	json_object *v;
-	return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 /* A string field: NULL when absent; an error when present and no string. */
-static int str_field(json_object *o, const char *key, const char **out, bool required)
+static int str_field(yajl_val o, const char *key, const char **out, bool required)
 {
-	json_object *v = field(o, key);
+	yajl_val v = json_get(o, key);
 
 	*out = NULL;
-	if (!v || json_object_is_type(v, json_type_null)) {
+	if (!v || YAJL_IS_NULL(v)) {
 		if (required)
 			return cni_fail(CNI_ERR_CONFIG, "network config: missing \"%s\"", key);
 		return 0;
 	}
-	if (!json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
+	if (!YAJL_IS_STRING(v) || !v->u.string[0])
 		return cni_fail(CNI_ERR_CONFIG, "network config: \"%s\" must be a non-empty string", key);
-	*out = json_object_get_string(v);
+	*out = v->u.string;
 	return 0;
 }
 
-static int int_field(json_object *o, const char *key, int64_t min, int64_t max, int64_t *out, bool *have)
+/* Digits only, with an optional minus: a whole number, though maybe too large for 64 bits. */
+static bool whole_number(const char *s)
 {
-	json_object *v = field(o, key);
+	if (*s == '-')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
 
-	*have = v && !json_object_is_type(v, json_type_null);
+static int int_field(yajl_val o, const char *key, int64_t min, int64_t max, int64_t *out, bool *have)
+{
+	yajl_val v = json_get(o, key);
+	char *text;
+	int err;
+
+	*have = v && !YAJL_IS_NULL(v);
 	if (!*have)
 		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return cni_fail(CNI_ERR_CONFIG, "network config: \"%s\" must be a whole number (%lld..%lld), not %s", key,
-				(long long)min, (long long)max, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-	errno = 0;
-	*out = json_object_get_int64(v);
-	if (errno || *out < min || *out > max)
+	if (!YAJL_IS_NUMBER(v) || !whole_number(v->u.number.r)) {
+		text = json_dump(v, 0);
+		err = cni_fail(CNI_ERR_CONFIG, "network config: \"%s\" must be a whole number (%lld..%lld), not %s", key,
+			       (long long)min, (long long)max, text ? text : json_type_name(v));
+		free(text);
+		return err;
+	}
+	/* beyond 64 bits yajl keeps only the text: out of range all the same */
+	if (!YAJL_IS_INTEGER(v) || v->u.number.i < min || v->u.number.i > max)
 		return cni_fail(CNI_ERR_CONFIG, "network config: \"%s\" %s is out of range (%lld..%lld)", key,
-				json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), (long long)min, (long long)max);
+				v->u.number.r, (long long)min, (long long)max);
+	*out = v->u.number.i;
 	return 0;
 }
 
@@ -63,24 +76,18 @@ static bool valid_name(const char *s)
 
 int netconf_parse(struct netconf *nc, const char *raw, size_t len, const char *command)
 {
-	enum json_tokener_error jerr;
-	json_tokener *tok;
 	const char *sg = NULL, *type = NULL;
+	char why[256];
 	int64_t v;
 	bool have;
 
 	nc->raw = raw;
 	nc->raw_len = len;
-	tok = json_tokener_new();
-	if (!tok)
-		return cni_fail(CNI_ERR_IO, "out of memory");
-	nc->root = json_tokener_parse_ex(tok, raw, (int)len);
-	jerr = json_tokener_get_error(tok);
-	json_tokener_free(tok);
-	if (!nc->root || jerr != json_tokener_success)
-		return cni_fail(CNI_ERR_DECODE, "network config on stdin is not JSON: %s",
-				nc->root ? "trailing data" : json_tokener_error_desc(jerr));
-	if (!json_object_is_type(nc->root, json_type_object))
+	if (len > CNI_NETCONF_MAX)
+		return cni_fail(CNI_ERR_DECODE, "network config on stdin is larger than %d MiB", CNI_NETCONF_MAX >> 20);
+	if (!(nc->root = json_parse(raw, len, why, sizeof(why))))
+		return cni_fail(CNI_ERR_DECODE, "network config on stdin is not JSON: %s", why);
+	if (!YAJL_IS_OBJECT(nc->root))
 		return cni_fail(CNI_ERR_DECODE, "network config on stdin is not a JSON object");
 	if (str_field(nc->root, "cniVersion", &nc->cni_version, true))
 		return cni_error_code();
@@ -121,18 +128,18 @@ int netconf_parse(struct netconf *nc, const char *raw, size_t len, const char *c
 	if (nc->etcd && nc->pin_dir)
 		return cni_fail(CNI_ERR_CONFIG, "network config: \"pinDir\" is for one host; in cluster mode (\"etcd\") "
 						"the local agent owns the datapath");
-	nc->ipam = field(nc->root, "ipam");
-	if (!nc->ipam || !json_object_is_type(nc->ipam, json_type_object))
+	nc->ipam = json_get(nc->root, "ipam");
+	if (!YAJL_IS_OBJECT(nc->ipam))
 		return cni_fail(CNI_ERR_CONFIG, "network config: missing \"ipam\" (e.g. {\"type\": \"host-local\", ...}): "
 						"vpcbpf takes the container's address from an IPAM plugin");
-	if (!field(nc->ipam, "type"))
+	if (!json_get(nc->ipam, "type"))
 		return cni_fail(CNI_ERR_CONFIG, "network config: \"ipam\" has no \"type\" (the IPAM plugin to run)");
 	if (str_field(nc->ipam, "type", &nc->ipam_type, true))
 		return cni_error_code();
 	if (strchr(nc->ipam_type, '/') || !strcmp(nc->ipam_type, ".") || !strcmp(nc->ipam_type, ".."))
 		return cni_fail(CNI_ERR_CONFIG, "network config: ipam type \"%s\" is not a plugin name", nc->ipam_type);
-	nc->prev_result = field(nc->root, "prevResult");
-	if (nc->prev_result && !json_object_is_type(nc->prev_result, json_type_object))
+	nc->prev_result = json_get(nc->root, "prevResult");
+	if (nc->prev_result && !YAJL_IS_OBJECT(nc->prev_result))
 		return cni_fail(CNI_ERR_DECODE, "network config: \"prevResult\" is not an object");
 	if (!strcmp(command, "CHECK") && !nc->prev_result)
 		return cni_fail(CNI_ERR_CONFIG, "CHECK needs \"prevResult\" (the result of ADD)");
@@ -158,7 +165,7 @@ static int parse_cidr(const char *s, struct cni_addr *a)
 	return 0;
 }
 
-static int add_subnet(json_object *o, struct cni_addr *out, int max, int *n)
+static int add_subnet(yajl_val o, struct cni_addr *out, int max, int *n)
 {
 	const char *s = NULL, *gw = NULL;
 	struct cni_addr a;
@@ -182,22 +189,22 @@ static int add_subnet(json_object *o, struct cni_addr *out, int max, int *n)
 
 int netconf_ipam_subnets(const struct netconf *nc, struct cni_addr *out, int max, int *n)
 {
-	json_object *ranges = field(nc->ipam, "ranges");
+	yajl_val ranges = json_get(nc->ipam, "ranges");
 
 	*n = 0;
 	if (add_subnet(nc->ipam, out, max, n))
 		return cni_error_code();
 	if (!ranges)
 		return 0;
-	if (!json_object_is_type(ranges, json_type_array))
+	if (!YAJL_IS_ARRAY(ranges))
 		return cni_fail(CNI_ERR_CONFIG, "ipam \"ranges\" must be a list of range sets");
-	for (size_t i = 0; i < json_object_array_length(ranges); i++) {
-		json_object *set = json_object_array_get_idx(ranges, i);
-		if (!json_object_is_type(set, json_type_array))
+	for (size_t i = 0; i < ranges->u.array.len; i++) {
+		yajl_val set = ranges->u.array.values[i];
+		if (!YAJL_IS_ARRAY(set))
 			return cni_fail(CNI_ERR_CONFIG, "ipam \"ranges\" must be a list of range sets (lists)");
-		for (size_t j = 0; j < json_object_array_length(set); j++) {
-			json_object *r = json_object_array_get_idx(set, j);
-			if (!json_object_is_type(r, json_type_object))
+		for (size_t j = 0; j < set->u.array.len; j++) {
+			yajl_val r = set->u.array.values[j];
+			if (!YAJL_IS_OBJECT(r))
 				return cni_fail(CNI_ERR_CONFIG, "ipam range %zu.%zu is not an object", i, j);
 			if (add_subnet(r, out, max, n))
 				return cni_error_code();

@@ -79,6 +79,16 @@ cni_error() {
 	[ "$code" = "$1" ] || fail "code $code, want $1: $output"
 	[[ "$msg" =~ $2 ]] || fail "msg \"$msg\" does not say /$2/"
 	[ "$(jq -r .cniVersion <<<"$output")" = 1.0.0 ] || fail "no cniVersion: $output"
+	# the spec's error object: these members in this order, the code a number
+	[[ "$(jq -c 'keys_unsorted' <<<"$output")" =~ ^\[\"cniVersion\",\"code\",\"msg\"(,\"details\")?\]$ ]] ||
+		fail "error members: $output"
+	jq -e '.code | type == "number"' <<<"$output" >/dev/null || fail "code is no number: $output"
+}
+
+# stdin_call COMMAND ID FILE: the plugin with FILE as its stdin (bytes a shell variable cannot hold: NUL, 17 MiB)
+stdin_call() {
+	CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=/run/netns/$T-$2 CNI_IFNAME=eth0 CNI_PATH=$CNI_IPAM_PATH \
+		nsenter --net="/run/netns/$T-$CNI_HOST" "$CNI_PLUGIN" <"$3"
 }
 
 @test "VERSION: the versions the plugin speaks" {
@@ -93,6 +103,10 @@ cni_error() {
 	assert_success
 	local r=$output hostif mac ip
 	assert_equal "$(jq -r .cniVersion <<<"$r")" 1.0.0
+	# the members in the order the plugin always wrote them, with their types
+	assert_equal "$(jq -c '[keys_unsorted, (.interfaces | map(keys_unsorted)), (.ips[0] | keys_unsorted), (.routes[0] | keys_unsorted)]' <<<"$r")" \
+		'[["cniVersion","interfaces","ips","routes","dns"],[["name","mac"],["name","mac","sandbox"]],["address","gateway","interface"],["dst","gw"]]'
+	assert_equal "$(jq -c '[.ips[0].interface, .dns] | map(type)' <<<"$r")" '["number","object"]'
 	hostif=$(jq -r '.interfaces[0].name' <<<"$r")
 	mac=$(jq -r '.interfaces[1].mac' <<<"$r")
 	ip=$(jq -r '.ips[0].address' <<<"$r")
@@ -316,8 +330,44 @@ cni_error() {
 1|cniVersion "0.4.0" is not supported|$(jq -c '.cniVersion = "0.4.0"' <<<"$(BLUE)")
 6|not JSON|{"cniVersion":"1.0.0",
 6|not a JSON object|[1,2]
+6|not JSON: 2:1: the JSON ends too early|{"cniVersion":"1.0.0",
+6|not JSON: 2:1: the document is empty|
+6|not JSON: 1:9: parse error: trailing garbage|{"a":1} x
+6|not JSON: 1:65: nested too deep|$(printf '[%.0s' $(seq 70))$(printf ']%.0s' $(seq 70))
+6|"prevResult" is not an object|$(BLUE '"prevResult":[1]')
+7|"vpc" must be a whole number \(1..16777215\), not "100"|$(jq -c '.vpc = "100"' <<<"$(BLUE)")
+7|"vpc" must be a whole number \(1..16777215\), not 100.5|$(jq -c '.vpc = 100.5' <<<"$(BLUE)")
+7|"vpc" must be a whole number \(1..16777215\), not \{"a":\[1\]\}|$(jq -c '.vpc = {"a":[1]}' <<<"$(BLUE)")
+7|"vpc" 99999999999999999999 is out of range|$(cni_netconf blue 99999999999999999999)
+7|VPC 999 does not exist in the datapath|$(BLUE '"vpc":999')
+7|"name" must be a non-empty string|$(jq -c '.name = 7' <<<"$(BLUE)")
+7|"sg" must be a non-empty string|$(BLUE '"sg":["web"]')
+7|missing "ipam"|$(jq -c '.ipam = "host-local"' <<<"$(BLUE)")
+7|ipam "ranges" must be a list of range sets|$(jq -c '.ipam.ranges = {}' <<<"$(BLUE)")
+7|ipam range 0.0 is not an object|$(jq -c '.ipam.ranges = [["10.0.0.0/24"]]' <<<"$(BLUE)")
 100|the datapath is not loaded at $nodir|$(jq -c --arg d "$nodir" '.pinDir = $d' <<<"$(BLUE)")
 EOF
+}
+
+@test "stdin that is no netconf (a NUL byte, bytes not UTF-8, more than 16 MiB) and a CNI_* value not UTF-8: a CNI error, nothing left" {
+	cni_container c1
+	printf '{"cniVersion":"1.0.0","name":"a\0b"}' >"$LIB_STATE/in"
+	run --separate-stderr stdin_call ADD c1 "$LIB_STATE/in"
+	cni_error 6 'not JSON: 1:31: lexical error: invalid character inside string'
+	printf '{"cniVersion":"1.0.0","name":"\xff"}' >"$LIB_STATE/in"
+	run --separate-stderr stdin_call ADD c1 "$LIB_STATE/in"
+	cni_error 6 'not JSON: 1:31: lexical error: invalid bytes in UTF8 string'
+	# 17 MiB of otherwise good netconf: refused before it is parsed
+	{ printf '%s' "$(BLUE)" | head -c -1; printf ',"pad":"'; head -c $((17 << 20)) /dev/zero | tr '\0' x; printf '"}'; } >"$LIB_STATE/in"
+	run --separate-stderr stdin_call ADD c1 "$LIB_STATE/in"
+	cni_error 6 'network config on stdin is larger than 16 MiB'
+	run --separate-stderr cni_call ADD c1 "$(BLUE)" "$(printf 'e\xff')"
+	cni_error 4 'CNI_IFNAME is not UTF-8'
+	run --separate-stderr bash -c 'CNI_COMMAND=ADD CNI_CONTAINERID=$(printf "c\xfe") CNI_IFNAME=eth0 CNI_NETNS=/run/netns/x CNI_PATH=/usr/lib/cni "$0" <<<"$1"' "$CNI_PLUGIN" "$(BLUE)"
+	cni_error 4 'CNI_CONTAINERID is not UTF-8'
+	nothing_left
+	run ip -n "$T-c1" link show eth0
+	assert_failure
 }
 
 @test "a failure after the IPAM gave an address gives it back and removes the veth" {
