@@ -129,7 +129,7 @@ static __always_inline int underlay_tc(struct __sk_buff *skb)
 		vxlan_drop_count(skb->ifindex, &rx, DROP_REDIRECT_FAILED);
 		return TC_ACT_SHOT_;
 	}
-	stats_rx(&rx.dst_key, len);
+	stats_rx(rx.dst, len);
 	return TC_ACT_REDIRECT_;
 }
 

@@ -36,7 +36,7 @@ static __always_inline int deliver_local(struct __sk_buff *skb, struct pkt *p,
 
 	if (redirect_nic(skb, hop->dst->ifindex, hop->dst->flags) != TC_ACT_REDIRECT_)
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
-	stats_rx(&hop->dst_key, len);
+	stats_rx(hop->dst, len);
 	return TC_ACT_REDIRECT_;
 }
 
@@ -69,7 +69,7 @@ static __always_inline int deliver(struct __sk_buff *skb, struct pkt *p, const s
 			if (icmp_send_error(skb, p, ICMP_TIME_EXCEEDED_, ICMP_EXC_TTL_, 0,
 					    src->gateway, port->host->router_mac))
 				return TC_ACT_SHOT_;
-			stats_rx(&port->key, skb->len);
+			stats_rx(port->nic, skb->len);
 			if (redirect_back(skb, src) != TC_ACT_REDIRECT_)
 				return TC_ACT_SHOT_;
 			return TC_ACT_REDIRECT_;

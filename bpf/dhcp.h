@@ -476,7 +476,7 @@ static __always_inline int dhcp_respond(struct __sk_buff *skb, struct pkt *p, co
 	    bpf_skb_store_bytes(skb, ETH_HLEN_, r, DHCP_REPLY_IP_LEN, 0))
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
 
-	stats_rx(&port->key, skb->len);
+	stats_rx(port->nic, skb->len);
 	if (redirect_back(skb, nic) != TC_ACT_REDIRECT_)
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
 	return TC_ACT_REDIRECT_;

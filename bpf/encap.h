@@ -82,7 +82,7 @@ static __always_inline int encap_frag_needed(struct __sk_buff *skb, struct pkt *
 	if (icmp_send_error(skb, p, ICMP_DEST_UNREACH_, ICMP_FRAG_NEEDED_, h->underlay_mtu - OVERLAY_OVERHEAD,
 			    port->nic->gateway, h->router_mac))
 		return TC_ACT_SHOT_;
-	stats_rx(&port->key, skb->len);
+	stats_rx(port->nic, skb->len);
 	if (redirect_back(skb, port->nic) != TC_ACT_REDIRECT_)
 		return TC_ACT_SHOT_;
 	return TC_ACT_REDIRECT_;
@@ -211,7 +211,7 @@ static __always_inline int encap_vxlan(struct __sk_buff *skb, struct pkt *p, con
 	} else if (bpf_redirect_neigh(h->underlay_ifindex, NULL, 0, 0) != TC_ACT_REDIRECT_) {
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
 	}
-	stats_rx(&hop->dst_key, frame_len);
+	stats_rx(hop->dst, frame_len);
 	return TC_ACT_REDIRECT_;
 }
 

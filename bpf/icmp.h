@@ -49,7 +49,7 @@ static __always_inline int icmp_echo_reply(struct __sk_buff *skb, struct pkt *p,
 	mac_copy(p->eth->h_dest, p->eth->h_source);
 	mac_copy(p->eth->h_source, port->host->router_mac);
 
-	stats_rx(&port->key, skb->len);
+	stats_rx(port->nic, skb->len);
 	if (redirect_back(skb, port->nic) != TC_ACT_REDIRECT_)
 		return drop(skb, p, &port->key, DROP_REDIRECT_FAILED);
 	return TC_ACT_REDIRECT_;

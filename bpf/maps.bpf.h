@@ -81,9 +81,18 @@ struct {
 	__uint(max_entries, MAX_NICS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct nic_key);
-	__type(value, struct nic_stats);
+	__type(value, struct nic_drops);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nic_stats SEC(".maps");
+
+/* A NIC's traffic counters by its slot (struct nic.stats_slot): an array lookup per packet, not a hash's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NIC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct nic_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nic_counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -64,7 +64,7 @@ static __always_inline int nat_deliver(struct __sk_buff *skb, const struct host 
 		}
 		if (redirect_nic(skb, dst->ifindex, dst->flags) != TC_ACT_REDIRECT_)
 			return drop(skb, &p, dk, DROP_REDIRECT_FAILED);
-		stats_rx(dk, len);
+		stats_rx(dst, len);
 		return TC_ACT_REDIRECT_;
 	}
 	if (dst->flags & NIC_F_REMOTE) {

@@ -225,7 +225,7 @@ static __always_inline int nat_egress(struct __sk_buff *skb, struct pkt *p, cons
 		if (icmp_send_error(skb, p, ICMP_TIME_EXCEEDED_, ICMP_EXC_TTL_, 0, port->nic->gateway,
 				    port->host->router_mac))
 			return TC_ACT_SHOT_;
-		stats_rx(&port->key, skb->len);
+		stats_rx(port->nic, skb->len);
 		if (redirect_back(skb, port->nic) != TC_ACT_REDIRECT_)
 			return TC_ACT_SHOT_;
 		return TC_ACT_REDIRECT_;

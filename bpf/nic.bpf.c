@@ -44,7 +44,7 @@ int nic_ingress(struct __sk_buff *skb)
 	reason = port_identify(skb, &port);
 	if (reason)
 		return drop(skb, &p, NULL, reason);
-	stats_tx(&port.key, skb->len);
+	stats_tx(port.nic, skb->len);
 
 	reason = parse_eth(skb, &p);
 	if (reason)

@@ -10,24 +10,35 @@
  */
 #define DROP_EVENT_SAMPLE_MASK 15
 
-/* nic_stats entries are created by the tool with the NIC; a missing one is skipped. */
-static __always_inline struct nic_stats *nic_stats_of(const struct nic_key *key)
+/* A NIC's drop counters (nic_stats): created by the tool with the NIC; a missing one is skipped. */
+static __always_inline struct nic_drops *nic_drops_of(const struct nic_key *key)
 {
 	return bpf_map_lookup_elem(&nic_stats, key);
 }
 
-/* A drop charged to a NIC: its total and its reason (maps/vpcbpf.h, struct nic_stats). */
-static __always_inline void nic_stats_drop(struct nic_stats *s, __u32 reason)
+/*
+ * A NIC's traffic counters: the slot its record names (maps/vpcbpf.h, nic_counters), so the
+ * packet pays an array lookup where it paid a hash lookup. Slot 0 is given to no NIC.
+ */
+static __always_inline struct nic_counters *nic_counters_of(const struct nic *nic)
+{
+	__u32 slot = nic->stats_slot;
+
+	return bpf_map_lookup_elem(&nic_counters, &slot);
+}
+
+/* A drop charged to a NIC: its total and its reason (maps/vpcbpf.h, struct nic_drops). */
+static __always_inline void nic_stats_drop(struct nic_drops *s, __u32 reason)
 {
 	s->drops++;
 	if (reason < NIC_DROP_REASONS)
 		s->drop_reason[reason]++;
 }
 
-/* A frame the VM sent into the datapath. */
-static __always_inline void stats_tx(const struct nic_key *src, __u32 bytes)
+/* A frame the VM sent into the datapath (src: its NIC's record). */
+static __always_inline void stats_tx(const struct nic *src, __u32 bytes)
 {
-	struct nic_stats *s = nic_stats_of(src);
+	struct nic_counters *s = nic_counters_of(src);
 
 	if (s) {
 		s->tx_packets++;
@@ -35,10 +46,10 @@ static __always_inline void stats_tx(const struct nic_key *src, __u32 bytes)
 	}
 }
 
-/* A frame handed to a VM (forwarded, or a reply from the datapath). */
-static __always_inline void stats_rx(const struct nic_key *dst, __u32 bytes)
+/* A frame handed to a VM (forwarded, or a reply from the datapath; dst: its NIC's record). */
+static __always_inline void stats_rx(const struct nic *dst, __u32 bytes)
 {
-	struct nic_stats *s = nic_stats_of(dst);
+	struct nic_counters *s = nic_counters_of(dst);
 
 	if (s) {
 		s->rx_packets++;
@@ -82,7 +93,7 @@ static __always_inline void drop_count_at(const struct pkt *p, const struct nic_
 	if (count)
 		n = ++*count;
 	if (nic) {
-		struct nic_stats *s = nic_stats_of(nic);
+		struct nic_drops *s = nic_drops_of(nic);
 
 		if (s)
 			nic_stats_drop(s, reason);

@@ -193,7 +193,7 @@ static __always_inline void vxlan_drop_count(__u32 ifindex, const struct vxlan_r
 	if (count)
 		n = ++*count;
 	if (rx->dst) {
-		struct nic_stats *s = nic_stats_of(&rx->dst_key);
+		struct nic_drops *s = nic_drops_of(&rx->dst_key);
 
 		if (s)
 			nic_stats_drop(s, reason);

@@ -169,7 +169,9 @@ static void log_changes(struct agent *a, const struct txn_state *cur, const stru
 		const struct txn_nic *c = table_get(&cur->nics, &n->k);
 		bool moved = c && ((c->v.flags & NIC_F_LOCAL) != (n->v.flags & NIC_F_LOCAL) || c->v.remote != n->v.remote ||
 				   c->v.ifindex != n->v.ifindex);
-		if (!c || moved || memcmp(&c->v, &n->v, sizeof(n->v)))
+		struct nic cv = c ? c->v : n->v, wv = n->v;
+		cv.stats_slot = wv.stats_slot = 0; /* not configuration: the planner gives it */
+		if (!c || moved || memcmp(&cv, &wv, sizeof(wv)))
 			logf_(a, "revision %lld: nic %s vpc %u %s %s%s", (long long)a->revision, ip_str(n->k.ip, b1), n->k.vni,
 			      n->v.flags & NIC_F_LOCAL ? "dev" : "remote",
 			      n->v.flags & NIC_F_LOCAL ? n->dev : ip_str(n->v.remote, b2),

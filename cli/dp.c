@@ -185,6 +185,7 @@ int dp_up(int argc, char **argv)
 	struct store *s;
 	struct host h, ul;
 	struct reattach ra = { 0 };
+	struct migration mig = { 0 };
 	enum xdp_mode_cfg want_xdp, got_xdp;
 	struct nat_host ext;
 	__u32 zero = 0, old_underlay;
@@ -216,13 +217,23 @@ int dp_up(int argc, char **argv)
 		fail_errno(errno, "Failed to open the datapath programs");
 		goto out;
 	}
-	if (dp_check_layout(skel->obj, opts.pin_dir))
+	/* an older vpcbpf's NIC records and counters: set aside here, written into the new maps after the load */
+	if (dp_migrate_prepare(opts.pin_dir, &mig))
 		goto out;
+	if (dp_check_layout(skel->obj, opts.pin_dir)) {
+		dp_migrate_abort(opts.pin_dir, &mig);
+		goto out;
+	}
 	if ((err = nic_bpf__load(skel))) {
+		dp_migrate_abort(opts.pin_dir, &mig);
 		fail_errno(err, "Failed to load the datapath (a pinned map of another layout? try 'dp down' first; -v for the verifier log)");
 		err = 1;
 		goto out;
 	}
+	err = 1;
+	if (dp_migrate_finish(opts.pin_dir, &mig, bpf_map__fd(skel->maps.nics), bpf_map__fd(skel->maps.nic_stats),
+			      bpf_map__fd(skel->maps.nic_counters)))
+		goto out;
 	/* the internet path (a tail call of nic_ingress) is in place before any NIC runs the new program */
 	{
 		__u32 idx = NIC_TAIL_INTERNET;
@@ -330,6 +341,7 @@ int dp_up(int argc, char **argv)
 	}
 	err = 0;
 out:
+	dp_migrate_free(&mig);
 	nic_bpf__destroy(skel);
 	close(lock_fd);
 undo_mount:

@@ -20,9 +20,11 @@
  * and a scrape must never wait behind (or hold up) a transaction.
  */
 
-enum { DM_HOST, DM_DROPS, DM_NIC_STATS, DM_NICS, DM_VPCS, DM_FIB, DM_CONNTRACK, DM_NAT, DM_NAT_COUNTS, DM__COUNT };
+enum { DM_HOST, DM_DROPS, DM_NIC_STATS, DM_NICS, DM_VPCS, DM_FIB, DM_CONNTRACK, DM_NAT, DM_NAT_COUNTS,
+       DM_NIC_COUNTERS, DM__COUNT };
 static const char *const dm_names[DM__COUNT] = {
 	MAP_HOST, MAP_DROPS, MAP_NIC_STATS, MAP_NICS, MAP_VPCS, MAP_FIB, MAP_CONNTRACK, MAP_NAT, MAP_NAT_COUNTS,
+	MAP_NIC_COUNTERS,
 };
 
 struct dp_maps {
@@ -77,7 +79,10 @@ bool metrics_datapath_up(const char *pin_dir)
 	return up;
 }
 
-/* ---- per-NIC counters: a per-CPU hash, read in batches ---- */
+/*
+ * ---- per-NIC counters: the drops from a per-CPU hash read in batches, the traffic from a per-CPU
+ * array by each NIC's slot (maps/vpcbpf.h) ----
+ */
 
 /* What a scrape keeps of a NIC's counters: 48 bytes, not the 432 of struct nic_stats (262144 NICs). */
 struct nic_row {
@@ -100,19 +105,20 @@ struct nic_rows {
 	size_t nd, capd;
 };
 
+/* A NIC's drops (its nic_stats entry: struct nic_drops per CPU); its traffic is added by add_traffic. */
 static int add_row(struct nic_rows *rows, const struct nic_key *k, const __u64 *percpu, int ncpu)
 {
 	struct nic_row *row = store_row_push((void **)&rows->r, &rows->n, &rows->cap, sizeof(*row));
-	__u64 sum[NIC_STATS_WORDS] = { 0 };
-	struct nic_stats st;
+	__u64 sum[NIC_DROPS_WORDS] = { 0 };
+	struct nic_drops st;
 
 	if (!row)
 		return -ENOMEM;
 	for (int c = 0; c < ncpu; c++)
-		for (size_t i = 0; i < NIC_STATS_WORDS; i++)
-			sum[i] += percpu[c * NIC_STATS_WORDS + i];
+		for (size_t i = 0; i < NIC_DROPS_WORDS; i++)
+			sum[i] += percpu[c * NIC_DROPS_WORDS + i];
 	memcpy(&st, sum, sizeof(st));
-	*row = (struct nic_row){ *k, st.tx_packets, st.tx_bytes, st.rx_packets, st.rx_bytes, st.drops };
+	*row = (struct nic_row){ .key = *k, .drops = st.drops };
 	for (__u32 r = 1; r < DROP__MAX; r++) {
 		struct nic_drop_row *d;
 		if (!st.drop_reason[r])
@@ -129,6 +135,7 @@ static int add_row(struct nic_rows *rows, const struct nic_key *k, const __u64 *
 struct nic_walk {
 	struct nic_rows *rows;
 	int ncpu;
+	int counters_fd;
 };
 
 static int add_nic(const void *key, const void *percpu, void *ctx)
@@ -138,14 +145,43 @@ static int add_nic(const void *key, const void *percpu, void *ctx)
 	return add_row(w->rows, key, percpu, w->ncpu);
 }
 
+static int cmp_rows(const void *a, const void *b);
+
+/* A NIC of the nics map: its traffic, from its slot, into its row (a NIC without one is not served). */
+static int add_traffic(const void *key, const void *value, void *ctx)
+{
+	const struct nic *n = value;
+	struct nic_walk *w = ctx;
+	struct nic_row probe = { .key = *(const struct nic_key *)key }, *row;
+	__u64 c[NIC_COUNTERS_WORDS];
+	__u32 slot = n->stats_slot;
+
+	row = bsearch(&probe, w->rows->r, w->rows->n, sizeof(*row), cmp_rows);
+	if (!row || !slot || store_percpu_sum(w->counters_fd, &slot, c, NIC_COUNTERS_WORDS))
+		return 0;
+	row->tx_packets = c[0];
+	row->tx_bytes = c[1];
+	row->rx_packets = c[2];
+	row->rx_bytes = c[3];
+	return 0;
+}
+
+/* rows->r must be sorted (bsearch) before the traffic walk: the caller sorts between the two. */
 static int nic_rows_read(int fd, struct nic_rows *rows)
 {
 	/* A per-CPU map returns every CPU's value (each a multiple of 8 bytes here) for each key. */
-	struct nic_walk w = { rows, libbpf_num_possible_cpus() };
+	struct nic_walk w = { rows, libbpf_num_possible_cpus(), -1 };
 
 	if (w.ncpu <= 0)
 		return -EINVAL;
-	return store_foreach(fd, sizeof(struct nic_key), (size_t)w.ncpu * sizeof(struct nic_stats), add_nic, &w);
+	return store_foreach(fd, sizeof(struct nic_key), (size_t)w.ncpu * sizeof(struct nic_drops), add_nic, &w);
+}
+
+static int nic_traffic_read(int nics_fd, int counters_fd, struct nic_rows *rows)
+{
+	struct nic_walk w = { rows, 0, counters_fd };
+
+	return store_foreach(nics_fd, sizeof(struct nic_key), sizeof(struct nic), add_traffic, &w);
 }
 
 static int cmp_keys(const struct nic_key *x, const struct nic_key *y)
@@ -203,13 +239,14 @@ static void nic_family(struct metrics_out *o, const struct nic_rows *rows, const
 	}
 }
 
-static void write_nics(struct metrics_out *o, int fd)
+static void write_nics(struct metrics_out *o, const struct dp_maps *d)
 {
 	struct nic_rows rows = { 0 };
 	char vpc[12], ip[16];
 
-	nic_rows_read(fd, &rows); /* what could be read is served; a failed read only misses NICs */
+	nic_rows_read(d->fd[DM_NIC_STATS], &rows); /* what could be read is served; a failed read only misses NICs */
 	rows.n = sort_unique(rows.r, rows.n, sizeof(*rows.r), cmp_rows);
+	nic_traffic_read(d->fd[DM_NICS], d->fd[DM_NIC_COUNTERS], &rows);
 	rows.nd = sort_unique(rows.d, rows.nd, sizeof(*rows.d), cmp_drop_rows);
 	nic_family(o, &rows, "vpcbpf_nic_tx_packets_total", "Packets the NIC's VM sent into the datapath",
 		   offsetof(struct nic_row, tx_packets));
@@ -320,7 +357,7 @@ bool metrics_write_datapath(struct metrics_out *o, const char *pin_dir)
 		metrics_u64(o, "vpcbpf_drops_total", n, "reason", drop_reason_name(r), NULL);
 	}
 
-	write_nics(o, d.fd[DM_NIC_STATS]);
+	write_nics(o, &d);
 
 	store_foreach(d.fd[DM_NICS], sizeof(struct nic_key), sizeof(struct nic), count_nic, &nics);
 	metrics_family(o, "vpcbpf_nics", METRICS_GAUGE,

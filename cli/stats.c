@@ -92,18 +92,16 @@ static int cmp_rows(const void *a, const void *b)
 /* The NICs (of one VPC, or all) with their counters, sorted by VPC and address. */
 static int nic_rows_load(struct store *s, __u32 vni, struct nic_rows *l)
 {
-	__u64 c[NIC_STATS_WORDS];
-
 	memset(l, 0, sizeof(*l));
 	l->vni = vni;
 	/* the NICs are the nics map's keys (a per-CPU value is too big to walk in batches) */
 	if (store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), collect, l))
 		return fail("out of memory");
-	for (size_t i = 0; i < l->n; i++) {
-		if (store_percpu_sum(s->fd[SM_NIC_STATS], &l->rows[i].key, c, NIC_STATS_WORDS))
-			memset(c, 0, sizeof(c));
-		memcpy(&l->rows[i].st, c, sizeof(l->rows[i].st));
-	}
+	for (size_t i = 0; i < l->n; i++)
+		if (store_nic_stats(s, &l->rows[i].key, &l->rows[i].nic, &l->rows[i].st)) {
+			free(l->rows);
+			return fail("out of memory");
+		}
 	qsort(l->rows, l->n, sizeof(*l->rows), cmp_rows);
 	return 0;
 }
@@ -270,25 +268,6 @@ static int do_show(int argc, char **argv)
 	return 0;
 }
 
-/* Zeroes one entry of a per-CPU map on every CPU; an entry that is not there (yet) is left alone. */
-static int percpu_zero(int fd, const void *key, size_t words)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *zero;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	zero = calloc((size_t)ncpu * words, sizeof(__u64));
-	if (!zero)
-		return -ENOMEM;
-	/* ENOENT: a NIC deleted meanwhile; E2BIG: a reason newer than the loaded maps */
-	if (bpf_map_update_elem(fd, key, zero, BPF_EXIST) && errno != ENOENT && errno != E2BIG)
-		err = -errno;
-	free(zero);
-	return err;
-}
-
 static int do_reset(int argc, char **argv)
 {
 	struct stats_scope sc;
@@ -306,7 +285,7 @@ static int do_reset(int argc, char **argv)
 	for (size_t i = 0; i < l.n; i++) {
 		if (sc.have_nic && l.rows[i].key.ip != sc.nic.ip)
 			continue;
-		if ((err = percpu_zero(s->fd[SM_NIC_STATS], &l.rows[i].key, NIC_STATS_WORDS))) {
+		if ((err = store_nic_stats_zero(s, &l.rows[i].key, &l.rows[i].nic))) {
 			free(l.rows);
 			return fail_errno(err, "cannot reset the counters of NIC %s", ip_str(l.rows[i].key.ip, (char[16]){ 0 }));
 		}
@@ -316,7 +295,8 @@ static int do_reset(int argc, char **argv)
 	/* the host's counters by reason cannot be split by VPC: only a reset of the whole host zeroes them */
 	if (!sc.have_vpc)
 		for (__u32 r = 1; r < DROP__MAX; r++)
-			if ((err = percpu_zero(s->fd[SM_DROPS], &r, 1)))
+			/* E2BIG: a reason newer than the loaded maps */
+			if ((err = store_percpu_zero(s->fd[SM_DROPS], &r, 1, BPF_EXIST)) && err != -E2BIG)
 				return fail_errno(err, "cannot reset the drop counter %s", drop_reason_name(r));
 	pr_begin_obj();
 	pr_u64("nics_reset", "counters reset: %llu NIC(s)", reset);

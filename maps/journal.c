@@ -120,13 +120,27 @@ static int exec_op(struct store *s, const struct txn_op *op, const struct txn_ho
 			return -EINVAL;
 		return bpf_map_delete_elem(s->fd[op->map], op->key) && errno != ENOENT ? -errno : 0;
 	case TXN_OP_STATS_NEW: {
+		/*
+		 * A new NIC's counters: its slot zeroed (it may hold a deleted NIC's counts), then its drop
+		 * counters created. The entry in nic_stats says the step is done, so a replay after a crash
+		 * does not zero a slot the NIC may have counted in since.
+		 */
 		int ncpu = libbpf_num_possible_cpus();
-		void *zeros = calloc(ncpu > 0 ? ncpu : 1, sizeof(struct nic_stats));
-		if (!zeros)
+		size_t size = (size_t)(ncpu > 0 ? ncpu : 1) * sizeof(struct nic_drops);
+		__u32 slot = 0;
+		void *vals = calloc(1, size);
+		if (!vals)
 			return -ENOMEM;
-		if (bpf_map_update_elem(s->fd[SM_NIC_STATS], op->key, zeros, BPF_NOEXIST) && errno != EEXIST)
-			err = -errno;
-		free(zeros);
+		if (op->value_size == sizeof(slot))
+			memcpy(&slot, op->value, sizeof(slot));
+		if (bpf_map_lookup_elem(s->fd[SM_NIC_STATS], op->key, vals)) {
+			memset(vals, 0, size);
+			if (slot)
+				err = store_percpu_zero(s->fd[SM_NIC_COUNTERS], &slot, NIC_COUNTERS_WORDS, BPF_ANY);
+			if (!err && bpf_map_update_elem(s->fd[SM_NIC_STATS], op->key, vals, BPF_NOEXIST) && errno != EEXIST)
+				err = -errno;
+		}
+		free(vals);
 		return err;
 	}
 	case TXN_OP_ATTACH:

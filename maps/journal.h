@@ -15,7 +15,7 @@
 enum txn_op_kind {
 	TXN_OP_PUT = 1,       /* map[key] = value */
 	TXN_OP_DEL,           /* delete map[key] (missing is fine) */
-	TXN_OP_STATS_NEW,     /* zeroed per-CPU NIC counters, kept if present */
+	TXN_OP_STATS_NEW,     /* a new NIC's per-CPU counters: its slot (value) zeroed, its drops created; kept if present */
 	TXN_OP_ATTACH,        /* NIC program on ifindex (tc filter replace) */
 	TXN_OP_DETACH,        /* our filter off ifindex */
 	TXN_OP_BARRIER,       /* RCU grace period: no packet still uses what came before */

@@ -34,6 +34,7 @@ const char *const store_map_names[SM__COUNT] = {
 	[SM_NIC_EIPS] = MAP_NIC_EIPS,
 	[SM_SUBNET_DHCP] = MAP_SUBNET_DHCP,
 	[SM_NAT_COUNTS] = MAP_NAT_COUNTS,
+	[SM_NIC_COUNTERS] = MAP_NIC_COUNTERS,
 };
 
 int store_mkdir_p(const char *path)
@@ -224,6 +225,51 @@ void *store_row_push(void **rows, size_t *n, size_t *cap, size_t size)
 	row = (unsigned char *)*rows + (*n)++ * size;
 	memset(row, 0, size);
 	return row;
+}
+
+int store_percpu_zero(int fd, const void *key, size_t n, __u64 flags)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *zero;
+	int err = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	zero = calloc((size_t)ncpu * n, sizeof(__u64));
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(fd, key, zero, flags))
+		err = -errno;
+	free(zero);
+	return err;
+}
+
+int store_nic_stats(struct store *s, const struct nic_key *k, const struct nic *n, struct nic_stats *out)
+{
+	__u64 *w = (__u64 *)out;
+	__u32 slot = n->stats_slot;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (slot && (err = store_percpu_sum(s->fd[SM_NIC_COUNTERS], &slot, w, NIC_COUNTERS_WORDS)) == -ENOMEM)
+		return err;
+	if ((err = store_percpu_sum(s->fd[SM_NIC_STATS], k, w + NIC_COUNTERS_WORDS, NIC_DROPS_WORDS)) == -ENOMEM)
+		return err;
+	return 0;
+}
+
+int store_nic_stats_zero(struct store *s, const struct nic_key *k, const struct nic *n)
+{
+	__u32 slot = n->stats_slot;
+	int err;
+
+	/* ENOENT: a NIC deleted meanwhile */
+	err = store_percpu_zero(s->fd[SM_NIC_STATS], k, NIC_DROPS_WORDS, BPF_EXIST);
+	if (err && err != -ENOENT)
+		return err;
+	if (err == -ENOENT || !slot)
+		return 0;
+	return store_percpu_zero(s->fd[SM_NIC_COUNTERS], &slot, NIC_COUNTERS_WORDS, BPF_EXIST);
 }
 
 int store_percpu_sum(int fd, const void *key, __u64 *out, int n)

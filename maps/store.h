@@ -20,6 +20,7 @@ enum store_map {
 	SM_CT_COUNTS,
 	SM_NAT_HOST, SM_NAT, SM_EIPS, SM_NIC_EIPS,
 	SM_SUBNET_DHCP, SM_NAT_COUNTS,
+	SM_NIC_COUNTERS, /* appended: journal steps name maps by number */
 	SM__COUNT
 };
 
@@ -61,6 +62,15 @@ void *store_row_push(void **rows, size_t *n, size_t *cap, size_t size);
 
 /* Sums a per-CPU value of n __u64 counters into out[n]. */
 int store_percpu_sum(int fd, const void *key, __u64 *out, int n);
+/* Writes zeros to a per-CPU value of n __u64 on every CPU (flags: BPF_ANY, BPF_EXIST...): 0 or -errno. */
+int store_percpu_zero(int fd, const void *key, size_t n, __u64 flags);
+/*
+ * NIC k's counters (record n: its slot) summed over the CPUs: its traffic from nic_counters, its
+ * drops from nic_stats (maps/vpcbpf.h). What is missing reads as zero; 0 or -ENOMEM.
+ */
+int store_nic_stats(struct store *s, const struct nic_key *k, const struct nic *n, struct nic_stats *out);
+/* Zeroes both (stats reset): 0 or -errno; a NIC deleted meanwhile is not an error. */
+int store_nic_stats_zero(struct store *s, const struct nic_key *k, const struct nic *n);
 
 const char *drop_reason_name(unsigned int reason);
 /* One line saying what the reason means (stats help); NULL for a reason nobody described yet. */

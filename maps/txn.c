@@ -31,10 +31,29 @@ static int arena_patch(void *ctx, const struct vpc *rec, const struct vgroup *pu
 			 del ? del->n : 0, out);
 }
 
+/* The slots of every NIC in the maps, for a plan whose cur holds only some (see txn_plan.h). */
+static int slot_of(const void *key, const void *value, void *ctx)
+{
+	const struct nic *n = value;
+	__u64 *used = ctx;
+
+	(void)key;
+	if (n->stats_slot < NIC_SLOTS)
+		used[n->stats_slot / 64] |= 1ULL << (n->stats_slot % 64);
+	return 0;
+}
+
+static int arena_nic_slots(void *ctx, __u64 *used)
+{
+	struct store *s = ctx;
+	return store_foreach(s->fd[SM_NICS], sizeof(struct nic_key), sizeof(struct nic), slot_of, used);
+}
+
 static int commit(struct store *s, const struct txn_state *cur, const struct txn_state *want,
 		  const struct txn_hooks *h, char *msg, size_t msglen)
 {
-	const struct table_io io = { .ctx = s, .routes = arena_routes, .install = arena_install, .patch = arena_patch };
+	const struct table_io io = { .ctx = s, .routes = arena_routes, .install = arena_install, .patch = arena_patch,
+				  .nic_slots = arena_nic_slots };
 	struct commit_plan cp;
 	int jfd, err;
 
@@ -47,6 +66,9 @@ static int commit(struct store *s, const struct txn_state *cur, const struct txn
 		if (err == -ENOSPC && fib_arena_size(s->fd[SM_FIB], &lines) == 0)
 			snprintf(msg, msglen, "the route index is full (fib arena of %u lines of 64 bytes, for all VPCs and "
 				 "both tables of a VPC being replaced): nothing changed", lines);
+		else if (err == -ENOBUFS)
+			snprintf(msg, msglen, "too many NICs on this host: at most %u, local and remote (one counter slot "
+				 "each): nothing changed", NIC_SLOTS - 1);
 		else
 			snprintf(msg, msglen, "cannot plan the transaction: %s", strerror(-err));
 		return err;

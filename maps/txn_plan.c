@@ -252,19 +252,76 @@ static int plan_eips(struct txn_plan *p, const struct txn_state *cur, const stru
 	return 0;
 }
 
+/*
+ * The counter slot of every NIC of want (struct nic.stats_slot): the one it has in cur, or for a
+ * new NIC the lowest one that no NIC of cur holds, not even one that goes in this plan (its
+ * packets may still count there until the barrier). A slot is zeroed before its record is put.
+ */
+static int plan_nic_slots(const struct table_io *io, const struct txn_state *cur, const struct txn_state *want,
+			  struct table *slots)
+{
+	__u64 *used = calloc(NIC_SLOTS / 64, sizeof(__u64));
+	bool new_nics = false;
+	__u32 next = 1;
+	int err = 0;
+
+	if (!used)
+		return -ENOMEM;
+	used[0] = 1; /* slot 0: no NIC's */
+	for (const struct txn_nic *n = NULL; !new_nics && (n = table_next(&want->nics, n));)
+		new_nics = !table_get(&cur->nics, &n->k);
+	/* the maps' NICs are read only for a new NIC (a single route edit reads none) */
+	if (new_nics && cur->nics_partial && io->nic_slots && (err = io->nic_slots(io->ctx, used)))
+		goto out;
+	for (const struct txn_nic *n = NULL; (n = table_next(&cur->nics, n));)
+		if (n->v.stats_slot < NIC_SLOTS)
+			used[n->v.stats_slot / 64] |= 1ULL << (n->v.stats_slot % 64);
+	for (const struct txn_nic *n = NULL; (n = table_next(&want->nics, n));) {
+		const struct txn_nic *c = table_get(&cur->nics, &n->k);
+		struct { struct nic_key k; __u32 slot; } rec = { n->k, c ? c->v.stats_slot : 0 };
+
+		if (!c) {
+			while (next < NIC_SLOTS && (used[next / 64] >> (next % 64)) & 1)
+				next++;
+			if (next >= NIC_SLOTS) {
+				err = -ENOBUFS;
+				goto out;
+			}
+			used[next / 64] |= 1ULL << (next % 64);
+			rec.slot = next;
+		}
+		if (!table_put(slots, &rec)) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+out:
+	free(used);
+	return err;
+}
+
 /* The order (see txn.h): additions, swaps, barrier, removals. */
 int plan_commit(const struct table_io *io, const struct txn_state *cur, const struct txn_state *want,
 		struct commit_plan *cp)
 {
-	struct table gcur, gwant, bound;
+	struct table gcur, gwant, bound, slots;
 	struct txn_plan *p = &cp->p;
-	int err = -ENOMEM;
+	int err;
 
 	memset(cp, 0, sizeof(*cp));
-	if (group_routes(cur, &gcur))
+	table_init(&slots, sizeof(struct nic_key), sizeof(struct nic_key) + sizeof(__u32));
+	if ((err = plan_nic_slots(io, cur, want, &slots))) {
+		table_free(&slots);
+		return err;
+	}
+	err = -ENOMEM;
+	if (group_routes(cur, &gcur)) {
+		table_free(&slots);
 		return -ENOMEM;
+	}
 	if (group_routes(want, &gwant)) {
 		groups_free(&gcur);
+		table_free(&slots);
 		return -ENOMEM;
 	}
 	table_init(&bound, sizeof(__u32), sizeof(__u32));
@@ -383,15 +440,20 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 	/* 3. NICs, new or changed: counters and binding before the record that points the datapath at them */
 	for (const struct txn_nic *wn = NULL; (wn = table_next(&want->nics, wn));) {
 		const struct txn_nic *cn = table_get(&cur->nics, &wn->k);
+		const __u32 *slot = (const __u32 *)((const char *)table_get(&slots, &wn->k) + sizeof(wn->k));
 		bool wl = wn->v.flags & NIC_F_LOCAL, cl = cn && (cn->v.flags & NIC_F_LOCAL);
+		struct nic v = wn->v;
 		struct txn_op op;
 
-		if (cn && !memcmp(&cn->v, &wn->v, sizeof(wn->v)))
+		v.stats_slot = *slot;
+		if (cn && !memcmp(&cn->v, &v, sizeof(v)))
 			continue;
 		if (!cn) {
 			op = mkop(TXN_OP_STATS_NEW);
 			memcpy(op.key, &wn->k, sizeof(wn->k));
 			op.key_size = sizeof(wn->k);
+			memcpy(op.value, slot, sizeof(*slot));
+			op.value_size = sizeof(*slot);
 			if (txn_plan_op(p, &op))
 				goto out;
 		}
@@ -400,7 +462,7 @@ int plan_commit(const struct table_io *io, const struct txn_state *cur, const st
 			    plan_ifindex_op(p, TXN_OP_ATTACH, wn->v.ifindex))
 				goto out;
 		}
-		if (txn_plan_put(p, SM_NICS, &wn->k, sizeof(wn->k), &wn->v, sizeof(wn->v)))
+		if (txn_plan_put(p, SM_NICS, &wn->k, sizeof(wn->k), &v, sizeof(v)))
 			goto out;
 		if (cl && !(wl && cn->v.ifindex == wn->v.ifindex) && plan_unbind(p, want, &bound, cn->v.ifindex))
 			goto out;
@@ -471,6 +533,7 @@ out:
 	groups_free(&gcur);
 	groups_free(&gwant);
 	table_free(&bound);
+	table_free(&slots);
 	if (err)
 		commit_plan_free(cp);
 	return err;

@@ -41,6 +41,12 @@ struct table_io {
 	 */
 	int (*patch)(void *ctx, const struct vpc *rec, const struct vgroup *put, const struct vgroup *del,
 		     struct fib_patch *out);
+	/*
+	 * Sets bit n of used[NIC_SLOTS / 64] for the counter slot n of every NIC of the host: asked
+	 * only when cur holds some NICs (a single command's lazy load), to give a new one a free slot.
+	 * NULL: cur's NICs are all there are.
+	 */
+	int (*nic_slots)(void *ctx, __u64 *used);
 };
 
 void txn_plan_init(struct txn_plan *p);
@@ -51,7 +57,11 @@ int txn_plan_op(struct txn_plan *p, const struct txn_op *op);
 
 void commit_plan_free(struct commit_plan *cp);
 struct txn_op mkop(enum txn_op_kind kind);
-/* The plan that makes the host (loaded as cur) equal to want: new tables are built aside through io. */
+/*
+ * The plan that makes the host (loaded as cur) equal to want: new tables are built aside through io.
+ * A NIC keeps its counter slot; a new one gets the lowest slot no NIC of cur holds (want's
+ * stats_slot is ignored); -ENOBUFS when there is none (NIC_SLOTS - 1 NICs).
+ */
 int plan_commit(const struct table_io *io, const struct txn_state *cur, const struct txn_state *want,
 		struct commit_plan *cp);
 

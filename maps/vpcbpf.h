@@ -46,6 +46,7 @@
 #define MAP_NIC_TAILS "nic_tails"
 #define MAP_NAT_COUNTS "nat_counts"
 #define MAP_EXTERNAL_TAILS "external_tails"
+#define MAP_NIC_COUNTERS "nic_counters"
 
 /* ---- capacities (max_entries); hash maps are allocated on demand ---- */
 #define MAX_VPCS 16384
@@ -57,6 +58,12 @@
 #define MAX_CONNTRACK (1U << 18)     /* tracked connections, all NICs with a group */
 #define MAX_NAT (1U << 18)           /* NAT mappings, two entries each (out and in) */
 #define MAX_EIPS 65536
+/*
+ * NICs per host (local and remote): one counter slot each in nic_counters, a per-CPU array the
+ * kernel allocates whole at dp up (32 bytes per slot per CPU: 8 MiB per CPU). Slot 0 is never
+ * given, so a host holds at most NIC_SLOTS - 1 NICs; the planner refuses the next one.
+ */
+#define NIC_SLOTS MAX_NICS
 
 /* ---- host: this vpcbpf instance (array map, one entry at key 0) ---- */
 #define HOST_F_UP 0x1 /* dp up has completed */
@@ -240,8 +247,15 @@ struct nic {
 	__be32 remote;   /* NIC_F_REMOTE: underlay IP of the host it lives on */
 	__u32 sg_id;     /* security group, 0 = none (open) */
 	__u32 ct_quota;  /* conntrack entries the NIC's zone may hold; 0: the host's (struct host.ct_quota) */
+	/*
+	 * The NIC's slot in nic_counters (1..NIC_SLOTS-1): not configuration (save does not write it,
+	 * apply and edits never choose it). The planner gives a new NIC the lowest slot no NIC of the
+	 * host holds, zeroed before the record names it (maps/txn_plan.c), and keeps it while the NIC lives.
+	 */
+	__u32 stats_slot;
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct nic) == 32, "struct nic layout");
+_Static_assert(sizeof(struct nic) == 40, "struct nic layout");
 
 /* ifindex_nics: host-side ifindex (__u32) -> struct nic_key of the NIC behind it */
 
@@ -452,30 +466,56 @@ enum drop_reason {
 /* drops: per-CPU array indexed by enum drop_reason, value __u64 packets */
 
 /*
- * nic_stats: per-CPU hash keyed by struct nic_key, created by the tool with the NIC (zeroed) and
- * deleted with it. One lookup per NIC per packet finds every counter of the NIC, so the drop
- * reasons per NIC cost one more store on a drop and nothing on a forwarded packet.
+ * A NIC's counters live in two per-CPU maps, so that a forwarded packet costs an array lookup
+ * and no hash lookup:
+ *  - nic_counters: per-CPU array indexed by the NIC's slot (struct nic.stats_slot) -> struct
+ *    nic_counters, its traffic. The datapath reads the slot from the NIC record it has already
+ *    looked up. The tool zeroes a slot before a new NIC's record names it (journal step
+ *    TXN_OP_STATS_NEW).
+ *  - nic_stats: per-CPU hash keyed by struct nic_key -> struct nic_drops, created by the tool with
+ *    the NIC (zeroed) and deleted with it: only a drop looks it up.
  *
  * Drops by reason PER NIC (for `stats nic`, monitor, metrics): drop_reason[r] counts the drops of
  * enum drop_reason r charged to this NIC (the sender's NIC for what a VM sends, the receiving NIC
  * for what is delivered to it: security group ingress, underlay drops once the destination is
  * known); `drops` is their sum. Drops before a NIC is known (unknown port, unknown VNI...) count
- * only in the per-host `drops` map. Sum the per-CPU values: store_percpu_sum(fd, key, out,
- * NIC_STATS_WORDS) gives the struct as __u64 words. Reasons >= NIC_DROP_REASONS cannot exist:
- * add a reason, and the assert below tells you when this array must grow.
+ * only in the per-host `drops` map. Reasons >= NIC_DROP_REASONS cannot exist: add a reason, and
+ * the assert below tells you when this array must grow.
+ *
+ * struct nic_stats is what readers see of one NIC: both values summed over the CPUs, the traffic
+ * first (maps/store.h store_nic_stats), as __u64 words.
  */
 #define NIC_DROP_REASONS 48
-struct nic_stats {
+struct nic_counters {
 	__u64 tx_packets; /* sent by the VM into the datapath */
 	__u64 tx_bytes;
 	__u64 rx_packets; /* delivered to the VM */
 	__u64 rx_bytes;
+};
+_Static_assert(sizeof(struct nic_counters) == 32, "struct nic_counters layout");
+
+struct nic_drops {
 	__u64 drops;      /* packets from or to this NIC that were dropped: the sum of drop_reason[] */
 	__u64 _pad;
 	__u64 drop_reason[NIC_DROP_REASONS]; /* by enum drop_reason; [0] unused */
 };
-_Static_assert(sizeof(struct nic_stats) == 48 + 8 * NIC_DROP_REASONS, "struct nic_stats layout");
+_Static_assert(sizeof(struct nic_drops) == 16 + 8 * NIC_DROP_REASONS, "struct nic_drops layout");
+
+struct nic_stats {
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u64 drops;
+	__u64 _pad;
+	__u64 drop_reason[NIC_DROP_REASONS];
+};
+_Static_assert(sizeof(struct nic_stats) == sizeof(struct nic_counters) + sizeof(struct nic_drops) &&
+	       __builtin_offsetof(struct nic_stats, drops) == sizeof(struct nic_counters),
+	       "struct nic_stats: struct nic_counters then struct nic_drops");
 #define NIC_STATS_WORDS (sizeof(struct nic_stats) / sizeof(__u64))
+#define NIC_COUNTERS_WORDS (sizeof(struct nic_counters) / sizeof(__u64))
+#define NIC_DROPS_WORDS (sizeof(struct nic_drops) / sizeof(__u64))
 
 /* ---- sampled drop events (ring buffer "events") ---- */
 struct drop_event {

@@ -123,8 +123,9 @@ static double test_run(int prog_fd, const void *pkt, size_t len, int port, __u32
 static int add_nic(__u32 vni, const char *addr, const __u8 *mac, int port, const char *remote)
 {
 	struct nic_key k = { .vni = vni, .ip = ip_addr(addr) };
-	struct nic n = { .subnet_len = 24, .subnet = ip_addr("10.0.0.0"), .gateway = ip_addr("10.0.0.1") };
-	struct nic_stats zeros[env.nr_cpus];
+	struct nic n = { .subnet_len = 24, .subnet = ip_addr("10.0.0.0"), .gateway = ip_addr("10.0.0.1"),
+			 .stats_slot = env.next_slot++ }; /* nic_counters: zero since the map was created */
+	struct nic_drops zeros[env.nr_cpus];
 
 	memcpy(n.mac, mac, 6);
 	if (remote) {
@@ -599,7 +600,8 @@ static int bench_nic_memory(void)
 		}
 	}
 	double per = (double)(map_memlock(env.nics_fd) + map_memlock(env.nic_stats_fd) - m0) / BENCH_NICS;
-	fprintf(stderr, "memory per NIC (nics + nic_stats, %d CPUs): %.1f B\n", env.nr_cpus, per);
+	fprintf(stderr, "memory per NIC (nics + nic_stats, %d CPUs): %.1f B (and nic_counters, allocated whole: "
+		"%zu B per NIC slot per CPU)\n", env.nr_cpus, per, sizeof(struct nic_counters));
 	fprintf(out, "\"mem_bytes_per_nic\": %.1f, \"cpus\": %d", per, env.nr_cpus);
 	return 0;
 }

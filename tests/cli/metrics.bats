@@ -85,6 +85,13 @@ sample() {
 	run sample 'vpcbpf_nic_drops_by_reason_total{vpc="10",nic="10.0.1.11",reason="spoofed-ip"}'
 	assert_failure # a reason a NIC never dropped for is not served
 	[ "$(sample 'vpcbpf_nic_rx_packets_total{vpc="10",nic="10.0.1.11"}')" = 0 ]
+	# the traffic counters (by the NIC's slot) agree with stats, read before and after (vm1 may send more)
+	local tx1 m tx2
+	tx1=$(v -j stats nic 10.0.1.10 vpc 10 | jq '.[0].tx_packets')
+	m=$(sample 'vpcbpf_nic_tx_packets_total{vpc="10",nic="10.0.1.10"}')
+	tx2=$(v -j stats nic 10.0.1.10 vpc 10 | jq '.[0].tx_packets')
+	[ "$tx1" -ge 3 ] && [ "$m" -ge "$tx1" ] && [ "$m" -le "$tx2" ] || fail "tx: stats $tx1 then $tx2, metrics $m"
+	[ "$(sample 'vpcbpf_nic_tx_bytes_total{vpc="10",nic="10.0.1.10"}')" -gt 0 ]
 }
 
 @test "metrics serves every NIC once, also past one batch of the per-CPU map (400 NICs, batches of 256)" {

@@ -46,3 +46,50 @@ load common
 	refuses '"frob"' stats frob
 	refuses '"nic"' stats nic
 }
+
+
+
+# nic_slot VNI IP: the NIC's counter slot, bytes 32-35 of its nics record (struct nic.stats_slot, little endian).
+nic_slot() {
+	local vni ip slot
+	bpftool -j map dump pinned "$(host_pin h)/nics" |
+		jq -r '.[] | def le: map(ltrimstr("0x")) | reverse | join("");
+			"\(.key[0:4] | le) \(.key[4:8] | map(ltrimstr("0x")) | join("")) \(.value[32:36] | le)"' |
+		while read -r vni ip slot; do
+			[ $((16#$vni)) -eq "$1" ] && [ "$ip" = "$(printf '%02x' ${2//./ })" ] && echo $((16#$slot))
+		done
+}
+
+@test "each NIC counts in its own slot: the lowest free one, zeroed before a new NIC takes it; save does not show it" {
+	base_world
+	v nic add 10.0.1.20 vpc 10 mac 02:00:00:00:01:20 remote 192.168.100.2
+	[ "$(nic_slot 10 10.0.1.10)" = 1 ] || fail "slot of 10.0.1.10: $(nic_slot 10 10.0.1.10)"
+	[ "$(nic_slot 10 10.0.1.20)" = 2 ] || fail "slot of 10.0.1.20: $(nic_slot 10 10.0.1.20)"
+	in_vm vm1 ping -c 2 -W 1 -i 0.2 10.0.1.1
+	ok_json stats nic 10.0.1.10 vpc 10
+	jq -e '.[0].tx_packets >= 2 and .[0].rx_packets >= 2 and .[0].tx_bytes > 0' <<<"$output"
+	local saved
+	saved=$(v save)
+	# the NIC goes; a new one takes its slot (the lowest free) and starts at zero
+	v nic del 10.0.1.10 vpc 10
+	v nic add 10.0.1.30 vpc 10 mac 02:00:00:00:01:30 remote 192.168.100.3
+	[ "$(nic_slot 10 10.0.1.30)" = 1 ] || fail "slot of 10.0.1.30: $(nic_slot 10 10.0.1.30)"
+	ok_json stats nic 10.0.1.30 vpc 10
+	jq -e '.[0].tx_packets == 0 and .[0].rx_packets == 0 and .[0].tx_bytes == 0 and .[0].rx_bytes == 0' <<<"$output"
+	# back as it was: another slot, the same saved state (a slot is not configuration)
+	v nic del 10.0.1.30 vpc 10
+	v nic add 10.0.1.40 vpc 10 mac 02:00:00:00:01:40 remote 192.168.100.3
+	printf 'nic add 10.0.1.10 vpc 10 mac 02:00:00:00:01:10 dev vm1\nnic del 10.0.1.40 vpc 10\n' | v -b -
+	[ "$(nic_slot 10 10.0.1.10)" = 3 ] || fail "slot of 10.0.1.10 again: $(nic_slot 10 10.0.1.10)"
+	[ "$(v save)" = "$saved" ] || fail "save changed: $(diff <(echo "$saved") <(v save))"
+	# apply of the same document changes nothing (no record rewritten for its slot)
+	v save >"$LIB_STATE/s.json"
+	run --separate-stderr v -v apply "$LIB_STATE/s.json"
+	assert_success
+	[ "$(nic_slot 10 10.0.1.10)" = 3 ] && [ "$(nic_slot 10 10.0.1.20)" = 2 ]
+	ok_json stats nic 10.0.1.10 vpc 10
+	jq -e '.[0].tx_packets == 0' <<<"$output"
+	in_vm vm1 ping -c 1 -W 1 10.0.1.1
+	ok_json stats nic 10.0.1.10 vpc 10
+	jq -e '.[0].tx_packets >= 1 and .[0].rx_packets >= 1' <<<"$output"
+}

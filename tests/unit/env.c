@@ -73,6 +73,7 @@ static int load(void)
 	env.rm = (struct route_maps){ .vpcs_fd = env.vpcs_fd, .fib_fd = env.fib_fd };
 	env.drops_fd = bpf_map__fd(env.skel->maps.drops);
 	env.nic_stats_fd = bpf_map__fd(env.skel->maps.nic_stats);
+	env.nic_counters_fd = bpf_map__fd(env.skel->maps.nic_counters);
 	env.events_fd = bpf_map__fd(env.skel->maps.events);
 	return 0;
 }
@@ -173,6 +174,7 @@ int env_reset(void)
 	flush_hash(env.nics_fd, sizeof(struct nic_key));
 	flush_hash(env.ifindex_nics_fd, sizeof(__u32));
 	flush_hash(env.nic_stats_fd, sizeof(struct nic_key));
+	env.next_slot = 1; /* topo zeroes each slot it gives */
 	memset(zeros, 0, sizeof(zeros));
 	for (__u32 r = 0; r < DROP__MAX; r++)
 		if (bpf_map_update_elem(env.drops_fd, &r, zeros, BPF_ANY))
@@ -222,21 +224,26 @@ uint64_t env_drops_total(void)
 	return sum;
 }
 
+/* As a reader sees them: the traffic from the NIC's slot, the drops from its nic_stats entry. */
 int env_nic_stats(__u32 vni, const char *ip, struct nic_stats *sum)
 {
-	struct nic_stats v[env.nr_cpus];
+	struct nic_counters c[env.nr_cpus];
+	struct nic_drops v[env.nr_cpus];
 	struct nic_key key = { .vni = vni };
+	struct nic n;
 
 	memset(sum, 0, sizeof(*sum));
 	if (inet_pton(AF_INET, ip, &key.ip) != 1)
 		return -1;
-	if (bpf_map_lookup_elem(env.nic_stats_fd, &key, v))
+	if (bpf_map_lookup_elem(env.nics_fd, &key, &n) ||
+	    bpf_map_lookup_elem(env.nic_counters_fd, &n.stats_slot, c) ||
+	    bpf_map_lookup_elem(env.nic_stats_fd, &key, v))
 		return -1;
 	for (int i = 0; i < env.nr_cpus; i++) {
-		sum->tx_packets += v[i].tx_packets;
-		sum->tx_bytes += v[i].tx_bytes;
-		sum->rx_packets += v[i].rx_packets;
-		sum->rx_bytes += v[i].rx_bytes;
+		sum->tx_packets += c[i].tx_packets;
+		sum->tx_bytes += c[i].tx_bytes;
+		sum->rx_packets += c[i].rx_packets;
+		sum->rx_bytes += c[i].rx_bytes;
 		sum->drops += v[i].drops;
 		for (int r = 0; r < NIC_DROP_REASONS; r++)
 			sum->drop_reason[r] += v[i].drop_reason[r];

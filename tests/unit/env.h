@@ -19,7 +19,8 @@ struct env {
 	int prog_fd;
 	int host_fd, vpcs_fd, subnets_fd, nics_fd, ifindex_nics_fd, fib_fd;
 	struct route_maps rm; /* routes, vpcs and fib, for maps/route_table.h */
-	int drops_fd, nic_stats_fd, events_fd;
+	int drops_fd, nic_stats_fd, nic_counters_fd, events_fd;
+	__u32 next_slot;           /* the counter slot topo gives the next NIC (1 after env_reset) */
 	int nr_cpus;
 	unsigned int verified_insns; /* "processed N insns" from the verifier log */
 };

@@ -82,6 +82,15 @@ static __be32 ip(const char *s)
 	return a;
 }
 
+/* An address as text (one static buffer per call site is enough here). */
+static const char *ip_str_of(__be32 a)
+{
+	static char b[4][16];
+	static int i;
+	i = (i + 1) % 4;
+	return inet_ntop(AF_INET, &a, b[i], sizeof(b[i]));
+}
+
 static struct route rt(const char *prefix, __u8 len, __u8 kind, const char *via)
 {
 	struct route r;
@@ -496,6 +505,164 @@ static void full_arena_fails_the_plan(void **unused)
 	txn_state_free(&want);
 }
 
+/* The slot the plan gives NIC addr (its record's put), 0 when the plan does not put it. */
+static __u32 slot_put(const struct commit_plan *cp, __u32 vni, const char *addr)
+{
+	struct nic_key k = { .vni = vni, .ip = ip(addr) };
+
+	for (long i = 0; (i = step(cp, (size_t)i, TXN_OP_PUT, SM_NICS)) >= 0; i++)
+		if (!memcmp(cp->p.ops[i].key, &k, sizeof(k))) {
+			struct nic v;
+			memcpy(&v, cp->p.ops[i].value, sizeof(v));
+			return v.stats_slot;
+		}
+	return 0;
+}
+
+/* The state a commit of want on cur leaves: want with the slots the plan gave (as the maps would hold). */
+static void with_slots(const struct commit_plan *cp, struct txn_state *st)
+{
+	for (struct txn_nic *n = NULL; (n = table_next(&st->nics, n));) {
+		__u32 slot = slot_put(cp, n->k.vni, ip_str_of(n->k.ip));
+		if (slot)
+			n->v.stats_slot = slot;
+	}
+}
+
+/*
+ * Counter slots: a new NIC gets the lowest slot no NIC of the host holds (zeroed by its STATS_NEW
+ * step, before its record), keeps it when it changes, and a slot freed in a plan is not given in
+ * the same plan (the deleted NIC's packets may count there until the barrier), only in the next.
+ * A wanted state's stats_slot (an apply document has none) is not configuration: no change.
+ */
+static void nic_slots_lowest_free_kept_and_not_reused_at_once(void **unused)
+{
+	struct txn_state cur, want, next;
+	struct commit_plan cp;
+
+	txn_state_init(&cur);
+	txn_state_init(&want);
+	vpc(&want, 7);
+	subnet(&want, 7, "10.0.1.0", 24, "10.0.1.1");
+	nic(&want, 7, "10.0.1.5", 42, 0);
+	nic(&want, 7, "10.0.1.6", 43, 0);
+	nic(&want, 7, "10.0.1.7", 44, 0);
+	assert_int_equal(plan_commit(&io, &cur, &want, &cp), 0);
+	__u32 a = slot_put(&cp, 7, "10.0.1.5"), b = slot_put(&cp, 7, "10.0.1.6"), c = slot_put(&cp, 7, "10.0.1.7");
+	assert_true(a >= 1 && a <= 3 && b >= 1 && b <= 3 && c >= 1 && c <= 3 && a != b && b != c && a != c);
+	/* each slot zeroed by the NIC's STATS_NEW, which comes before its record */
+	for (long i = 0; (i = step(&cp, (size_t)i, TXN_OP_STATS_NEW, -1)) >= 0; i++) {
+		__u32 slot;
+		struct nic_key k;
+		assert_int_equal(cp.p.ops[i].value_size, sizeof(slot));
+		memcpy(&slot, cp.p.ops[i].value, sizeof(slot));
+		memcpy(&k, cp.p.ops[i].key, sizeof(k));
+		assert_int_equal(slot, slot_put(&cp, 7, ip_str_of(k.ip)));
+	}
+	assert_int_equal(steps(&cp, TXN_OP_STATS_NEW, -1), 3);
+	assert_true(step(&cp, 0, TXN_OP_STATS_NEW, -1) < step(&cp, 0, TXN_OP_PUT, SM_NICS));
+	with_slots(&cp, &want);
+	commit_plan_free(&cp);
+	txn_state_free(&cur);
+	assert_int_equal(txn_state_copy(&cur, &want), 0);
+
+	/* the same NICs wanted with no slot (an apply document): nothing to do */
+	for (struct txn_nic *n = NULL; (n = table_next(&want.nics, n));)
+		n->v.stats_slot = 0;
+	assert_int_equal(plan_commit(&io, &cur, &want, &cp), 0);
+	assert_int_equal(cp.p.n, 0);
+	commit_plan_free(&cp);
+
+	/* a NIC changed keeps its slot; one deleted and one added in the same plan: the new one gets 4 */
+	txn_state_free(&want);
+	assert_int_equal(txn_state_copy(&want, &cur), 0);
+	struct txn_nic *changed = table_get(&want.nics, &(struct nic_key){ .vni = 7, .ip = ip("10.0.1.6") });
+	changed->v.sg_id = 0;
+	changed->v.ct_quota = 5;
+	changed->v.stats_slot = 0;
+	assert_true(table_del(&want.nics, &(struct nic_key){ .vni = 7, .ip = ip("10.0.1.5") }));
+	nic(&want, 7, "10.0.1.8", 45, 0);
+	assert_int_equal(plan_commit(&io, &cur, &want, &cp), 0);
+	assert_int_equal(slot_put(&cp, 7, "10.0.1.6"), b);
+	assert_int_equal(slot_put(&cp, 7, "10.0.1.8"), 4);
+	assert_int_equal(steps(&cp, TXN_OP_STATS_NEW, -1), 1);
+	with_slots(&cp, &want);
+	commit_plan_free(&cp);
+
+	/* the next plan gives the freed slot (the lowest) to a new NIC */
+	assert_int_equal(txn_state_copy(&next, &want), 0);
+	nic(&next, 7, "10.0.1.9", 46, 0);
+	assert_int_equal(plan_commit(&io, &want, &next, &cp), 0);
+	assert_int_equal(slot_put(&cp, 7, "10.0.1.9"), a);
+	commit_plan_free(&cp);
+	txn_state_free(&cur);
+	txn_state_free(&want);
+	txn_state_free(&next);
+}
+
+/* What the maps hold besides a partly loaded cur (a single command): slots 1 and 2. */
+static int two_slots_used(void *ctx, __u64 *used)
+{
+	(void)ctx;
+	used[0] |= 0x6;
+	return 0;
+}
+
+/* A single command's cur holds only the NICs it names: the slots of the others come from io. */
+static void nic_slots_of_a_partial_state_come_from_the_maps(void **unused)
+{
+	struct txn_state cur, want;
+	struct table_io pio = io;
+	struct commit_plan cp;
+
+	pio.nic_slots = two_slots_used;
+	txn_state_init(&cur);
+	vpc(&cur, 7);
+	subnet(&cur, 7, "10.0.1.0", 24, "10.0.1.1");
+	cur.nics_partial = true;
+	assert_int_equal(txn_state_copy(&want, &cur), 0);
+	nic(&want, 7, "10.0.1.5", 42, 0);
+	assert_int_equal(plan_commit(&pio, &cur, &want, &cp), 0);
+	assert_int_equal(slot_put(&cp, 7, "10.0.1.5"), 3);
+	commit_plan_free(&cp);
+	txn_state_free(&cur);
+	txn_state_free(&want);
+}
+
+/* NIC_SLOTS - 1 NICs fill the host: the next one is refused (-ENOBUFS) and nothing is planned. */
+static void nic_slots_full_refuses_the_next_nic(void **unused)
+{
+	struct txn_state cur, want;
+	struct commit_plan cp;
+	struct txn_nic n;
+
+	txn_state_init(&cur);
+	vpc(&cur, 7);
+	subnet(&cur, 7, "10.0.0.0", 8, "10.0.0.1");
+	assert_int_equal(table_reserve(&cur.nics, NIC_SLOTS), 0);
+	memset(&n, 0, sizeof(n));
+	n.k.vni = 7;
+	n.v.flags = NIC_F_REMOTE;
+	for (__u32 i = 1; i < NIC_SLOTS; i++) {
+		n.k.ip = htonl(0x0a000000U + 1 + i);
+		n.v.stats_slot = i;
+		assert_non_null(table_put(&cur.nics, &n));
+	}
+	assert_int_equal(txn_state_copy(&want, &cur), 0);
+	nic(&want, 7, "10.255.255.250", 42, 0);
+	assert_int_equal(plan_commit(&io, &cur, &want, &cp), -ENOBUFS);
+	assert_int_equal(cp.p.n, 0);
+	/* one NIC less: the new one gets its slot */
+	n.k.ip = htonl(0x0a000000U + 1 + 77);
+	assert_true(table_del(&want.nics, &n.k));
+	assert_true(table_del(&cur.nics, &n.k));
+	assert_int_equal(plan_commit(&io, &cur, &want, &cp), 0);
+	assert_int_equal(slot_put(&cp, 7, "10.255.255.250"), 77);
+	commit_plan_free(&cp);
+	txn_state_free(&cur);
+	txn_state_free(&want);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 static const struct CMUnitTest plan_tests[] = {
 	T(same_state_plans_nothing),
@@ -506,6 +673,9 @@ static const struct CMUnitTest plan_tests[] = {
 	T(nic_move_binds_before_and_unbinds_after),
 	T(sg_rules_swap_before_nics_use_them),
 	T(full_arena_fails_the_plan),
+	T(nic_slots_lowest_free_kept_and_not_reused_at_once),
+	T(nic_slots_of_a_partial_state_come_from_the_maps),
+	T(nic_slots_full_refuses_the_next_nic),
 };
 
 SUITE(plan_suite, "plan", plan_tests)

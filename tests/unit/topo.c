@@ -58,12 +58,22 @@ void topo_vpc(__u32 vni)
 static void add_nic(__u32 vni, const char *ip, const char *mac, const char *cidr, struct nic *n)
 {
 	struct nic_key key = { .vni = vni, .ip = ip_of(ip) };
-	struct nic_stats zero[env.nr_cpus];
+	struct nic_drops zero[env.nr_cpus];
+	struct nic_counters none[env.nr_cpus];
+	struct nic old;
 
 	topo_vpc(vni);
 	mac_of(mac, n->mac);
 	cidr_of(cidr, &n->subnet, &n->subnet_len);
 	n->gateway = n->subnet | htonl(1);
+	/* a counter slot as the tool gives it: the NIC's own when it is re-added, else the next, zeroed */
+	if (bpf_map_lookup_elem(env.nics_fd, &key, &old) == 0) {
+		n->stats_slot = old.stats_slot;
+	} else {
+		n->stats_slot = env.next_slot++;
+		memset(none, 0, sizeof(none));
+		assert(bpf_map_update_elem(env.nic_counters_fd, &n->stats_slot, none, BPF_ANY) == 0);
+	}
 	memset(zero, 0, sizeof(zero));
 	assert(bpf_map_update_elem(env.nic_stats_fd, &key, zero, BPF_ANY) == 0);
 	assert(bpf_map_update_elem(env.nics_fd, &key, n, BPF_ANY) == 0);
