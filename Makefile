@@ -182,6 +182,17 @@ $(BUILD)/cli_replay: $(BUILD)/fuzz/tests/fuzz/cli_replay.o $(BUILD)/fuzz/tests/f
 
 fuzz-tests: $(BUILD)/pkt_fuzz $(BUILD)/cli_replay
 
+# The CNI plugin's stdin (netconf, prevResult, the error JSON) under libFuzzer: cni_fuzz for `make fuzz`, cni_replay
+# replays tests/fuzz/corpus/cni in tests/e2e/cni.bats.
+CNI_FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,cni/netconf.c cni/error.c cni/ipam.c cli/json.c)
+$(BUILD)/cni_fuzz: $(BUILD)/fuzz/tests/fuzz/cni_fuzz.o $(CNI_FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ -Wl,-Bstatic -lyajl_s -Wl,-Bdynamic
+$(BUILD)/cni_replay: $(BUILD)/fuzz/tests/fuzz/cli_replay.o $(BUILD)/fuzz/tests/fuzz/cni_fuzz.o $(CNI_FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@ -Wl,-Bstatic -lyajl_s -Wl,-Bdynamic
+fuzz-tests: $(BUILD)/cni_replay
+
 fuzz: deps
 	$(Q)$(MAKE) --no-print-directory fuzz-tests
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/cli_fuzz
@@ -189,6 +200,10 @@ fuzz: deps
 	$(Q)mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-failures
 	$(Q)$(BUILD)/cli_fuzz -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 -artifact_prefix=$(BUILD)/fuzz-failures/ \
 		$(BUILD)/fuzz-corpus tests/fuzz/corpus/cli
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/cni_fuzz
+	$(Q)mkdir -p $(BUILD)/fuzz-corpus-cni
+	$(Q)$(BUILD)/cni_fuzz -max_total_time=$(FUZZ_SECONDS) -close_fd_mask=3 -max_len=4096 -dict=tests/fuzz/cni.dict \
+		-artifact_prefix=$(BUILD)/fuzz-failures/ $(BUILD)/fuzz-corpus-cni tests/fuzz/corpus/cni
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all unit-tests fuzz-tests

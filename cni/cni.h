@@ -70,6 +70,8 @@ int cni_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* The IPAM's own error, passed through unchanged. */
 int cni_fail_json(int code, const char *msg, const char *details);
 int cni_error_code(void);
+/* Forgets the recorded error (one process, many inputs: tests/fuzz/cni_fuzz.c). */
+void cni_error_clear(void);
 /* The recorded error as the spec's error JSON on stdout (cniVersion version, or ours when NULL). */
 void cni_print_error(const char *version);
 /* w's document (written into its buffer: jw_init(w, NULL, 0)) and a newline on stdout, all or nothing; frees w. */

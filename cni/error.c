@@ -76,6 +76,12 @@ int cni_error_code(void)
 	return err_code;
 }
 
+void cni_error_clear(void)
+{
+	err_code = 0;
+	err_msg[0] = err_details[0] = '\0';
+}
+
 int cni_print_json(struct jw *w)
 {
 	size_t len;
