@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <event2/event.h>
-#include <json-c/json.h>
+#include "cli/json.h"
 #include "cli/cli.h"
 #include "cli/cluster.h"
 #include "cli/dp.h"
@@ -139,10 +139,11 @@ static __be32 host_underlay(void *arg, const char *host)
 	snprintf(key, sizeof(key), "%shosts/%s", cluster_prefix, host);
 	if (!(h = cluster_find(a->mirror.kv, a->mirror.n, key)))
 		return 0;
-	json_object *o = json_tokener_parse(h->value), *u;
-	if (o && json_object_object_get_ex(o, "underlay", &u) && inet_pton(AF_INET, json_object_get_string(u), &ip) != 1)
+	yajl_val o = json_parse(h->value, h->value_len, NULL, 0);
+	const char *u = json_get_string(o, "underlay");
+	if (u && inet_pton(AF_INET, u, &ip) != 1)
 		ip = 0;
-	json_object_put(o);
+	json_free(o);
 	return ip;
 }
 
@@ -206,13 +207,23 @@ static void log_changes(struct agent *a, const struct txn_state *cur, const stru
 
 static void write_status(struct agent *a)
 {
-	char key[512], val[512];
+	char key[512];
+	struct jw w;
 
 	snprintf(key, sizeof(key), "%sstatus/%s", cluster_prefix, a->name);
-	snprintf(val, sizeof(val), "{\"revision\":%lld,\"time\":%lld,\"errors\":%u,\"waiting\":%u,\"errors_total\":%lu}",
-		 (long long)a->applied, (long long)time(NULL), a->bad, a->waiting, a->bad_total);
-	if (etcd_put(&a->etcd, key, val, 0, NULL))
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	jw_kint(&w, "revision", a->applied);
+	jw_kint(&w, "time", (int64_t)time(NULL));
+	jw_kuint(&w, "errors", a->bad);
+	jw_kuint(&w, "waiting", a->waiting);
+	jw_kuint(&w, "errors_total", a->bad_total);
+	jw_object_end(&w);
+	if (jw_finish(&w))
+		logf_(a, "cannot write %s: %s", key, jw_error(&w));
+	else if (etcd_put(&a->etcd, key, jw_text(&w, NULL), 0, NULL))
 		logf_(a, "cannot write %s: %s", key, a->etcd.err);
+	jw_free(&w);
 }
 
 static int sync_now(struct agent *a)
@@ -321,18 +332,27 @@ static void watch_ended(void *arg, int64_t compact, const char *why)
 
 static int register_host(struct agent *a)
 {
-	char key[512], val[256], ip[16];
+	char key[512], ip[16], eip[16];
+	struct jw w;
 
 	if (etcd_lease_grant(&a->etcd, a->ttl, &a->lease))
 		return -1;
 	snprintf(key, sizeof(key), "%shosts/%s", cluster_prefix, a->name);
-	char ext[64] = "", eip[16];
-
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	jw_kstring(&w, "underlay", inet_ntop(AF_INET, &a->underlay_ip, ip, sizeof(ip)));
+	jw_kstring(&w, "dev", a->dev);
 	if (a->external_ip)
-		snprintf(ext, sizeof(ext), ",\"external\":\"%s\"", inet_ntop(AF_INET, &a->external_ip, eip, sizeof(eip)));
-	snprintf(val, sizeof(val), "{\"underlay\":\"%s\",\"dev\":\"%s\"%s}",
-		 inet_ntop(AF_INET, &a->underlay_ip, ip, sizeof(ip)), a->dev, ext);
-	if (etcd_put(&a->etcd, key, val, a->lease, NULL))
+		jw_kstring(&w, "external", inet_ntop(AF_INET, &a->external_ip, eip, sizeof(eip)));
+	jw_object_end(&w);
+	if (jw_finish(&w)) {
+		snprintf(a->etcd.err, sizeof(a->etcd.err), "%s: %s", key, jw_error(&w));
+		jw_free(&w);
+		return -1;
+	}
+	int err = etcd_put(&a->etcd, key, jw_text(&w, NULL), a->lease, NULL);
+	jw_free(&w);
+	if (err)
 		return -1;
 	logf_(a, "registered %s (underlay %s) under lease %llx, ttl %d s", key, ip, (unsigned long long)a->lease, a->ttl);
 	return 0;

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 #include <net/if.h>
-#include <json-c/json.h>
 #include "cli/cli.h"
 #include "cli/edit.h"
 #include "cli/jdoc.h"
@@ -17,7 +16,7 @@
 #include "maps/clock.h"
 
 /*
- * The document (docs/schema.md) is read whole by json-c, checked strictly
+ * The document (docs/schema.md) is read whole by cli/jdoc.c, checked strictly
  * (unknown keys, wrong types and duplicates are refused), turned into a state
  * in memory through the same rules as the single commands, and committed
  * against the live state: only the difference is written, as one
@@ -394,11 +393,12 @@ static char *read_all(FILE *f, size_t *len)
 	return buf;
 }
 
+/* off <= the text's length; NULs jdoc wrote over closing quotes count as the columns they were */
 static void line_col(const char *buf, size_t off, int *line, int *col)
 {
 	*line = 1;
 	*col = 1;
-	for (size_t i = 0; i < off && buf[i]; i++) {
+	for (size_t i = 0; i < off; i++) {
 		if (buf[i] == '\n') {
 			(*line)++;
 			*col = 1;
@@ -408,80 +408,34 @@ static void line_col(const char *buf, size_t off, int *line, int *col)
 	}
 }
 
-/* json-c's reading of a document jdoc refused: its error message, which names line:column. */
-static json_object *parse_doc(const char *buf, size_t len)
-{
-	json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-	json_object *doc;
-	enum json_tokener_error jerr;
-	int line, col;
-
-	if (!tok) {
-		fail("out of memory");
-		return NULL;
-	}
-	size_t first = 0;
-	while (first < len && (buf[first] == ' ' || buf[first] == '\n' || buf[first] == '\t' || buf[first] == '\r'))
-		first++;
-	if (first == len) {
-		json_tokener_free(tok);
-		fail("the document is empty");
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	doc = json_tokener_parse_ex(tok, buf, (int)len);
-	jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue) {
-		line_col(buf, len, &line, &col);
-		fail("%d:%d: the JSON ends too early (unclosed object, array or string)", line, col);
-		doc = NULL;
-	} else if (jerr != json_tokener_success) {
-		line_col(buf, end, &line, &col);
-		fail("%d:%d: invalid JSON: %s", line, col, json_tokener_error_desc(jerr));
-		doc = NULL;
-	} else {
-		size_t i = end;
-		while (i < len && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\t' || buf[i] == '\r'))
-			i++;
-		if (i < len) {
-			line_col(buf, i, &line, &col);
-			fail("%d:%d: unexpected text after the JSON document", line, col);
-			json_object_put(doc);
-			doc = NULL;
-		}
-	}
-	json_tokener_free(tok);
-	return doc;
-}
-
 /*
- * Reads the document with jdoc (its strings then point into buf). A document
- * it refuses is read again by json-c from a copy, for json-c's precise
- * message (the copy is taken first: jdoc decodes strings in place).
+ * Reads the document with jdoc (its strings then point into buf). A refusal
+ * names line:column and yajl's words; the words tests and users know stay:
+ * "the document is empty", "the JSON ends too early", "invalid JSON (not
+ * UTF-8)", and "(not strict JSON, RFC 8259)" for what the lexer refuses.
  */
 static int read_doc(char *buf, size_t len, struct jdoc *doc)
 {
-	char *copy = malloc(len + 1);
-	size_t off;
+	size_t off, first = 0;
 	int line, col;
 
-	if (!copy)
-		return fail("out of memory");
-	memcpy(copy, buf, len + 1);
-	if (!jdoc_parse(buf, len, doc, &off)) {
-		free(copy);
+	while (first < len && (buf[first] == ' ' || buf[first] == '\n' || buf[first] == '\t' || buf[first] == '\r'))
+		first++;
+	if (first == len)
+		return fail("the document is empty");
+	if (!jdoc_parse(buf, len, doc, &off))
 		return 0;
-	}
-	json_object *jc = parse_doc(copy, len);
-	if (jc) { /* json-c is laxer (bytes that are not UTF-8, raw control characters, "-01"): jdoc's word stands */
-		json_object_put(jc);
-		line_col(copy, off, &line, &col);
-		fail("%d:%d: invalid JSON (%s)", line, col,
-		     off < len && (unsigned char)copy[off] >= 0x80 ? "not UTF-8" : "not strict JSON, RFC 8259");
-	}
-	free(copy);
-	return 1;
+	line_col(buf, off, &line, &col);
+	const char *why = doc->err;
+	if (!strcmp(why, JDOC_TOO_EARLY) || !strcmp(why, JDOC_TRAILING))
+		return fail("%d:%d: %s", line, col, why);
+	if (strstr(why, "UTF8"))
+		return fail("%d:%d: invalid JSON (not UTF-8)", line, col);
+	if (!strncmp(why, "lexical error: ", 15))
+		return fail("%d:%d: invalid JSON (not strict JSON, RFC 8259): %s", line, col, why + 15);
+	if (!strncmp(why, "parse error: ", 13))
+		why += 13;
+	return fail("%d:%d: invalid JSON: %s", line, col, why);
 }
 
 /* The state the document describes, checked object by object. */

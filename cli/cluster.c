@@ -7,7 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include <json-c/json.h>
 #include <openssl/sha.h>
 #include "cli/cli.h"
 #include "cli/cluster.h"
@@ -339,13 +338,6 @@ static int pair_cmp(const void *a, const void *b)
 	return strcmp(((const struct kvpair *)a)->key, ((const struct kvpair *)b)->key);
 }
 
-static char *json_text(json_object *o)
-{
-	char *s = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) : NULL;
-	json_object_put(o);
-	return s;
-}
-
 static char *keyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *keyf(const char *fmt, ...)
 {
@@ -392,20 +384,20 @@ static int state_keys(const struct txn_state *st, struct state_keys *sk)
 
 	memset(sk, 0, sizeof(*sk));
 	for (const struct txn_vpc *v = NULL; (v = table_next(&st->vpcs, v));)
-		if (kvl_add(&sk->objs, keyf("vpcs/%u", v->vni), json_text(save_object(st, "vpcs", v))))
+		if (kvl_add(&sk->objs, keyf("vpcs/%u", v->vni), save_object_text(st, "vpcs", v)))
 			return 1;
 	for (const struct txn_sg *g = NULL; (g = table_next(&st->sgs, g));)
-		if (kvl_add(&sk->objs, keyf("sgs/%.*s", NAME_LEN, g->name), json_text(save_object(st, "security_groups", g))))
+		if (kvl_add(&sk->objs, keyf("sgs/%.*s", NAME_LEN, g->name), save_object_text(st, "security_groups", g)))
 			return 1;
 	for (const struct txn_subnet *s = NULL; (s = table_next(&st->subnets, s));)
 		if (kvl_add(&sk->objs, keyf("subnets/%u/%s", s->k.vni, prefix_str(s->k.prefix, s->k.len, b)),
-			    json_text(save_object(st, "subnets", s))))
+			    save_object_text(st, "subnets", s)))
 			return 1;
 	for (const struct txn_nic *x = NULL; (x = table_next(&st->nics, x));)
-		if (kvl_add(&sk->objs, keyf("nics/%u/%s", x->k.vni, ip_str(x->k.ip, b)), json_text(save_object(st, "nics", x))))
+		if (kvl_add(&sk->objs, keyf("nics/%u/%s", x->k.vni, ip_str(x->k.ip, b)), save_object_text(st, "nics", x)))
 			return 1;
 	for (const struct txn_eip *x = NULL; (x = table_next(&st->eips, x));)
-		if (kvl_add(&sk->objs, keyf("eips/%s", ip_str(x->eip, b)), json_text(save_object(st, "eips", x))))
+		if (kvl_add(&sk->objs, keyf("eips/%s", ip_str(x->eip, b)), save_object_text(st, "eips", x)))
 			return 1;
 	qsort(sk->objs.p, sk->objs.n, sizeof(*sk->objs.p), pair_cmp);
 
@@ -431,7 +423,7 @@ static int state_keys(const struct txn_state *st, struct state_keys *sk)
 		for (size_t x = 0; x < g->n; x++) {
 			const struct txn_route *rx = rows[i + x];
 			g->k[x] = rx->k;
-			if (!(g->line[x] = json_text(save_object(st, "routes", rx))))
+			if (!(g->line[x] = save_object_text(st, "routes", rx)))
 				goto oom;
 		}
 		i = j;
@@ -610,21 +602,22 @@ static int commit_state(struct etcd *e, const struct etcd_kvs *kvs, const struct
 		if (same_routes(a, b)) {
 			/* unchanged: its manifest's chunks stay referenced */
 			const struct etcd_kv *m = cluster_find(kvs->kv, kvs->n, mkey);
-			json_object *mo = m ? json_tokener_parse(m->value) : NULL, *arr;
-			if (mo && json_object_object_get_ex(mo, "chunks", &arr) && json_object_is_type(arr, json_type_array)) {
-				size_t nc = json_object_array_length(arr);
+			yajl_val mo = m ? json_parse(m->value, m->value_len, NULL, 0) : NULL, arr;
+			if ((arr = json_get_array(mo, "chunks"))) {
+				size_t nc = json_len(arr);
 				char **gr = realloc(refs, (nrefs + nc + 1) * sizeof(char *));
 				if (!gr) {
-					json_object_put(mo);
+					json_free(mo);
 					goto oom_pre;
 				}
 				refs = gr;
-				for (size_t c = 0; c < nc; c++)
-					if ((refs[nrefs] = keyf("routes/%u/chunk/%s", vnis[v],
-								json_object_get_string(json_object_array_get_idx(arr, c)))))
+				for (size_t c = 0; c < nc; c++) {
+					const char *hash = json_string(json_at(arr, c));
+					if (hash && (refs[nrefs] = keyf("routes/%u/chunk/%s", vnis[v], hash)))
 						nrefs++;
+				}
 			}
-			json_object_put(mo);
+			json_free(mo);
 			continue;
 		}
 		if (!b) {
@@ -636,19 +629,21 @@ static int commit_state(struct etcd *e, const struct etcd_kvs *kvs, const struct
 		size_t nch = 0;
 		if (make_chunks(b, &ch, &nch))
 			goto fail_pre;
-		json_object *man = json_object_new_object(), *arr = json_object_new_array();
-		json_object_object_add(man, "vpc", json_object_new_int64(vnis[v]));
-		json_object_object_add(man, "routes", json_object_new_int64((int64_t)b->n));
+		struct jw man;
+		jw_init(&man, NULL, 0);
+		jw_object(&man);
+		jw_kint(&man, "vpc", vnis[v]);
+		jw_kint(&man, "routes", (int64_t)b->n);
+		jw_karray(&man, "chunks");
 		for (size_t c = 0; c < nch; c++) {
 			char *ckey = keyf("routes/%u/chunk/%s", vnis[v], ch[c].hash);
-			json_object_array_add(arr, json_object_new_string(ch[c].hash));
+			jw_string(&man, ch[c].hash);
 			char **gr = realloc(refs, (nrefs + 1) * sizeof(char *));
 			if (gr)
 				refs = gr;
 			if (!gr || !ckey) {
 				free(ckey);
-				json_object_put(man);
-				json_object_put(arr);
+				jw_free(&man);
 				for (size_t x = 0; x < nch; x++)
 					free(ch[x].text);
 				free(ch);
@@ -661,8 +656,7 @@ static int commit_state(struct etcd *e, const struct etcd_kvs *kvs, const struct
 					bool okc;
 					if (etcd_txn_commit(e, &pre, &okc, NULL)) {
 						fail("%s", e->err);
-						json_object_put(man);
-						json_object_put(arr);
+						jw_free(&man);
 						goto fail_pre;
 					}
 					etcd_txn_free(&pre);
@@ -681,8 +675,10 @@ static int commit_state(struct etcd *e, const struct etcd_kvs *kvs, const struct
 		for (size_t x = 0; x < nch; x++)
 			free(ch[x].text);
 		free(ch);
-		json_object_object_add(man, "chunks", arr);
-		char *mtext = json_text(man);
+		jw_array_end(&man);
+		jw_object_end(&man);
+		char *mtext = jw_finish(&man) ? NULL : jw_take(&man, NULL);
+		jw_free(&man);
 		if (!mtext)
 			goto oom_pre;
 		etcd_txn_put(&t, mkey, mtext, strlen(mtext), 0);
@@ -817,20 +813,20 @@ static int eips_clear_of_hosts(const struct etcd_kvs *kvs, const struct txn_stat
 			continue; /* kept, not added by this edit */
 		for (size_t i = 0; i < kvs->n; i++) {
 			const char *name;
-			json_object *o, *f;
+			yajl_val o;
 			bool own = false;
 
 			if (cluster_key_kind(kvs->kv[i].key, &name) != CK_HOST)
 				continue;
-			if (!(o = json_tokener_parse(kvs->kv[i].value)))
+			if (!(o = json_parse(kvs->kv[i].value, kvs->kv[i].value_len, NULL, 0)))
 				continue;
 			for (int k = 0; k < 2; k++) {
+				const char *f = json_get_string(o, k ? "external" : "underlay");
 				__be32 ip;
-				if (json_object_object_get_ex(o, k ? "external" : "underlay", &f) &&
-				    inet_pton(AF_INET, json_object_get_string(f), &ip) == 1 && ip == e->eip)
+				if (f && inet_pton(AF_INET, f, &ip) == 1 && ip == e->eip)
 					own = true;
 			}
-			json_object_put(o);
+			json_free(o);
 			if (own)
 				return fail("elastic IP %s is host %s's own address", ip_str(e->eip, b1), name);
 		}
@@ -1015,28 +1011,110 @@ static int cluster_apply(int argc, char **argv)
 
 /* ---- reads ---- */
 
-static int print_json(json_object *o)
+/* A row of a read: members in order, a later one of the same name taking the earlier's place (as a json-c object did). */
+#define ROW_MAX 32
+struct row {
+	size_t n;
+	const char *key[ROW_MAX];
+	yajl_val val[ROW_MAX]; /* a parsed value, or NULL for str */
+	const char *str[ROW_MAX];
+};
+
+static void row_set(struct row *r, const char *key, yajl_val v, const char *str)
 {
-	int flags = opts.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
-	fputs(json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
+	size_t i = 0;
+
+	while (i < r->n && strcmp(r->key[i], key))
+		i++;
+	if (i == ROW_MAX)
+		return;
+	if (i == r->n)
+		r->n++;
+	r->key[i] = key;
+	r->val[i] = v;
+	r->str[i] = str;
+}
+
+/* The rows as a JSON array (pretty with -p), on stdout. */
+static int print_rows(const struct row *rows, size_t n)
+{
+	struct jw w;
+
+	jw_init(&w, stdout, opts.pretty ? JW_PRETTY : 0);
+	jw_array(&w);
+	for (size_t i = 0; i < n; i++) {
+		jw_object(&w);
+		for (size_t m = 0; m < rows[i].n; m++) {
+			if (rows[i].val[m])
+				jw_kvalue(&w, rows[i].key[m], rows[i].val[m]);
+			else
+				jw_kstring(&w, rows[i].key[m], rows[i].str[m]);
+		}
+		jw_object_end(&w);
+	}
+	jw_array_end(&w);
+	int err = jw_finish(&w) ? fail("cannot print: %s", jw_error(&w)) : 0;
+	jw_free(&w);
 	fputc('\n', stdout);
 	pr_printed();
-	return 0;
+	return err;
+}
+
+/* A value in text: a string as it is, a number as written, true/false/null, an object as compact JSON. */
+static void print_text_val(yajl_val v)
+{
+	const char *s = json_string(v);
+	char *d;
+
+	if (s)
+		fputs(s, stdout);
+	else if (v && v->type == yajl_t_number)
+		fputs(v->u.number.r, stdout);
+	else if ((d = json_dump(v, 0))) {
+		fputs(d, stdout);
+		free(d);
+	}
 }
 
 /* Text: each object on one line as "key value" pairs (rules of a group on lines of their own). */
-static void print_text_obj(json_object *o, const char *indent)
+static void print_text_obj(yajl_val o, const char *indent)
 {
-	json_object_object_foreach(o, key, val) {
-		if (json_object_is_type(val, json_type_array)) {
-			for (size_t i = 0; i < json_object_array_length(val); i++) {
+	for (size_t m = 0; m < json_len(o); m++) {
+		yajl_val val = json_member_at(o, m);
+		if (val && val->type == yajl_t_array) {
+			for (size_t i = 0; i < json_len(val); i++) {
 				printf("\n%s  ", indent);
-				print_text_obj(json_object_array_get_idx(val, i), "  ");
+				print_text_obj(json_at(val, i), "  ");
 			}
 			continue;
 		}
-		printf("%s %s ", key, json_object_get_string(val));
+		printf("%s ", json_key_at(o, m));
+		print_text_val(val);
+		putchar(' ');
 	}
+}
+
+static void print_text_rows(const struct row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t m = 0; m < rows[i].n; m++) {
+			if (rows[i].val[m] && rows[i].val[m]->type == yajl_t_array) {
+				for (size_t k = 0; k < json_len(rows[i].val[m]); k++) {
+					printf("\n  ");
+					print_text_obj(json_at(rows[i].val[m], k), "  ");
+				}
+				continue;
+			}
+			printf("%s ", rows[i].key[m]);
+			if (rows[i].val[m])
+				print_text_val(rows[i].val[m]);
+			else
+				fputs(rows[i].str[m], stdout);
+			putchar(' ');
+		}
+		printf("\n");
+	}
+	pr_printed();
 }
 
 static __be32 host_registered(const struct etcd_kvs *kvs, const char *host)
@@ -1046,10 +1124,11 @@ static __be32 host_registered(const struct etcd_kvs *kvs, const char *host)
 	__be32 ip = 0;
 	snprintf(key, sizeof(key), "%shosts/%s", cluster_prefix, host);
 	if ((h = cluster_find(kvs->kv, kvs->n, key))) {
-		json_object *o = json_tokener_parse(h->value), *u;
-		if (o && json_object_object_get_ex(o, "underlay", &u))
-			inet_pton(AF_INET, json_object_get_string(u), &ip);
-		json_object_put(o);
+		yajl_val o = json_parse(h->value, h->value_len, NULL, 0);
+		const char *u = json_get_string(o, "underlay");
+		if (u)
+			inet_pton(AF_INET, u, &ip);
+		json_free(o);
 	}
 	return ip;
 }
@@ -1084,36 +1163,48 @@ static int cluster_show(const char *section, int argc, char **argv)
 		etcd_close(&e);
 		return 1;
 	}
-	json_object *doc = save_document(&st), *arr = NULL, *out = json_object_new_array();
-	if (!doc || (!json_object_object_get_ex(doc, section, &arr) && strcmp(section, "eips"))) {
+	/* the objects as save writes them, read back to be filtered */
+	struct jw w;
+	struct row *rows = NULL;
+	size_t n = 0;
+	yajl_val doc = NULL, arr;
+	char jerr[160];
+
+	jw_init(&w, NULL, 0);
+	err = save_document(&w, &st);
+	if (!err && jw_finish(&w))
+		err = fail("%s", jw_error(&w));
+	if (!err && !(doc = json_parse(jw_text(&w, NULL), w.len, jerr, sizeof(jerr))))
+		err = fail("%s", jerr);
+	jw_free(&w);
+	arr = json_get_array(doc, section);
+	if (!err && (!arr && strcmp(section, "eips")))
 		err = 1;
-		goto done;
-	}
-	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
-		json_object *o = json_object_array_get_idx(arr, i), *x;
-		if (have_vni && json_object_object_get_ex(o, !strcmp(section, "vpcs") ? "vni" : "vpc", &x) &&
-		    (__u32)json_object_get_int64(x) != vni)
+	if (!err && !(rows = calloc(json_len(arr) + 1, sizeof(*rows))))
+		err = fail("out of memory");
+	for (size_t i = 0; !err && i < json_len(arr); i++) {
+		yajl_val o = json_at(arr, i);
+		const char *x = json_get_string(o, "name"), *host = json_get_string(o, "host");
+		int64_t num;
+		if (have_vni && !json_get_int(o, !strcmp(section, "vpcs") ? "vni" : "vpc", &num) && (__u32)num != vni)
 			continue;
-		if (name && json_object_object_get_ex(o, "name", &x) && strcmp(json_object_get_string(x), name))
+		if (name && x && strcmp(x, name))
 			continue;
-		if (!strcmp(section, "nics") && json_object_object_get_ex(o, "host", &x))
+		struct row *r = &rows[n++];
+		for (size_t m = 0; m < json_len(o); m++)
+			row_set(r, json_key_at(o, m), json_member_at(o, m), NULL);
+		if (!strcmp(section, "nics") && json_get(o, "host"))
 			/* whether the host it lives on is up: its agent's lease holds hosts/NAME */
-			json_object_object_add(o, "host_state", json_object_new_string(
-				host_registered(&kvs, json_object_get_string(x)) ? "up" : "down"));
-		json_object_array_add(out, json_object_get(o));
+			row_set(r, "host_state", NULL, host && host_registered(&kvs, host) ? "up" : "down");
 	}
-	if (opts.json) {
-		print_json(out);
-	} else {
-		for (size_t i = 0; i < json_object_array_length(out); i++) {
-			print_text_obj(json_object_array_get_idx(out, i), "");
-			printf("\n");
-		}
-		pr_printed();
+	if (!err) {
+		if (opts.json)
+			err = print_rows(rows, n);
+		else
+			print_text_rows(rows, n);
 	}
-done:
-	json_object_put(out);
-	json_object_put(doc);
+	free(rows);
+	json_free(doc);
 	txn_state_free(&st);
 	etcd_kvs_free(&kvs);
 	etcd_close(&e);
@@ -1125,7 +1216,7 @@ static int cluster_save(int argc, char **argv)
 	struct etcd e;
 	struct etcd_kvs kvs;
 	struct txn_state st;
-	json_object *doc;
+	int err;
 
 	if (argc > 0)
 		return unknown_word(argv[0]);
@@ -1135,18 +1226,11 @@ static int cluster_save(int argc, char **argv)
 		etcd_close(&e);
 		return 1;
 	}
-	doc = save_document(&st);
-	if (doc) {
-		int flags = opts.json && !opts.pretty ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
-		fputs(json_object_to_json_string_ext(doc, flags | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
-		fputc('\n', stdout);
-		pr_printed();
-	}
-	json_object_put(doc);
+	err = save_print(&st);
 	txn_state_free(&st);
 	etcd_kvs_free(&kvs);
 	etcd_close(&e);
-	return !doc;
+	return err;
 }
 
 /* host show: every host that registered or reported, its lease state and the revision it applied. */
@@ -1155,7 +1239,10 @@ static int cluster_hosts(int argc, char **argv)
 	struct etcd e;
 	struct etcd_kvs kvs;
 	char key[300], end[300];
-	json_object *out = json_object_new_array();
+	struct row *rows = NULL;
+	yajl_val *vals = NULL;
+	size_t nrows = 0, nvals = 0;
+	int err = 0;
 
 	if (argc > 0 && (matches(argv[0], "show") || matches(argv[0], "list"))) {
 		argc--;
@@ -1180,34 +1267,47 @@ static int cluster_hosts(int argc, char **argv)
 		snprintf(key, sizeof(key), "%shosts/%s", cluster_prefix, name);
 		if (k == CK_STATUS && cluster_find(kvs.kv, kvs.n, key))
 			continue;
-		json_object *row = json_object_new_object(), *v;
-		json_object_object_add(row, "host", json_object_new_string(name));
-		json_object_object_add(row, "state", json_object_new_string(k == CK_HOST ? "up" : "down"));
-		if (k == CK_HOST && (v = json_tokener_parse(kvs.kv[i].value))) {
-			json_object_object_foreach(v, mk, mv) json_object_object_add(row, mk, json_object_get(mv));
-			json_object_put(v);
+		struct row *r = realloc(rows, (nrows + 1) * sizeof(*r));
+		yajl_val *vs = realloc(vals, (nvals + 2) * sizeof(*vs));
+		if (r)
+			rows = r;
+		if (vs)
+			vals = vs;
+		if (!r || !vs) {
+			err = fail("out of memory");
+			break;
+		}
+		r = &rows[nrows++];
+		memset(r, 0, sizeof(*r));
+		row_set(r, "host", NULL, name);
+		row_set(r, "state", NULL, k == CK_HOST ? "up" : "down");
+		yajl_val v;
+		if (k == CK_HOST && (v = json_parse(kvs.kv[i].value, kvs.kv[i].value_len, NULL, 0))) {
+			vals[nvals++] = v;
+			for (size_t m = 0; m < json_len(v); m++)
+				row_set(r, json_key_at(v, m), json_member_at(v, m), NULL);
 		}
 		snprintf(key, sizeof(key), "%sstatus/%s", cluster_prefix, name);
 		const struct etcd_kv *s = cluster_find(kvs.kv, kvs.n, key);
-		if (s && (v = json_tokener_parse(s->value))) {
-			json_object_object_foreach(v, sk, sv) json_object_object_add(row, sk, json_object_get(sv));
-			json_object_put(v);
+		if (s && (v = json_parse(s->value, s->value_len, NULL, 0))) {
+			vals[nvals++] = v;
+			for (size_t m = 0; m < json_len(v); m++)
+				row_set(r, json_key_at(v, m), json_member_at(v, m), NULL);
 		}
-		json_object_array_add(out, row);
 	}
-	if (opts.json) {
-		print_json(out);
-	} else {
-		for (size_t i = 0; i < json_object_array_length(out); i++) {
-			print_text_obj(json_object_array_get_idx(out, i), "");
-			printf("\n");
-		}
-		pr_printed();
+	if (!err) {
+		if (opts.json)
+			err = print_rows(rows, nrows);
+		else
+			print_text_rows(rows, nrows);
 	}
-	json_object_put(out);
+	free(rows);
+	for (size_t i = 0; i < nvals; i++)
+		json_free(vals[i]);
+	free(vals);
 	etcd_kvs_free(&kvs);
 	etcd_close(&e);
-	return 0;
+	return err;
 }
 
 int cluster_wait_applied(const char *etcd_url, const char *host, int64_t revision, int timeout_ms)
@@ -1223,9 +1323,11 @@ int cluster_wait_applied(const char *etcd_url, const char *host, int64_t revisio
 	do {
 		struct etcd_kvs kvs;
 		if (!etcd_range(&e, key, NULL, &kvs)) {
-			json_object *o = kvs.n ? json_tokener_parse(kvs.kv[0].value) : NULL, *r;
-			int64_t applied = o && json_object_object_get_ex(o, "revision", &r) ? json_object_get_int64(r) : 0;
-			json_object_put(o);
+			yajl_val o = kvs.n ? json_parse(kvs.kv[0].value, kvs.kv[0].value_len, NULL, 0) : NULL;
+			int64_t applied = 0;
+			if (json_get_int(o, "revision", &applied))
+				applied = 0;
+			json_free(o);
 			etcd_kvs_free(&kvs);
 			if (applied >= revision) {
 				err = 0;

@@ -10,7 +10,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <json-c/json.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -238,17 +237,21 @@ static const char *request_error_name(enum evhttp_request_error err)
 	}
 }
 
-int etcd_call(struct etcd *e, const char *path, json_object *reqo, json_object **resp)
+int etcd_call(struct etcd *e, const char *path, const char *body, yajl_val *resp)
 {
-	const char *body = json_object_to_json_string_ext(reqo, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	struct call c = { .base = e->base };
 	struct evhttp_connection *conn;
 	struct evhttp_request *req;
-	json_object *o = NULL;
+	yajl_val o = NULL;
+	char jerr[160];
 	int err = -1;
 
 	*resp = NULL;
 	e->unreachable = false;
+	if (!body) {
+		seterr(e, "out of memory");
+		return -1;
+	}
 	c.body = evbuffer_new();
 	conn = conn_new(e, e->base);
 	if (!c.body || !conn) {
@@ -288,23 +291,23 @@ int etcd_call(struct etcd *e, const char *path, json_object *reqo, json_object *
 		seterr(e, "etcd %s%s: HTTP %d, empty answer", e->url, path, c.code);
 		goto out;
 	}
-	/* the body is not NUL-terminated: a parse that ran past it failed now and then */
+	/* NUL-terminated for the message below (json_parse reads len bytes only) */
 	if (evbuffer_add(c.body, "", 1)) {
 		seterr(e, "out of memory");
 		goto out;
 	}
-	o = json_tokener_parse((const char *)evbuffer_pullup(c.body, -1));
+	const char *text = (const char *)evbuffer_pullup(c.body, -1);
+	o = json_parse(text, len, jerr, sizeof(jerr));
 	if (!o) {
-		const char *t = (const char *)evbuffer_pullup(c.body, -1);
-		seterr(e, "etcd %s%s: HTTP %d, answer is not JSON (%zu bytes: %.80s)", e->url, path, c.code, len, t);
+		seterr(e, "etcd %s%s: HTTP %d, answer is not JSON (%zu bytes: %.80s)", e->url, path, c.code, len, text);
 		goto out;
 	}
 	if (c.code != 200) {
-		json_object *m;
-		const char *msg = json_object_object_get_ex(o, "message", &m) ? json_object_get_string(m) :
-				  json_object_object_get_ex(o, "error", &m) ? json_object_get_string(m) : "?";
-		seterr(e, "etcd %s%s: HTTP %d: %s", e->url, path, c.code, msg);
-		json_object_put(o);
+		const char *msg = json_get_string(o, "message");
+		if (!msg)
+			msg = json_get_string(o, "error");
+		seterr(e, "etcd %s%s: HTTP %d: %s", e->url, path, c.code, msg ? msg : "?");
+		json_free(o);
 		goto out;
 	}
 	*resp = o;
@@ -317,40 +320,55 @@ out:
 	return err;
 }
 
-static json_object *b64_string(const void *data, size_t len)
+/* key + bytes as etcd's gateway takes them: base64 */
+static void kb64(struct jw *w, const char *key, const void *data, size_t len)
 {
 	char *s = etcd_b64(data, len);
-	json_object *o = json_object_new_string(s ? s : "");
+	if (!s)
+		jw_fail(w, "out of memory");
+	jw_kstring(w, key, s ? s : "");
 	free(s);
-	return o;
 }
 
-static int64_t get_i64(json_object *o, const char *key)
+/* A request's text, or NULL when it could not be written (etcd_call then says "out of memory"). */
+static char *request_text(struct jw *w)
 {
-	json_object *v;
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+	char *s = jw_finish(w) ? NULL : jw_take(w, NULL);
+	jw_free(w);
+	return s;
 }
 
-static int64_t header_revision(json_object *o)
+/* etcd's gateway writes int64 fields as strings ("revision": "42"); a number is taken too. 0 when missing. */
+static int64_t get_i64(yajl_val o, const char *key)
 {
-	json_object *h;
-	return json_object_object_get_ex(o, "header", &h) ? get_i64(h, "revision") : 0;
+	yajl_val v = json_get(o, key);
+	const char *s = json_string(v);
+	int64_t x = 0;
+
+	if (s) {
+		char *end;
+		long long n = strtoll(s, &end, 10);
+		return *s && !*end ? n : 0;
+	}
+	return json_int(v, &x) ? 0 : x;
+}
+
+static int64_t header_revision(yajl_val o)
+{
+	return get_i64(json_get(o, "header"), "revision");
 }
 
 /* A kv object of etcd's answer into kv (strings allocated). */
-static int kv_take(json_object *o, struct etcd_kv *kv)
+static int kv_take(yajl_val o, struct etcd_kv *kv)
 {
-	json_object *k, *v;
+	const char *k = json_get_string(o, "key"), *v = json_get_string(o, "value");
 	size_t klen;
 
 	memset(kv, 0, sizeof(*kv));
-	if (!json_object_object_get_ex(o, "key", &k))
+	if (!k)
 		return -1;
-	kv->key = etcd_unb64(json_object_get_string(k), &klen);
-	if (json_object_object_get_ex(o, "value", &v))
-		kv->value = etcd_unb64(json_object_get_string(v), &kv->value_len);
-	else
-		kv->value = strdup("");
+	kv->key = etcd_unb64(k, &klen);
+	kv->value = v ? etcd_unb64(v, &kv->value_len) : strdup("");
 	kv->mod_revision = get_i64(o, "mod_revision");
 	kv->create_revision = get_i64(o, "create_revision");
 	kv->lease = get_i64(o, "lease");
@@ -370,31 +388,35 @@ static void kv_free(struct etcd_kv *kv)
 
 int etcd_range(struct etcd *e, const char *key, const char *range_end, struct etcd_kvs *out)
 {
-	json_object *req = json_object_new_object(), *resp, *kvs;
-	int err;
+	struct jw w;
+	yajl_val resp, kvs;
 
 	memset(out, 0, sizeof(*out));
-	json_object_object_add(req, "key", b64_string(key, strlen(key)));
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	kb64(&w, "key", key, strlen(key));
 	if (range_end)
-		json_object_object_add(req, "range_end", b64_string(range_end, strlen(range_end)));
-	err = etcd_call(e, "/v3/kv/range", req, &resp);
-	json_object_put(req);
+		kb64(&w, "range_end", range_end, strlen(range_end));
+	jw_object_end(&w);
+	char *body = request_text(&w);
+	int err = etcd_call(e, "/v3/kv/range", body, &resp);
+	free(body);
 	if (err)
 		return -1;
 	out->revision = header_revision(resp);
-	if (json_object_object_get_ex(resp, "kvs", &kvs)) {
-		size_t n = json_object_array_length(kvs);
+	if ((kvs = json_get_array(resp, "kvs"))) {
+		size_t n = json_len(kvs);
 		out->kv = calloc(n ? n : 1, sizeof(*out->kv));
 		if (!out->kv) {
-			json_object_put(resp);
+			json_free(resp);
 			return seterr(e, "out of memory");
 		}
 		out->cap = n;
 		for (size_t i = 0; i < n; i++)
-			if (!kv_take(json_object_array_get_idx(kvs, i), &out->kv[out->n]))
+			if (!kv_take(json_at(kvs, i), &out->kv[out->n]))
 				out->n++;
 	}
-	json_object_put(resp);
+	json_free(resp);
 	return 0;
 }
 
@@ -406,133 +428,159 @@ void etcd_kvs_free(struct etcd_kvs *kvs)
 	memset(kvs, 0, sizeof(*kvs));
 }
 
+/* compare and success are arrays left open: etcd_txn_commit reads their text so far and closes it itself */
 void etcd_txn_init(struct etcd_txn *t)
 {
-	t->compare = json_object_new_array();
-	t->success = json_object_new_array();
+	jw_init(&t->compare, NULL, 0);
+	jw_init(&t->success, NULL, 0);
+	jw_array(&t->compare);
+	jw_array(&t->success);
 	t->nops = 0;
 	t->bytes = 64;
 }
 
 void etcd_txn_free(struct etcd_txn *t)
 {
-	json_object_put(t->compare);
-	json_object_put(t->success);
-	t->compare = t->success = NULL;
+	jw_free(&t->compare);
+	jw_free(&t->success);
 }
 
 void etcd_txn_cmp_mod(struct etcd_txn *t, const char *key, int64_t rev)
 {
-	json_object *c = json_object_new_object();
-	json_object_object_add(c, "key", b64_string(key, strlen(key)));
-	json_object_object_add(c, "target", json_object_new_string("MOD"));
-	json_object_object_add(c, "result", json_object_new_string("EQUAL"));
-	json_object_object_add(c, "mod_revision", json_object_new_int64(rev));
-	json_object_array_add(t->compare, c);
+	struct jw *w = &t->compare;
+	jw_object(w);
+	kb64(w, "key", key, strlen(key));
+	jw_kstring(w, "target", "MOD");
+	jw_kstring(w, "result", "EQUAL");
+	jw_kint(w, "mod_revision", rev);
+	jw_object_end(w);
 	t->bytes += 4 * strlen(key) / 3 + 80;
 }
 
 void etcd_txn_put(struct etcd_txn *t, const char *key, const char *value, size_t len, int64_t lease)
 {
-	json_object *op = json_object_new_object(), *put = json_object_new_object();
-	json_object_object_add(put, "key", b64_string(key, strlen(key)));
-	json_object_object_add(put, "value", b64_string(value, len));
+	struct jw *w = &t->success;
+	jw_object(w);
+	jw_kobject(w, "request_put");
+	kb64(w, "key", key, strlen(key));
+	kb64(w, "value", value, len);
 	if (lease)
-		json_object_object_add(put, "lease", json_object_new_int64(lease));
-	json_object_object_add(op, "request_put", put);
-	json_object_array_add(t->success, op);
+		jw_kint(w, "lease", lease);
+	jw_object_end(w);
+	jw_object_end(w);
 	t->nops++;
 	t->bytes += 4 * (strlen(key) + len) / 3 + 64;
 }
 
 void etcd_txn_del(struct etcd_txn *t, const char *key)
 {
-	json_object *op = json_object_new_object(), *del = json_object_new_object();
-	json_object_object_add(del, "key", b64_string(key, strlen(key)));
-	json_object_object_add(op, "request_delete_range", del);
-	json_object_array_add(t->success, op);
+	struct jw *w = &t->success;
+	jw_object(w);
+	jw_kobject(w, "request_delete_range");
+	kb64(w, "key", key, strlen(key));
+	jw_object_end(w);
+	jw_object_end(w);
 	t->nops++;
 	t->bytes += 4 * strlen(key) / 3 + 64;
 }
 
 int etcd_txn_commit(struct etcd *e, struct etcd_txn *t, bool *ok, int64_t *rev)
 {
-	json_object *req = json_object_new_object(), *resp, *s;
-	int err;
+	size_t nc, ns;
+	const char *c = jw_text(&t->compare, &nc), *s = jw_text(&t->success, &ns);
+	yajl_val resp;
+	bool succeeded = false;
 
-	json_object_object_add(req, "compare", json_object_get(t->compare));
-	json_object_object_add(req, "success", json_object_get(t->success));
-	err = etcd_call(e, "/v3/kv/txn", req, &resp);
-	json_object_put(req);
+	if (jw_error(&t->compare) || jw_error(&t->success))
+		return seterr(e, "etcd transaction: %s", jw_error(&t->compare) ?: jw_error(&t->success));
+	/* {"compare":[...],"success":[...]} around the two arrays' items */
+	char *body = malloc(nc + ns + 32);
+	if (body)
+		sprintf(body, "{\"compare\":%s],\"success\":%s]}", c, s);
+	int err = etcd_call(e, "/v3/kv/txn", body, &resp);
+	free(body);
 	if (err)
 		return -1;
-	*ok = json_object_object_get_ex(resp, "succeeded", &s) && json_object_get_boolean(s);
+	*ok = !json_get_bool(resp, "succeeded", &succeeded) && succeeded;
 	if (rev)
 		*rev = header_revision(resp);
-	json_object_put(resp);
+	json_free(resp);
 	return 0;
 }
 
 int etcd_put(struct etcd *e, const char *key, const char *value, int64_t lease, int64_t *rev)
 {
-	json_object *req = json_object_new_object(), *resp;
-	int err;
+	struct jw w;
+	yajl_val resp;
 
-	json_object_object_add(req, "key", b64_string(key, strlen(key)));
-	json_object_object_add(req, "value", b64_string(value, strlen(value)));
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	kb64(&w, "key", key, strlen(key));
+	kb64(&w, "value", value, strlen(value));
 	if (lease)
-		json_object_object_add(req, "lease", json_object_new_int64(lease));
-	err = etcd_call(e, "/v3/kv/put", req, &resp);
-	json_object_put(req);
+		jw_kint(&w, "lease", lease);
+	jw_object_end(&w);
+	char *body = request_text(&w);
+	int err = etcd_call(e, "/v3/kv/put", body, &resp);
+	free(body);
 	if (err)
 		return -1;
 	if (rev)
 		*rev = header_revision(resp);
-	json_object_put(resp);
+	json_free(resp);
 	return 0;
+}
+
+/* {"NAME": n} */
+static char *one_int(const char *name, int64_t n)
+{
+	struct jw w;
+
+	jw_init(&w, NULL, 0);
+	jw_object(&w);
+	jw_kint(&w, name, n);
+	jw_object_end(&w);
+	return request_text(&w);
 }
 
 int etcd_lease_grant(struct etcd *e, int ttl, int64_t *id)
 {
-	json_object *req = json_object_new_object(), *resp;
-	int err;
+	yajl_val resp;
+	char *body = one_int("TTL", ttl);
+	int err = etcd_call(e, "/v3/lease/grant", body, &resp);
 
-	json_object_object_add(req, "TTL", json_object_new_int64(ttl));
-	err = etcd_call(e, "/v3/lease/grant", req, &resp);
-	json_object_put(req);
+	free(body);
 	if (err)
 		return -1;
 	*id = get_i64(resp, "ID");
-	json_object_put(resp);
+	json_free(resp);
 	return *id ? 0 : seterr(e, "etcd %s: lease grant gave no lease", e->url);
 }
 
 int etcd_lease_keepalive(struct etcd *e, int64_t id, int64_t *ttl)
 {
-	json_object *req = json_object_new_object(), *resp, *r;
-	int err;
+	yajl_val resp;
+	char *body = one_int("ID", id);
+	int err = etcd_call(e, "/v3/lease/keepalive", body, &resp);
 
-	json_object_object_add(req, "ID", json_object_new_int64(id));
-	err = etcd_call(e, "/v3/lease/keepalive", req, &resp);
-	json_object_put(req);
+	free(body);
 	if (err)
 		return -1;
 	/* a stream of answers: {"result": {...}} (one, since we sent one request) */
-	*ttl = json_object_object_get_ex(resp, "result", &r) ? get_i64(r, "TTL") : 0;
-	json_object_put(resp);
+	*ttl = get_i64(json_get(resp, "result"), "TTL");
+	json_free(resp);
 	return 0;
 }
 
 int etcd_lease_revoke(struct etcd *e, int64_t id)
 {
-	json_object *req = json_object_new_object(), *resp;
-	int err;
+	yajl_val resp;
+	char *body = one_int("ID", id);
+	int err = etcd_call(e, "/v3/lease/revoke", body, &resp);
 
-	json_object_object_add(req, "ID", json_object_new_int64(id));
-	err = etcd_call(e, "/v3/lease/revoke", req, &resp);
-	json_object_put(req);
+	free(body);
 	if (!err)
-		json_object_put(resp);
+		json_free(resp);
 	return err;
 }
 
@@ -555,50 +603,53 @@ static void watch_end(struct etcd_watch *w, int64_t compact, const char *why)
 
 static void watch_line(struct etcd_watch *w, const char *line)
 {
-	json_object *o = json_tokener_parse(line), *r, *evs, *x;
+	yajl_val o = json_parse(line, strlen(line), NULL, 0), r, evs;
 	struct etcd_watch_event *ev = NULL;
 	size_t n = 0;
+	bool x;
 
 	if (!o) {
 		watch_end(w, 0, "the watch stream is not JSON");
 		return;
 	}
-	if (!json_object_object_get_ex(o, "result", &r)) {
-		json_object *m;
+	if (!(r = json_get(o, "result"))) {
+		yajl_val m = json_get(o, "error");
+		char *mt = m ? json_dump(m, 0) : NULL;
 		char why[200];
-		snprintf(why, sizeof(why), "watch error: %s",
-			 json_object_object_get_ex(o, "error", &m) ? json_object_to_json_string(m) : line);
+		snprintf(why, sizeof(why), "watch error: %s", mt ? mt : line);
+		free(mt);
 		watch_end(w, 0, why);
-		json_object_put(o);
+		json_free(o);
 		return;
 	}
 	if (get_i64(r, "compact_revision") > 0) {
 		watch_end(w, get_i64(r, "compact_revision"), "compacted");
-		json_object_put(o);
+		json_free(o);
 		return;
 	}
-	if (json_object_object_get_ex(r, "canceled", &x) && json_object_get_boolean(x)) {
+	if (!json_get_bool(r, "canceled", &x) && x) {
 		watch_end(w, 0, "canceled by etcd");
-		json_object_put(o);
+		json_free(o);
 		return;
 	}
-	if (json_object_object_get_ex(r, "events", &evs)) {
-		size_t cnt = json_object_array_length(evs);
+	if ((evs = json_get_array(r, "events"))) {
+		size_t cnt = json_len(evs);
 		ev = calloc(cnt ? cnt : 1, sizeof(*ev));
 		for (size_t i = 0; ev && i < cnt; i++) {
-			json_object *e = json_object_array_get_idx(evs, i), *kv, *t;
-			if (!json_object_object_get_ex(e, "kv", &kv) || kv_take(kv, &ev[n].kv))
+			yajl_val e = json_at(evs, i), kv = json_get(e, "kv");
+			const char *t = json_get_string(e, "type");
+			if (!kv || kv_take(kv, &ev[n].kv))
 				continue;
-			ev[n].del = json_object_object_get_ex(e, "type", &t) && !strcmp(json_object_get_string(t), "DELETE");
+			ev[n].del = t && !strcmp(t, "DELETE");
 			n++;
 		}
 	}
-	if (!json_object_object_get_ex(r, "created", &x) || n)
+	if (!json_get(r, "created") || n)
 		w->cb.events(w->cb.arg, header_revision(r), ev, n);
 	for (size_t i = 0; i < n; i++)
 		kv_free(&ev[i].kv);
 	free(ev);
-	json_object_put(o);
+	json_free(o);
 }
 
 static void watch_chunk(struct evhttp_request *req, void *arg)
@@ -631,19 +682,23 @@ struct etcd_watch *etcd_watch_start(struct etcd *e, struct event_base *base, con
 				    const char *range_end, int64_t start_rev, const struct etcd_watch_cb *cb)
 {
 	struct etcd_watch *w = calloc(1, sizeof(*w));
-	json_object *req = json_object_new_object(), *cr = json_object_new_object();
 	struct evhttp_request *r;
-	const char *body;
+	struct jw jw;
+	char *body;
 
-	json_object_object_add(cr, "key", b64_string(key, strlen(key)));
+	jw_init(&jw, NULL, 0);
+	jw_object(&jw);
+	jw_kobject(&jw, "create_request");
+	kb64(&jw, "key", key, strlen(key));
 	if (range_end)
-		json_object_object_add(cr, "range_end", b64_string(range_end, strlen(range_end)));
+		kb64(&jw, "range_end", range_end, strlen(range_end));
 	if (start_rev)
-		json_object_object_add(cr, "start_revision", json_object_new_int64(start_rev));
-	json_object_object_add(cr, "progress_notify", json_object_new_boolean(1));
-	json_object_object_add(req, "create_request", cr);
-	body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	if (!w || !(w->pending = evbuffer_new()) || !(w->conn = conn_new(e, base)))
+		jw_kint(&jw, "start_revision", start_rev);
+	jw_kbool(&jw, "progress_notify", true);
+	jw_object_end(&jw);
+	jw_object_end(&jw);
+	body = request_text(&jw);
+	if (!body || !w || !(w->pending = evbuffer_new()) || !(w->conn = conn_new(e, base)))
 		goto fail;
 	w->e = e;
 	w->cb = *cb;
@@ -655,10 +710,10 @@ struct etcd_watch *etcd_watch_start(struct etcd *e, struct event_base *base, con
 	evhttp_request_set_chunked_cb(r, watch_chunk);
 	if (evhttp_make_request(w->conn, r, EVHTTP_REQ_POST, "/v3/watch"))
 		goto fail;
-	json_object_put(req);
+	free(body);
 	return w;
 fail:
-	json_object_put(req);
+	free(body);
 	if (w) {
 		if (w->conn)
 			evhttp_connection_free(w->conn);

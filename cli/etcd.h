@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "cli/json.h"
 
 struct event_base;
-struct json_object;
 
 /*
  * Why libevent: Debian ships no static libcurl, and the binary is linked
@@ -61,8 +61,8 @@ struct etcd_kvs {
 int etcd_open(struct etcd *e, const char *url);
 void etcd_close(struct etcd *e);
 
-/* POSTs a JSON request to PATH (/v3/kv/range...); *resp is the answer (json_object_put it). 0 or -1 (e->err). */
-int etcd_call(struct etcd *e, const char *path, struct json_object *req, struct json_object **resp);
+/* POSTs a JSON request (body: its text) to PATH (/v3/kv/range...); *resp is the answer (json_free it). 0 or -1 (e->err). */
+int etcd_call(struct etcd *e, const char *path, const char *body, yajl_val *resp);
 
 /* Every key in [key, range_end) (range_end NULL: key alone; "" for prefix: see etcd_prefix_end). */
 int etcd_range(struct etcd *e, const char *key, const char *range_end, struct etcd_kvs *out);
@@ -72,7 +72,7 @@ void etcd_prefix_end(const char *prefix, char *end, size_t cap);
 
 /* A transaction being built: compares, then the operations done when they all hold. */
 struct etcd_txn {
-	struct json_object *compare, *success;
+	struct jw compare, success; /* the items of the two arrays, comma-separated (written in buffers) */
 	size_t nops;   /* operations in success */
 	size_t bytes;  /* encoded size so far (etcd refuses a request over 1.5 MiB) */
 };

@@ -1,4 +1,5 @@
 /* cli/jdoc.c — apply's JSON reader: yajl's event parser checks the text, the values go into one arena. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
@@ -35,6 +36,7 @@ struct builder {
 	struct ablock *blocks;
 	size_t left; /* bytes free at the end of blocks->data */
 	size_t used;
+	const char *why; /* a refusal of ours (depth, memory), else yajl's */
 };
 
 /* bytes from the arena, 8-byte aligned (values and strings share it). */
@@ -104,8 +106,10 @@ static int add_scalar(struct builder *b, struct jval *v)
 {
 	const char *key = b->key;
 
-	if (b->depth == JDOC_MAX_DEPTH) /* json-c counts the value inside the deepest container too */
+	if (b->depth == JDOC_MAX_DEPTH) { /* json-c counted the value inside the deepest container too */
+		b->why = "nested more than 32 deep";
 		return 0;
+	}
 	b->key = NULL;
 	return add(b, v, key);
 }
@@ -166,8 +170,10 @@ static int on_key(void *ctx, const unsigned char *s, size_t len)
 
 static int open_container(struct builder *b, uint8_t type)
 {
-	if (b->depth == JDOC_MAX_DEPTH)
+	if (b->depth == JDOC_MAX_DEPTH) {
+		b->why = "nested more than 32 deep";
 		return 0;
+	}
 	b->open[b->depth++] = (struct frame){ .base = b->sp, .key = b->key, .type = type };
 	b->key = NULL;
 	return 1;
@@ -224,8 +230,10 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 	b.root = &doc->root;
 	*err_off = 0;
 	h = b.h = yajl_alloc(&callbacks, NULL, &b);
-	if (!h)
+	if (!h) {
+		snprintf(doc->err, sizeof(doc->err), "out of memory");
 		return -1;
+	}
 	/* RFC 8259 and nothing else: these are yajl's defaults, said out loud */
 	yajl_config(h, yajl_allow_comments, 0);
 	yajl_config(h, yajl_dont_validate_strings, 0);
@@ -240,18 +248,25 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 	const char *ff = memchr(text, '\f', len), *vt = memchr(text, '\v', ff ? (size_t)(ff - text) : len);
 	size_t upto = vt ? (size_t)(vt - text) : ff ? (size_t)(ff - text) : len;
 
+	const char *why = NULL;
+	unsigned char *ymsg = NULL;
+
 	if (yajl_parse(h, (const unsigned char *)text, upto) != yajl_status_ok) {
 		/* yajl stops just past the byte or token it refused: step back onto it */
 		size_t used = yajl_get_bytes_consumed(h);
 		*err_off = used ? used - 1 : 0;
+		why = b.why ? b.why : (const char *)(ymsg = yajl_get_error(h, 0, (const unsigned char *)text, upto));
 	} else if (upto < len) {
 		*err_off = upto;
+		why = "lexical error: invalid char in json text"; /* yajl's words for a byte JSON has nowhere */
 	} else {
 		b.finishing = true;
-		if (yajl_complete_parse(h) == yajl_status_ok)
+		if (yajl_complete_parse(h) == yajl_status_ok) {
 			err = 0;
-		else
+		} else {
 			*err_off = len; /* it ended too early: the error is at the end */
+			why = b.why ? b.why : JDOC_TOO_EARLY;
+		}
 		/*
 		 * yajl takes an unfinished token after the value ("{} tru", "{} 1") for
 		 * one the next call would finish, even in its last call: what follows
@@ -264,14 +279,22 @@ int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off)
 			if (i < len) {
 				*err_off = i;
 				err = -1;
+				why = JDOC_TRAILING;
 			}
 		}
 	}
+	char msg[sizeof(doc->err)];
+	snprintf(msg, sizeof(msg), "%s", why ? why : "invalid JSON");
+	for (size_t n = strlen(msg); n && (msg[n - 1] == '\n' || msg[n - 1] == ' ' || msg[n - 1] == '.');)
+		msg[--n] = '\0';
+	if (ymsg)
+		yajl_free_error(h, ymsg);
 	yajl_free(h);
 	free(b.stack);
 	doc->arena = b.blocks;
 	if (err) {
 		jdoc_free(doc);
+		memcpy(doc->err, msg, sizeof(msg));
 		return -1;
 	}
 	return 0;

@@ -32,14 +32,19 @@ struct jval {
 struct jdoc {
 	struct jval root;
 	void *arena; /* chain of blocks */
+	/* why jdoc_parse refused the text: yajl's words ("lexical error: ...", "parse error: ..."),
+	 * JDOC_TOO_EARLY, JDOC_TRAILING or "nested more than 32 deep" */
+	char err[128];
 };
+#define JDOC_TOO_EARLY "the JSON ends too early (unclosed object, array or string)"
+#define JDOC_TRAILING "unexpected text after the JSON document"
 
 /*
  * Parses text[0..len) (modified: closing quotes become NULs) as one JSON
  * value, strictly (RFC 8259, UTF-8 checked, nesting at most 32 deep, nothing
  * after it but white space).
- * 0, or -1 with *err_off at (or just past) the first byte it could not accept:
- * at len when the text ends too early.
+ * 0, or -1 with *err_off at (or just past) the first byte it could not accept
+ * (at len when the text ends too early) and doc->err saying why.
  */
 int jdoc_parse(char *text, size_t len, struct jdoc *doc, size_t *err_off);
 void jdoc_free(struct jdoc *doc);

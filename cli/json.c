@@ -218,10 +218,52 @@ static bool utf8_ok(const unsigned char *s, size_t len)
 	return true;
 }
 
+/* s with each byte that is not part of a UTF-8 character replaced by U+FFFD (malloc'ed). */
+static char *utf8_fixed(const char *s, size_t len, size_t *out_len)
+{
+	char *d = malloc(3 * len + 1);
+	size_t o = 0;
+
+	if (!d)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+			if (!n || len - i < n || !utf8_ok((const unsigned char *)s + i, n)) {
+				memcpy(d + o, "\xef\xbf\xbd", 3);
+				o += 3;
+				i++;
+				continue;
+			}
+		}
+		memcpy(d + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	d[o] = '\0';
+	*out_len = o;
+	return d;
+}
+
 void jw_string_len(struct jw *w, const char *s, size_t len)
 {
-	if (!utf8_ok((const unsigned char *)s, len))
-		fail_w(w, "a string is not UTF-8");
+	if (!utf8_ok((const unsigned char *)s, len)) {
+		if (!(w->flags & JW_LOSSY)) {
+			fail_w(w, "a string is not UTF-8");
+			return;
+		}
+		size_t n;
+		char *fixed = utf8_fixed(s, len, &n);
+		if (!fixed) {
+			fail_w(w, "out of memory");
+			return;
+		}
+		GEN(w, yajl_gen_string(w->g, (const unsigned char *)fixed, n));
+		free(fixed);
+		return;
+	}
 	GEN(w, yajl_gen_string(w->g, (const unsigned char *)s, len));
 }
 
@@ -368,6 +410,11 @@ void jw_kvalue(struct jw *w, const char *key, yajl_val v)
 {
 	jw_key(w, key);
 	jw_value(w, v);
+}
+
+void jw_fail(struct jw *w, const char *why)
+{
+	fail_w(w, why);
 }
 
 int jw_finish(struct jw *w)

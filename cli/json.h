@@ -24,6 +24,8 @@
  * calls need no checks, only jw_finish's.
  */
 #define JW_PRETTY 0x1
+/* Bytes of a string that are not UTF-8 are written as U+FFFD instead of failing (what is shown, not saved). */
+#define JW_LOSSY 0x2
 
 struct jw {
 	yajl_gen g;
@@ -70,6 +72,8 @@ void jw_kbool(struct jw *w, const char *key, bool v);
 void jw_knull(struct jw *w, const char *key);
 void jw_kvalue(struct jw *w, const char *key, yajl_val v);
 
+/* Marks the writer failed (a caller's own failure, e.g. no memory for what it was about to write). */
+void jw_fail(struct jw *w, const char *why);
 /* 0 when every call succeeded and the document is complete (and flushed to out); -1 else (jw_error). */
 int jw_finish(struct jw *w);
 /* The first failure in words ("a string is not UTF-8", ...), or NULL. */

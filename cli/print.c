@@ -1,121 +1,161 @@
-/* cli/print.c — the one print path: each call either prints text or adds a JSON field (json-c). */
+/* cli/print.c — the one print path: each call either prints text or adds a JSON field (cli/json.h's writer). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <json-c/json.h>
 #include "cli/cli.h"
+#include "cli/json.h"
 
-#define MAX_DEPTH 8
+/*
+ * The JSON document is written as the calls come, into a buffer printed by
+ * pr_flush: an error (pr_error) still replaces whatever the command had
+ * built. The rules are the ones the json-c tree had: a scalar goes into an
+ * object (dropped at the top or in an array), a container in an array takes
+ * no key, and a second document at the top is dropped.
+ */
+#define MAX_DEPTH 32
 
-static json_object *stack[MAX_DEPTH];
+static struct jw w;
+static bool started;          /* w holds a document (begun, or pr_error's) */
+static bool in_array[MAX_DEPTH];
 static int depth;
-static json_object *root;
+static int dropped;           /* depth inside a container that is not written (a second document) */
 static bool printed;
 
-static void push(json_object *o, const char *key)
+static void begin_doc(void)
 {
-	if (depth == 0) {
-		if (!root)
-			root = o;
-	} else if (json_object_is_type(stack[depth - 1], json_type_array)) {
-		json_object_array_add(stack[depth - 1], o);
-	} else {
-		json_object_object_add(stack[depth - 1], key ? key : "", o);
-	}
-	if (depth < MAX_DEPTH)
-		stack[depth++] = o;
+	jw_init(&w, NULL, (opts.pretty ? JW_PRETTY : 0) | JW_LOSSY);
+	started = true;
+	depth = dropped = 0;
 }
 
-static void add(const char *key, json_object *v)
+static void push(bool array, const char *key)
 {
-	if (depth && json_object_is_type(stack[depth - 1], json_type_object))
-		json_object_object_add(stack[depth - 1], key, v);
+	if (dropped || (depth == 0 && started) || depth == MAX_DEPTH) {
+		dropped++;
+		return;
+	}
+	if (depth == 0)
+		begin_doc();
+	else if (!in_array[depth - 1])
+		jw_key(&w, key ? key : "");
+	if (array)
+		jw_array(&w);
 	else
-		json_object_put(v);
+		jw_object(&w);
+	in_array[depth++] = array;
+}
+
+static void pop(void)
+{
+	if (dropped) {
+		dropped--;
+		return;
+	}
+	if (!depth)
+		return;
+	if (in_array[--depth])
+		jw_array_end(&w);
+	else
+		jw_object_end(&w);
+}
+
+/* A member of the innermost object, if there is one */
+static bool member(const char *key)
+{
+	if (dropped || !depth || in_array[depth - 1])
+		return false;
+	jw_key(&w, key);
+	return true;
 }
 
 void pr_begin_list(void)
 {
 	if (opts.json)
-		push(json_object_new_array(), NULL);
+		push(true, NULL);
 }
 
 void pr_end_list(void)
 {
-	if (opts.json && depth)
-		depth--;
+	if (opts.json)
+		pop();
 }
 
 void pr_begin_obj(void)
 {
 	if (opts.json)
-		push(json_object_new_object(), NULL);
+		push(false, NULL);
 }
 
 void pr_end_obj(void)
 {
-	if (opts.json) {
-		if (depth)
-			depth--;
-	} else {
+	if (opts.json)
+		pop();
+	else
 		putchar('\n');
-	}
 }
 
 void pr_begin_nested(const char *key)
 {
 	if (opts.json)
-		push(json_object_new_object(), key);
+		push(false, key);
 }
 
 void pr_end_nested(void)
 {
-	if (opts.json && depth)
-		depth--;
+	if (opts.json)
+		pop();
 }
 
 void pr_begin_array(const char *key)
 {
 	if (opts.json)
-		push(json_object_new_array(), key);
+		push(true, key);
 }
 
 void pr_end_array(void)
 {
-	if (opts.json && depth)
-		depth--;
+	if (opts.json)
+		pop();
 }
 
 void pr_str(const char *key, const char *text_fmt, const char *value)
 {
-	if (opts.json)
-		add(key, json_object_new_string(value));
-	else if (text_fmt)
+	if (opts.json) {
+		if (member(key))
+			jw_string(&w, value);
+	} else if (text_fmt) {
 		printf(text_fmt, value);
+	}
 }
 
 void pr_u64(const char *key, const char *text_fmt, uint64_t value)
 {
-	if (opts.json)
-		add(key, json_object_new_uint64(value));
-	else if (text_fmt)
+	if (opts.json) {
+		if (member(key))
+			jw_uint(&w, value);
+	} else if (text_fmt) {
 		printf(text_fmt, (unsigned long long)value);
+	}
 }
 
 void pr_bool(const char *key, const char *text_if_true, bool value)
 {
-	if (opts.json)
-		add(key, json_object_new_boolean(value));
-	else if (value && text_if_true)
+	if (opts.json) {
+		if (member(key))
+			jw_bool(&w, value);
+	} else if (value && text_if_true) {
 		fputs(text_if_true, stdout);
+	}
 }
 
 void pr_on_off(const char *key, const char *text_fmt, bool value)
 {
-	if (opts.json)
-		add(key, json_object_new_boolean(value));
-	else if (text_fmt)
+	if (opts.json) {
+		if (member(key))
+			jw_bool(&w, value);
+	} else if (text_fmt) {
 		printf(text_fmt, value ? "on" : "off");
+	}
 }
 
 void pr_text(const char *fmt, ...)
@@ -130,21 +170,28 @@ void pr_text(const char *fmt, ...)
 
 void pr_done(void)
 {
-	if (opts.json && !root) {
-		root = json_object_new_object();
+	if (opts.json && !started) {
+		begin_doc();
+		jw_object(&w);
+		jw_object_end(&w);
 	}
 }
 
 void pr_flush(void)
 {
-	if (opts.json && root && !printed) {
-		int flags = opts.pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
-		puts(json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (started) {
+		/* containers a command left open are closed, as the tree printed them */
+		dropped = 0;
+		while (depth)
+			pop();
+		if (jw_finish(&w))
+			fprintf(stderr, "vpcbpf: cannot print the JSON output: %s\n", jw_error(&w));
+		else if (!printed)
+			puts(jw_text(&w, NULL));
+		jw_free(&w);
 	}
-	if (root)
-		json_object_put(root);
-	root = NULL;
-	depth = 0;
+	started = false;
+	depth = dropped = 0;
 	printed = false;
 	fflush(stdout);
 }
@@ -160,10 +207,11 @@ void pr_error(const char *msg, int code)
 {
 	if (!opts.json)
 		return;
-	if (root)
-		json_object_put(root);
-	root = json_object_new_object();
-	depth = 0;
-	json_object_object_add(root, "error", json_object_new_string(msg));
-	json_object_object_add(root, "code", json_object_new_int(code));
+	if (started)
+		jw_free(&w);
+	begin_doc();
+	jw_object(&w);
+	jw_kstring(&w, "error", msg);
+	jw_kint(&w, "code", code);
+	jw_object_end(&w);
 }

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <json-c/json.h>
 #include "cli/cli.h"
 #include "maps/fib.h"
 #include "maps/prefix.h"
@@ -46,90 +45,85 @@ int row_cmp_route(const void *a, const void *b)
 	return x->vni != y->vni ? cmp_u32(x->vni, y->vni) : prefix_order(x->prefix, x->len, y->prefix, y->len);
 }
 
-static void add_str(json_object *o, const char *key, const char *v)
-{
-	json_object_object_add(o, key, json_object_new_string(v));
-}
-
-static json_object *save_vpc(const struct txn_state *st, const void *rec)
+static void save_vpc(struct jw *o, const struct txn_state *st, const void *rec)
 {
 	const struct txn_vpc *v = rec;
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "vni", json_object_new_int64(v->vni));
+	jw_object(o);
+	jw_kint(o, "vni", v->vni);
 	if (v->rec.name[0])
-		add_str(o, "name", v->rec.name);
+		jw_kstring(o, "name", v->rec.name);
 	if (v->rec.advertise_table) /* 0: the default table, left out */
-		json_object_object_add(o, "table", json_object_new_int64(v->rec.advertise_table));
-	return o;
+		jw_kint(o, "table", v->rec.advertise_table);
+	jw_object_end(o);
 }
 
-static json_object *save_subnet(const struct txn_state *st, const void *rec)
+static void save_subnet(struct jw *o, const struct txn_state *st, const void *rec)
 {
 	const struct txn_subnet *sn = rec;
-	json_object *o = json_object_new_object();
+	jw_object(o);
 	char b[20];
-	add_str(o, "cidr", prefix_str(sn->k.prefix, sn->k.len, b));
-	json_object_object_add(o, "vpc", json_object_new_int64(sn->k.vni));
-	add_str(o, "gateway", ip_str(sn->v.gateway, b));
+	jw_kstring(o, "cidr", prefix_str(sn->k.prefix, sn->k.len, b));
+	jw_kint(o, "vpc", sn->k.vni);
+	jw_kstring(o, "gateway", ip_str(sn->v.gateway, b));
 	if (sn->v.name[0])
-		add_str(o, "name", sn->v.name);
+		jw_kstring(o, "name", sn->v.name);
 	/* the DHCP options in the words of subnet add (cli/dhcp.c); those not set are left out */
 	char d[DHCP_TEXT_LEN];
 	if (sn->dhcp.dns_count)
-		add_str(o, "dns", dhcp_dns_str(&sn->dhcp, d, sizeof(d)));
+		jw_kstring(o, "dns", dhcp_dns_str(&sn->dhcp, d, sizeof(d)));
 	if (sn->dhcp.domain_len)
-		add_str(o, "domain", dhcp_domain_str(&sn->dhcp, d, sizeof(d)));
+		jw_kstring(o, "domain", dhcp_domain_str(&sn->dhcp, d, sizeof(d)));
 	if (sn->dhcp.route_count)
-		add_str(o, "routes", dhcp_routes_str(&sn->dhcp, d, sizeof(d)));
-	return o;
+		jw_kstring(o, "routes", dhcp_routes_str(&sn->dhcp, d, sizeof(d)));
+	jw_object_end(o);
 }
 
-static json_object *save_nic(const struct txn_state *st, const void *rec)
+static void save_nic(struct jw *o, const struct txn_state *st, const void *rec)
 {
 	const struct txn_nic *n = rec;
-	json_object *o = json_object_new_object();
+	jw_object(o);
 	char b[20];
-	add_str(o, "ip", ip_str(n->k.ip, b));
-	json_object_object_add(o, "vpc", json_object_new_int64(n->k.vni));
-	add_str(o, "mac", mac_str(n->v.mac, b));
+	jw_kstring(o, "ip", ip_str(n->k.ip, b));
+	jw_kint(o, "vpc", n->k.vni);
+	jw_kstring(o, "mac", mac_str(n->v.mac, b));
 	if (n->host[0])
-		add_str(o, "host", n->host);
+		jw_kstring(o, "host", n->host);
 	if (n->v.flags & NIC_F_LOCAL)
-		add_str(o, "dev", n->dev[0] ? n->dev : "");
+		jw_kstring(o, "dev", n->dev[0] ? n->dev : "");
 	else
-		add_str(o, "remote", ip_str(n->v.remote, b));
-	json_object_object_add(o, "source_check", json_object_new_boolean(!!(n->v.flags & NIC_F_SOURCE_CHECK)));
+		jw_kstring(o, "remote", ip_str(n->v.remote, b));
+	jw_kbool(o, "source_check", !!(n->v.flags & NIC_F_SOURCE_CHECK));
 	if (n->v.flags & NIC_F_NO_DHCP) /* on, the default, is left out */
-		json_object_object_add(o, "dhcp", json_object_new_boolean(false));
+		jw_kbool(o, "dhcp", false);
 	if (n->v.ct_quota) /* 0: the host's, left out */
-		json_object_object_add(o, "ct_quota", json_object_new_int64(n->v.ct_quota));
+		jw_kint(o, "ct_quota", n->v.ct_quota);
 	if (n->v.sg_id) {
 		const struct txn_sg *g = table_get(&st->sgs, &n->v.sg_id);
 		char id[16];
 		snprintf(id, sizeof(id), "#%u", n->v.sg_id);
-		add_str(o, "sg", g ? g->name : id);
+		jw_kstring(o, "sg", g ? g->name : id);
 	}
-	return o;
+	jw_object_end(o);
 }
 
-static json_object *save_route(const struct txn_state *st, const void *rec)
+static void save_route(struct jw *o, const struct txn_state *st, const void *rec)
 {
 	const struct txn_route *r = rec;
-	json_object *o = json_object_new_object();
+	jw_object(o);
 	char b[20];
-	add_str(o, "prefix", prefix_str(r->k.prefix, r->k.len, b));
-	json_object_object_add(o, "vpc", json_object_new_int64(r->k.vni));
+	jw_kstring(o, "prefix", prefix_str(r->k.prefix, r->k.len, b));
+	jw_kint(o, "vpc", r->k.vni);
 	if (r->r.kind == ROUTE_VIA)
-		add_str(o, "via", ip_str(r->r.via, b));
+		jw_kstring(o, "via", ip_str(r->r.via, b));
 	else if (r->r.kind == ROUTE_PEER)
-		json_object_object_add(o, "peer", json_object_new_int64(r->r.peer_vni));
+		jw_kint(o, "peer", r->r.peer_vni);
 	else if (r->r.kind == ROUTE_INTERNET)
-		json_object_object_add(o, "internet", json_object_new_boolean(1));
+		jw_kbool(o, "internet", 1);
 	else
-		json_object_object_add(o, "blackhole", json_object_new_boolean(1));
+		jw_kbool(o, "blackhole", 1);
 	if (r->r.flags & ROUTE_F_ADVERTISE)
-		json_object_object_add(o, "advertise", json_object_new_boolean(1));
-	return o;
+		jw_kbool(o, "advertise", 1);
+	jw_object_end(o);
 }
 
 static int cmp_eip(const void *a, const void *b)
@@ -138,15 +132,15 @@ static int cmp_eip(const void *a, const void *b)
 	return cmp_u32(ntohl(x->eip), ntohl(y->eip));
 }
 
-static json_object *save_eip(const struct txn_state *st, const void *rec)
+static void save_eip(struct jw *o, const struct txn_state *st, const void *rec)
 {
 	const struct txn_eip *e = rec;
-	json_object *o = json_object_new_object();
+	jw_object(o);
 	char b[16];
-	add_str(o, "eip", ip_str(e->eip, b));
-	add_str(o, "nic", ip_str(e->nic.ip, b));
-	json_object_object_add(o, "vpc", json_object_new_int64(e->nic.vni));
-	return o;
+	jw_kstring(o, "eip", ip_str(e->eip, b));
+	jw_kstring(o, "nic", ip_str(e->nic.ip, b));
+	jw_kint(o, "vpc", e->nic.vni);
+	jw_object_end(o);
 }
 
 static int cmp_sg(const void *a, const void *b)
@@ -172,45 +166,47 @@ static const char *proto_word(__u8 proto)
 }
 
 /* A group with its rules in priority order (the words of 'sg rule add'). */
-static json_object *save_sg(const struct txn_state *st, const void *rec)
+static void save_sg(struct jw *o, const struct txn_state *st, const void *rec)
 {
 	const struct txn_sg *g = rec;
-	json_object *o = json_object_new_object(), *rules = json_object_new_array();
 	size_t n;
 	void **all = table_sorted(&st->sg_rules, cmp_sg_rule, &n);
 	char b[20];
 
-	add_str(o, "name", g->name);
+	if (!all && n)
+		jw_fail(o, "out of memory");
+	jw_object(o);
+	jw_kstring(o, "name", g->name);
+	jw_karray(o, "rules");
 	for (size_t i = 0; all && i < n; i++) {
 		const struct txn_sg_rule *r = all[i];
-		json_object *ro;
 		if (r->k.sg_id != g->id)
 			continue;
-		ro = json_object_new_object();
-		json_object_object_add(ro, "priority", json_object_new_int64(r->k.priority));
-		add_str(ro, "direction", r->r.dir == SG_INGRESS ? "ingress" : "egress");
-		add_str(ro, "proto", proto_word(r->r.proto));
+		jw_object(o);
+		jw_kint(o, "priority", r->k.priority);
+		jw_kstring(o, "direction", r->r.dir == SG_INGRESS ? "ingress" : "egress");
+		jw_kstring(o, "proto", proto_word(r->r.proto));
 		if (r->r.port_lo != 0 || r->r.port_hi != 65535) {
 			if (r->r.port_lo == r->r.port_hi)
 				snprintf(b, sizeof(b), "%u", r->r.port_lo);
 			else
 				snprintf(b, sizeof(b), "%u-%u", r->r.port_lo, r->r.port_hi);
-			add_str(ro, "port", b);
+			jw_kstring(o, "port", b);
 		}
-		add_str(ro, "cidr", prefix_str(r->r.cidr, r->r.cidr_len, b));
-		add_str(ro, "action", r->r.action == SG_ALLOW ? "allow" : "deny");
-		json_object_array_add(rules, ro);
+		jw_kstring(o, "cidr", prefix_str(r->r.cidr, r->r.cidr_len, b));
+		jw_kstring(o, "action", r->r.action == SG_ALLOW ? "allow" : "deny");
+		jw_object_end(o);
 	}
+	jw_array_end(o);
 	free(all);
-	json_object_object_add(o, "rules", rules);
-	return o;
+	jw_object_end(o);
 }
 
 struct save_section {
 	const char *key;
 	size_t table_offset; /* which table of struct txn_state */
 	int (*cmp)(const void *, const void *);
-	json_object *(*save)(const struct txn_state *st, const void *rec);
+	void (*save)(struct jw *w, const struct txn_state *st, const void *rec);
 };
 
 static const struct save_section sections[] = {
@@ -222,23 +218,38 @@ static const struct save_section sections[] = {
 	{ "eips", offsetof(struct txn_state, eips), cmp_eip, save_eip },
 };
 
-json_object *save_object(const struct txn_state *st, const char *section, const void *rec)
+void save_object(struct jw *w, const struct txn_state *st, const char *section, const void *rec)
 {
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
-		if (!strcmp(sections[i].key, section))
-			return sections[i].save(st, rec);
-	return NULL;
+		if (!strcmp(sections[i].key, section)) {
+			sections[i].save(w, st, rec);
+			return;
+		}
+	jw_fail(w, "no such section");
+}
+
+char *save_object_text(const struct txn_state *st, const char *section, const void *rec)
+{
+	struct jw w;
+	char *s = NULL;
+
+	if (jw_init(&w, NULL, 0))
+		return NULL;
+	save_object(&w, st, section, rec);
+	if (!jw_finish(&w))
+		s = jw_take(&w, NULL);
+	jw_free(&w);
+	return s;
 }
 
 /* One phase per section (hook_progress tells phases apart by pointer). */
 static const char *const progress_phase[] = { "save vpcs", "save security groups", "save subnets", "save nics",
 					      "save routes" };
 
-json_object *save_document(const struct txn_state *st)
+int save_document(struct jw *w, const struct txn_state *st)
 {
-	json_object *root = json_object_new_object();
-
-	json_object_object_add(root, "version", json_object_new_int(1));
+	jw_object(w);
+	jw_kint(w, "version", 1);
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		const struct table *t = (const struct table *)((const char *)st + sections[i].table_offset);
 		size_t n;
@@ -246,32 +257,47 @@ json_object *save_document(const struct txn_state *st)
 		if (!strcmp(sections[i].key, "eips") && !t->live)
 			continue;
 		void **rows = table_sorted(t, sections[i].cmp, &n);
-		json_object *arr = json_object_new_array_ext((int)n);
-		if (!rows) {
-			json_object_put(arr);
-			json_object_put(root);
-			fail("out of memory");
-			return NULL;
-		}
+		if (!rows && n)
+			return fail("out of memory");
+		jw_karray(w, sections[i].key);
 		for (size_t j = 0; j < n; j++) {
-			json_object_array_add(arr, sections[i].save(st, rows[j]));
+			sections[i].save(w, st, rows[j]);
 			/* a million routes take seconds: a bar on a terminal, every 4,096 rows (isatty and the
 			 * clock per row would cost more than the row) */
 			if ((j + 1) % 4096 == 0 || j + 1 == n)
 				hook_progress(i < sizeof(progress_phase) / sizeof(progress_phase[0]) ? progress_phase[i]
 											       : sections[i].key, j + 1, n);
 		}
-		json_object_object_add(root, sections[i].key, arr);
+		jw_array_end(w);
 		free(rows);
 	}
-	return root;
+	jw_object_end(w);
+	return 0;
+}
+
+/* save's document on stdout (compact with -j, else pretty), then a newline; 0, or 1 after printing an error. */
+int save_print(const struct txn_state *st)
+{
+	struct jw w;
+	int err;
+
+	if (jw_init(&w, stdout, opts.json && !opts.pretty ? 0 : JW_PRETTY))
+		return fail("out of memory");
+	err = save_document(&w, st);
+	if (!err && jw_finish(&w))
+		err = fail("save: %s", jw_error(&w));
+	jw_free(&w);
+	if (!err) {
+		fputc('\n', stdout);
+		pr_printed();
+	}
+	return err;
 }
 
 static int do_save(int argc, char **argv)
 {
 	struct txn_state st;
 	struct store *s;
-	json_object *root;
 	int err = 0;
 
 	if (argc > 0)
@@ -279,15 +305,7 @@ static int do_save(int argc, char **argv)
 	/* The lock: a transaction in flight is waited for, one a killed command left is finished first. */
 	if (!(s = store_get(true)) || state_load(s, &st))
 		return 1;
-	root = save_document(&st);
-	err = !root;
-	if (!err) {
-		int flags = opts.json && !opts.pretty ? JSON_C_TO_STRING_PLAIN : JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED;
-		fputs(json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE), stdout);
-		fputc('\n', stdout);
-		pr_printed();
-	}
-	json_object_put(root);
+	err = save_print(&st);
 	txn_state_free(&st);
 	if (!err && opts.verbose) { /* the route tables' census: the crash tests check that nothing is amiss */
 		struct fib_usage u;

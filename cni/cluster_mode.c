@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "cli/cluster.h"
 #include "cli/etcd.h"
-#include <json-c/json.h> /* etcd values, until cli/json.h serves them (issue 11) */
+#include "cli/json.h"
 #include "cni/cni.h"
 
 #define CNI_MAX_SUBNETS 256
@@ -38,7 +38,7 @@ static int open_etcd(const struct netconf *nc)
 }
 
 /* The JSON value of one key (NULL: absent), or an error recorded. */
-static int get_json(const struct netconf *nc, const char *key, json_object **out)
+static int get_json(const struct netconf *nc, const char *key, yajl_val *out)
 {
 	struct etcd_kvs kvs;
 
@@ -46,17 +46,9 @@ static int get_json(const struct netconf *nc, const char *key, json_object **out
 	if (etcd_range(&etcd, key, NULL, &kvs))
 		return etcd_failed(nc, "cannot read");
 	if (kvs.n)
-		*out = json_tokener_parse(kvs.kv[0].value);
+		*out = json_parse(kvs.kv[0].value, kvs.kv[0].value_len, NULL, 0);
 	etcd_kvs_free(&kvs);
 	return 0;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
 }
 
 static int parse_cidr(const char *s, struct dp_subnet *sn)
@@ -94,7 +86,7 @@ static __u32 local_underlay_mtu(void)
 int cluster_prepare(const struct netconf *nc, int *mtu)
 {
 	char key[512], end[512];
-	json_object *o;
+	yajl_val o;
 	struct etcd_kvs kvs;
 	int err;
 
@@ -106,14 +98,14 @@ int cluster_prepare(const struct netconf *nc, int *mtu)
 	if (!o)
 		return cni_fail(CNI_ERR_CONFIG, "network %s: VPC %u does not exist in the cluster at %s", nc->name, nc->vpc,
 				nc->etcd);
-	json_object_put(o);
+	json_free(o);
 	if (nc->sg[0]) {
 		snprintf(key, sizeof(key), "%ssgs/%s", cluster_prefix, nc->sg);
 		if ((err = get_json(nc, key, &o)))
 			return err;
 		if (!o)
 			return cni_fail(CNI_ERR_CONFIG, "network %s: security group \"%s\" does not exist", nc->name, nc->sg);
-		json_object_put(o);
+		json_free(o);
 	}
 	snprintf(key, sizeof(key), "%ssubnets/%u/", cluster_prefix, nc->vpc);
 	etcd_prefix_end(key, end, sizeof(end));
@@ -121,16 +113,16 @@ int cluster_prepare(const struct netconf *nc, int *mtu)
 		return etcd_failed(nc, "cannot read the subnets");
 	nsubnets = 0;
 	for (size_t i = 0; i < kvs.n && nsubnets < CNI_MAX_SUBNETS; i++) {
-		json_object *v = json_tokener_parse(kvs.kv[i].value);
+		yajl_val v = json_parse(kvs.kv[i].value, kvs.kv[i].value_len, NULL, 0);
 		struct dp_subnet sn;
-		const char *gw = jstr(v, "gateway");
-		if (!parse_cidr(jstr(v, "cidr"), &sn)) {
+		const char *gw = json_get_string(v, "gateway");
+		if (!parse_cidr(json_get_string(v, "cidr"), &sn)) {
 			sn.gateway = htonl(ntohl(sn.prefix) + 1);
 			if (gw)
 				inet_pton(AF_INET, gw, &sn.gateway);
 			subnets[nsubnets++] = sn;
 		}
-		json_object_put(v);
+		json_free(v);
 	}
 	etcd_kvs_free(&kvs);
 	if (mtu) {
@@ -195,7 +187,7 @@ int cluster_nic_add(const struct netconf *nc, const struct cni_call *c, const st
 
 /* This container's NIC in etcd: at a's address when it is ours (host, MAC), else found by MAC among the VPC's. */
 static int find_nic(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a, struct nic_key *k,
-		    json_object **value)
+		    yajl_val *value)
 {
 	char key[512], end[512];
 	struct etcd_kvs kvs;
@@ -207,8 +199,9 @@ static int find_nic(const struct netconf *nc, const struct cni_call *c, const st
 		return etcd_failed(nc, "cannot read the NICs");
 	for (int pass = 0; pass < 2 && !found; pass++)
 		for (size_t i = 0; i < kvs.n && !found; i++) {
-			json_object *v = json_tokener_parse(kvs.kv[i].value);
-			const char *ip = jstr(v, "ip"), *mac = jstr(v, "mac"), *host = jstr(v, "host");
+			yajl_val v = json_parse(kvs.kv[i].value, kvs.kv[i].value_len, NULL, 0);
+			const char *ip = json_get_string(v, "ip"), *mac = json_get_string(v, "mac");
+			const char *host = json_get_string(v, "host");
 			unsigned int m[6];
 			__be32 addr;
 			bool ours = ip && mac && host && !strcmp(host, nc->host) && inet_pton(AF_INET, ip, &addr) == 1 &&
@@ -225,7 +218,7 @@ static int find_nic(const struct netconf *nc, const struct cni_call *c, const st
 					v = NULL;
 				}
 			}
-			json_object_put(v);
+			json_free(v);
 		}
 	etcd_kvs_free(&kvs);
 	return found ? 0 : -ENOENT;
@@ -253,28 +246,28 @@ int cluster_nic_del(const struct netconf *nc, const struct cni_call *c, const st
 int cluster_nic_check(const struct netconf *nc, const struct cni_call *c, const struct cni_addr *a)
 {
 	struct nic_key k;
-	json_object *v = NULL;
+	yajl_val v = NULL;
 	const char *dev, *sg;
 	char b1[16];
 	int err;
 
 	err = find_nic(nc, c, a, &k, &v);
 	if (err == -ENOENT || (!err && k.ip != a->ip)) {
-		json_object_put(v);
+		json_free(v);
 		return cni_fail(CNI_ERR_MISMATCH, "NIC %s of host %s is missing in VPC %u of the cluster",
 				ip_str(a->ip, b1), nc->host, nc->vpc);
 	}
 	if (err)
 		return err;
-	dev = jstr(v, "dev");
-	sg = jstr(v, "sg");
+	dev = json_get_string(v, "dev");
+	sg = json_get_string(v, "sg");
 	if (!dev || strcmp(dev, c->host_if))
 		err = cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u is on dev %s in the cluster, not %s", ip_str(a->ip, b1),
 			       nc->vpc, dev ? dev : "none", c->host_if);
 	else if (strcmp(sg ? sg : "", nc->sg))
 		err = cni_fail(CNI_ERR_MISMATCH, "NIC %s of VPC %u is in security group %s in the cluster, the network says %s",
 			       ip_str(a->ip, b1), nc->vpc, sg && *sg ? sg : "none", nc->sg[0] ? nc->sg : "none");
-	json_object_put(v);
+	json_free(v);
 	return err;
 }
 

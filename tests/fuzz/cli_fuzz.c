@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
-#include <json-c/json.h>
 #include <sanitizer/common_interface_defs.h>
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/objects.h"
 #include "cli/jdoc.h"
+#include "cli/json.h"
 #include "cli/state.h"
 
 /*
@@ -31,10 +31,12 @@
  *    succeeds silently or fails with one line naming "file:line: ", and
  *    leaks nothing;
  *  - apply's JSON reader (jdoc on yajl, byte 0 'J': outside the modulo, so
- *    the corpus keeps its targets) refuses inside the text, or gives a tree
- *    at most 32 deep that json-c's strict reading agrees with (json-c's
- *    strict mode takes more: bytes that are not UTF-8, control bytes in
- *    strings, "-01", so its refusals are not compared);
+ *    the corpus keeps its targets) refuses inside the text with a reason,
+ *    or gives a tree at most 32 deep equal to the small-document reader's
+ *    (cli/json.c: its own tree and number handling on the same yajl lexer);
+ *    both refuse the same texts, but for nesting (32 deep for jdoc, 64 for
+ *    json_parse); and what json_parse read, the writer (json_dump) writes
+ *    to a text that reads back to the same bytes again;
  *  - a command of an object that only edits maps, run without a datapath,
  *    fails with exactly one line on stderr and, under -j, prints one JSON
  *    object {"error": "...", "code": 1 or 2} on stdout, the code being the
@@ -283,21 +285,13 @@ static void fuzz_words(const char *s, int max)
 static const char *const map_objects[] = { "vpc", "subnet", "vxnet", "nic", "route", "v", "s", "n", "r", "sg" };
 
 /* The text is exactly one JSON document (and a newline): what -j promises for every command. */
-static json_object *one_json_document(const char *text)
+static yajl_val one_json_document(const char *text)
 {
-	struct json_tokener *tok = json_tokener_new();
 	size_t len = strlen(text);
-	json_object *o;
 
 	while (len && text[len - 1] == '\n')
 		len--;
-	o = json_tokener_parse_ex(tok, text, (int)len);
-	if (o && (json_tokener_get_error(tok) != json_tokener_success || (size_t)tok->char_offset != len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
+	return json_parse(text, len, NULL, 0);
 }
 
 static void fuzz_command(const char *s, uint8_t flags)
@@ -331,26 +325,24 @@ static void fuzz_command(const char *s, uint8_t flags)
 		CHECK(ret == 1, "command returned %d", ret);
 		CHECK(lines == 1, "a failing command wrote %d lines on stderr:\n%s", lines, err);
 		if (opts.json) {
-			json_object *o = one_json_document(out);
+			yajl_val o = one_json_document(out);
+			int64_t code = -1;
 
-			json_object *code = NULL;
-
-			CHECK(o && json_object_is_type(o, json_type_object) && json_object_object_length(o) == 2 &&
-				      json_object_object_get_ex(o, "error", NULL) && json_object_object_get_ex(o, "code", &code) &&
-				      json_object_is_type(code, json_type_int) && json_object_get_int(code) == error_status &&
+			CHECK(o && o->type == yajl_t_object && json_len(o) == 2 && json_get_string(o, "error") &&
+				      !json_get_int(o, "code", &code) && code == error_status &&
 				      (error_status == EXIT_REFUSED || error_status == EXIT_ENV),
 			      "-j error output is not {\"error\": ..., \"code\": %d}: %s", error_status, out);
-			json_object_put(o);
+			json_free(o);
 		} else {
 			CHECK(out[0] == '\0', "a failing command printed on stdout: %s", out);
 		}
 	} else {
 		CHECK(lines == 0, "a succeeding command wrote on stderr: %s", err);
 		if (opts.json) {
-			json_object *o = one_json_document(out);
+			yajl_val o = one_json_document(out);
 
 			CHECK(o, "-j output of a succeeding command is not one JSON document: %s", out);
-			json_object_put(o);
+			json_free(o);
 		}
 	}
 	opts.json = false;
@@ -382,59 +374,96 @@ static void fuzz_batch(const uint8_t *text, size_t size)
 	CHECK(err_context[0] == '\0', "read_batch left an error context behind");
 }
 
-/* jdoc's value v against json-c's: same type, ints, strings, members (json-c keeps a duplicate key's last value). */
-static void json_same(const struct jval *v, json_object *jc, int depth)
+/* jdoc's value v against json_parse's: same type, integers (jdoc clamps to int64), strings, members (the last of equal keys). */
+static void json_same(const struct jval *v, yajl_val y, int depth)
 {
-	static const enum json_type want[] = { [J_NULL] = json_type_null, [J_BOOL] = json_type_boolean,
-		[J_INT] = json_type_int, [J_DOUBLE] = json_type_double, [J_STRING] = json_type_string,
-		[J_ARRAY] = json_type_array, [J_OBJECT] = json_type_object };
-
 	CHECK(v->type <= J_OBJECT && depth <= 32, "jdoc gave type %u at depth %d", v->type, depth);
-	CHECK(json_object_get_type(jc) == want[v->type], "jdoc read a %u where json-c read a %d", v->type, json_object_get_type(jc));
-	if (v->type == J_BOOL || v->type == J_INT)
-		CHECK(v->i == json_object_get_int64(jc), "jdoc read %lld, json-c %lld", (long long)v->i, (long long)json_object_get_int64(jc));
-	/* json-c writes a lone UTF-16 surrogate (\ud800) as U+FFFD, yajl as '?' or the surrogate's own 3 bytes */
-	if (v->type == J_STRING && !strstr(json_object_get_string(jc), "\xef\xbf\xbd"))
-		CHECK(!strcmp(v->s, json_object_get_string(jc)), "jdoc read \"%s\", json-c \"%s\"", v->s, json_object_get_string(jc));
-	for (uint32_t i = 0; v->type == J_ARRAY && i < v->n; i++)
-		json_same(&v->items[i], json_object_array_get_idx(jc, i), depth + 1);
-	CHECK(v->type != J_ARRAY || v->n == json_object_array_length(jc), "array lengths differ");
-	for (uint32_t i = 0, last = 1; v->type == J_OBJECT && i < v->n; i++, last = 1) {
-		json_object *m;
-		for (uint32_t j = i + 1; j < v->n; j++)
-			last = last && strcmp(v->items[i].key, v->items[j].key);
-		CHECK(json_object_object_get_ex(jc, v->items[i].key, &m), "json-c has no member \"%s\"", v->items[i].key);
-		if (last)
-			json_same(&v->items[i], m, depth + 1);
+	CHECK(y, "json_parse has no value where jdoc has a %u", v->type);
+	switch (v->type) {
+	case J_NULL:
+		CHECK(y->type == yajl_t_null, "jdoc read null, json_parse a %s", json_type_name(y));
+		break;
+	case J_BOOL:
+		CHECK(y->type == (v->i ? yajl_t_true : yajl_t_false), "jdoc read %s, json_parse a %s",
+		      v->i ? "true" : "false", json_type_name(y));
+		break;
+	case J_INT: {
+		int64_t i;
+		CHECK(y->type == yajl_t_number && !strpbrk(y->u.number.r, ".eE"), "jdoc read an integer, json_parse %s",
+		      y->type == yajl_t_number ? y->u.number.r : json_type_name(y));
+		if (json_int(y, &i))
+			CHECK(v->i == (y->u.number.r[0] == '-' ? INT64_MIN : INT64_MAX), "jdoc clamped %s to %lld",
+			      y->u.number.r, (long long)v->i);
+		else
+			CHECK(v->i == i, "jdoc read %lld, json_parse %lld", (long long)v->i, (long long)i);
+		break;
+	}
+	case J_DOUBLE:
+		CHECK(y->type == yajl_t_number && strpbrk(y->u.number.r, ".eE"), "jdoc read a double, json_parse a %s",
+		      json_type_name(y));
+		break;
+	case J_STRING:
+		CHECK(json_string(y) && !strcmp(v->s, json_string(y)), "jdoc read \"%s\", json_parse %s", v->s,
+		      json_string(y) ? json_string(y) : json_type_name(y));
+		break;
+	case J_ARRAY:
+		CHECK(y->type == yajl_t_array && v->n == json_len(y), "jdoc read an array of %u, json_parse a %s of %zu",
+		      v->n, json_type_name(y), json_len(y));
+		for (uint32_t i = 0; i < v->n; i++)
+			json_same(&v->items[i], json_at(y, i), depth + 1);
+		break;
+	case J_OBJECT:
+		CHECK(y->type == yajl_t_object && v->n == json_len(y), "jdoc read an object of %u, json_parse a %s of %zu",
+		      v->n, json_type_name(y), json_len(y));
+		for (uint32_t i = 0, last = 1; i < v->n; i++, last = 1) {
+			for (uint32_t j = i + 1; j < v->n; j++)
+				last = last && strcmp(v->items[i].key, v->items[j].key);
+			CHECK(json_get(y, v->items[i].key), "json_parse has no member \"%s\"", v->items[i].key);
+			if (last)
+				json_same(&v->items[i], json_get(y, v->items[i].key), depth + 1);
+		}
+		break;
 	}
 }
 
-/* apply's JSON reader: refuses inside the text, or reads what json-c's strict reading reads. */
+/* apply's JSON reader against the small-document reader, and the writer over what they read. */
 static void fuzz_json(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1), *copy = malloc(size + 1);
+	char err[200];
 	struct jdoc doc;
 	size_t off;
 
 	memcpy(text, data, size);
 	text[size] = '\0';
 	memcpy(copy, text, size + 1);
-	json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	json_object *jc = json_tokener_parse_ex(tok, copy, (int)size + 1); /* the NUL ends a number at the end */
-	size_t end = json_tokener_get_parse_end(tok);
-	while (end < size && strchr(" \t\n\r", copy[end]) && copy[end])
-		end++;
-	bool took = json_tokener_get_error(tok) == json_tokener_success && end >= size; /* jc is NULL for null */
+	yajl_val y = json_parse(copy, size, err, sizeof(err));
+	CHECK(y || err[0], "json_parse refused \"%.200s\" without a word", copy);
 	if (jdoc_parse(text, size, &doc, &off)) {
-		CHECK(off <= size, "jdoc refused at %zu of %zu bytes", off, size);
+		CHECK(off <= size && doc.err[0], "jdoc refused at %zu of %zu bytes (%s)", off, size, doc.err);
+		CHECK(!y || !strcmp(doc.err, "nested more than 32 deep"), "jdoc refused \"%.200s\" (%s), json_parse took it",
+		      copy, doc.err);
 	} else {
-		CHECK(took, "jdoc took \"%.200s\", json-c refused it: %s", copy, json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_same(&doc.root, jc, 1);
+		CHECK(y, "jdoc took \"%.200s\", json_parse refused it: %s", copy, err);
+		json_same(&doc.root, y, 1);
 		jdoc_free(&doc);
 	}
-	json_object_put(jc);
-	json_tokener_free(tok);
+	/* written, read back and written again: the same bytes (a string that is not strict UTF-8 is refused) */
+	char *d1 = y ? json_dump(y, 0) : NULL;
+	if (d1) {
+		yajl_val y2 = json_parse(d1, strlen(d1), err, sizeof(err));
+		CHECK(y2, "json_dump wrote \"%.200s\", which json_parse refuses: %s", d1, err);
+		char *d2 = json_dump(y2, (uint8_t)size & 1 ? JW_PRETTY : 0);
+		yajl_val y3 = d2 ? json_parse(d2, strlen(d2), err, sizeof(err)) : NULL;
+		char *d3 = y3 ? json_dump(y3, 0) : NULL;
+		CHECK(d3 && !strcmp(d1, d3), "written twice, \"%.200s\" became \"%.200s\"", d1, d3 ? d3 : "(refused)");
+		free(d2);
+		free(d3);
+		json_free(y2);
+		json_free(y3);
+	}
+	free(d1);
+	json_free(y);
 	free(text);
 	free(copy);
 }
