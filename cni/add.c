@@ -115,8 +115,12 @@ int cmd_add(struct cni_call *c, struct netconf *nc)
 	if (veth_exists(c->host_if))
 		return cni_fail(CNI_ERR_EXISTS, "container %s already has interface %s on network %s (host side %s)",
 				c->container_id, c->ifname, nc->name, c->host_if);
-	if ((err = ipam_exec(c, nc, "ADD", &ipam)))
+	if ((err = ipam_exec(c, nc, "ADD", &ipam))) {
+		/* it said yes in words we could not read (not JSON, too long): it may hold an address for us */
+		if (err == CNI_ERR_DECODE)
+			ipam_exec(c, nc, "DEL", NULL);
 		return err;
+	}
 	if (result_addr(ipam, &a)) {
 		err = cni_fail(CNI_ERR_CONFIG, "ipam %s gave no IPv4 address: vpcbpf NICs are IPv4", nc->ipam_type);
 		goto release;

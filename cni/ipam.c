@@ -41,12 +41,19 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static char *read_all(int fd)
+/* The IPAM's stdout, NUL-terminated; *too_big after more than CNI_NETCONF_MAX bytes (the rest is not read: the
+ * pipe closes under the plugin). */
+static char *read_all(int fd, bool *too_big)
 {
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
 
+	*too_big = false;
 	while (buf) {
+		if (n > CNI_NETCONF_MAX) {
+			*too_big = true;
+			break;
+		}
 		if (n + 1 >= cap) {
 			char *nb = realloc(buf, cap * 2);
 			if (!nb)
@@ -89,6 +96,7 @@ int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *co
 {
 	char exe[PATH_MAX], *out;
 	int in[2], outp[2], status, err;
+	bool too_big;
 	pid_t pid;
 
 	if (result)
@@ -125,12 +133,17 @@ int ipam_exec(const struct cni_call *c, const struct netconf *nc, const char *co
 	signal(SIGPIPE, SIG_IGN);
 	err = write_all(in[1], nc->raw, nc->raw_len);
 	close(in[1]);
-	out = read_all(outp[0]);
+	out = read_all(outp[0], &too_big);
 	close(outp[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!out) {
 		return cni_fail(CNI_ERR_IO, "out of memory");
+	}
+	if (too_big) {
+		free(out);
+		return cni_fail(CNI_ERR_DECODE, "ipam %s %s wrote more than %d MiB", nc->ipam_type, command,
+				CNI_NETCONF_MAX >> 20);
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		int code = ipam_error(nc->ipam_type, command, out, status);

@@ -389,6 +389,31 @@ EOF
 	vpcbpf_on h nic del 10.0.0.2 vpc 100
 }
 
+@test "an IPAM plugin answering badly (not JSON, more than 16 MiB, no IPv4, its own error with details): a CNI error, nothing left" {
+	# four small IPAM plugins that misbehave, first on CNI_PATH; host-local stays there for the rest
+	local dir="$LIB_STATE/badipam"
+	mkdir -p "$dir"
+	printf '#!/bin/sh\ncat >/dev/null\necho "not json"\n' >"$dir/ipam-notjson"
+	printf '#!/bin/sh\ncat >/dev/null\n[ "$CNI_COMMAND" = ADD ] && head -c %d /dev/zero | tr "\\\\0" " "\nexit 0\n' $((17 << 20)) >"$dir/ipam-huge"
+	printf '#!/bin/sh\ncat >/dev/null\necho '"'"'{"cniVersion":"1.0.0","ips":[{"address":"fd00::2/64"}]}'"'"'\n' >"$dir/ipam-v6"
+	printf '#!/bin/sh\ncat >/dev/null\necho '"'"'{"cniVersion":"1.0.0","code":42,"msg":"pool \\"x\\" is empty","details":"254 of 254 held"}'"'"'\nexit 1\n' >"$dir/ipam-error"
+	chmod +x "$dir"/ipam-*
+	CNI_IPAM_PATH="$dir:$CNI_IPAM_PATH"
+	cni_container c1
+	run --separate-stderr cni_call ADD c1 "$(jq -c '.ipam.type = "ipam-notjson"' <<<"$(BLUE)")"
+	cni_error 6 '^ipam ipam-notjson returned no JSON result: 1:1: lexical error'
+	run --separate-stderr cni_call ADD c1 "$(jq -c '.ipam.type = "ipam-huge"' <<<"$(BLUE)")"
+	cni_error 6 '^ipam ipam-huge ADD wrote more than 16 MiB$'
+	run --separate-stderr cni_call ADD c1 "$(jq -c '.ipam.type = "ipam-v6"' <<<"$(BLUE)")"
+	cni_error 7 '^ipam ipam-v6 gave no IPv4 address'
+	run --separate-stderr cni_call ADD c1 "$(jq -c '.ipam.type = "ipam-error"' <<<"$(BLUE)")"
+	cni_error 42 '^ipam ipam-error ADD: pool "x" is empty$'
+	assert_equal "$(jq -r .details <<<"$output")" "254 of 254 held"
+	nothing_left
+	run ip -n "$T-c1" link show eth0
+	assert_failure
+}
+
 @test "missing or bad CNI_* variables: error 4 naming the variable" {
 	cni_container c1
 	run --separate-stderr bash -c 'CNI_COMMAND=ADD CNI_IFNAME=eth0 CNI_NETNS=/run/netns/x CNI_PATH=/usr/lib/cni "$0" <<<"$1"' "$CNI_PLUGIN" "$(BLUE)"
