@@ -19,7 +19,7 @@ endif
 CFLAGS  ?= -O2 -g
 CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation -std=gnu11 \
            -I$(BUILD) -I. -D_GNU_SOURCE
-LDLIBS  := -Wl,-Bstatic -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd -Wl,-Bdynamic
+LDLIBS  := -Wl,-Bstatic -lxdp -lbpf -lyajl_s -lelf -lz -lzstd -Wl,-Bdynamic
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -I. -Wall -Wno-unused-function
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -36,7 +36,7 @@ all: $(BUILD)/vpcbpf
 
 # Debian packages the build, the tests and the demo need; installed only when missing.
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev libzstd-dev \
-            libjson-c-dev libyajl-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
+            libyajl-dev libcmocka-dev bats bats-assert bats-support jq iproute2 iputils-ping \
             iperf3 tshark netcat-openbsd gcc make libclang-rt-14-dev gnuplot-nox sockperf bc
 DEB_PKGS += graphviz   # dot draws `vpcbpf topology` (make demo writes build/demo/topology.svg)
 DEB_PKGS += bird2 isc-dhcp-client busybox-static   # real BGP (BIRD 2) and real DHCP clients (dhclient, udhcpc) in tests and demo
@@ -70,8 +70,8 @@ FORCE:
 
 # `make` on a machine without the build's packages names them and the command that installs them
 # (instead of stopping at "bpftool: not found"). Only the build's own packages: tests add more (make deps).
-BUILD_PKGS := gcc make clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libzstd-dev libjson-c-dev \
-              libyajl-dev pkg-config
+BUILD_PKGS := gcc make clang llvm bpftool libbpf-dev libxdp-dev libelf-dev zlib1g-dev libzstd-dev libyajl-dev \
+              pkg-config
 build-deps:
 	$(Q)command -v dpkg-query >/dev/null || exit 0; \
 	missing=$$(for p in $(BUILD_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -103,7 +103,7 @@ $(BUILD)/obj/%.o: %.c $(HDRS) $(SKELS) | build-deps
 
 $(BUILD)/vpcbpf: $(CLI_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd $(CLUSTER_LIBS)
+	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lxdp -lbpf -lyajl_s -lelf -lz -lzstd $(CLUSTER_LIBS)
 
 # ---- the CNI plugin (cni/, docs/cni.md): a second static binary from the same cli/ and maps/ objects ----
 CNI_SRCS := $(wildcard cni/*.c)
@@ -128,7 +128,7 @@ install-cni: $(BUILD)/vpcbpf-cni
 	install -D -m 0755 $(BUILD)/vpcbpf-cni $(DESTDIR)$(CNI_BIN_DIR)/vpcbpf
 $(BUILD)/vpcbpf-cni: $(CNI_OBJS) $(BUILD)/obj/cni/vpcbpf_main.o $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJS)) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lnl-route-3 -lnl-3 -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd $(CLUSTER_LIBS) -lpthread -lm
+	$(Q)$(CC) -static $(CFLAGS) $^ -o $@ -lnl-route-3 -lnl-3 -lxdp -lbpf -lyajl_s -lelf -lz -lzstd $(CLUSTER_LIBS) -lpthread -lm
 
 # ---- man pages and bash completion: written from the tables of build/vpcbpf, so they follow the grammar ----
 # man: build/man/vpcbpf.8 and one vpcbpf-OBJECT.8 a command family (vpcbpf --man [OBJECT] prints the roff).
@@ -153,7 +153,7 @@ install-completion: cli/completion.bash
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 $(BUILD)/unit_tests: $(UNIT_SRCS) $(LIB_OBJS) $(BUILD)/obj/cli/json.o $(SKELS) $(HDRS) $(wildcard tests/unit/*.h)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(LIB_OBJS) $(BUILD)/obj/cli/json.o -o $@ -lcmocka -lxdp -lbpf -ljson-c -lyajl_s -lelf -lz -lzstd
+	$(Q)$(CC) $(CFLAGS) $(UNIT_SRCS) $(LIB_OBJS) $(BUILD)/obj/cli/json.o -o $@ -lcmocka -lxdp -lbpf -lyajl_s -lelf -lz -lzstd
 
 unit-tests: $(BUILD)/unit_tests
 
@@ -162,7 +162,7 @@ FUZZ_SECONDS ?= 60
 PKT_FUZZ_SRCS := $(wildcard tests/fuzz/pkt_*.c) tests/unit/env.c tests/unit/pktbuild.c tests/unit/topo.c
 $(BUILD)/pkt_fuzz: $(PKT_FUZZ_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/fuzz/*.h tests/unit/*.h)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(PKT_FUZZ_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+	$(Q)$(CC) $(CFLAGS) $(PKT_FUZZ_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -lelf -lz -lzstd
 
 # The CLI under libFuzzer (clang, ASan, UBSan): cli_fuzz for `make fuzz`, cli_replay replays the corpus in check.
 FUZZ_CC     ?= clang
@@ -232,13 +232,13 @@ BENCH_SRCS := tests/bench/route_bench.c tests/bench/route_mix.c tests/unit/env.c
 $(BUILD)/bench/route_bench: $(BENCH_SRCS) $(wildcard tests/bench/*.h) $(LIB_OBJS) $(SKELS) $(HDRS) \
 			    $(BUILD)/bench/lookup.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+	$(Q)$(CC) $(CFLAGS) $(BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -lelf -lz -lzstd
 
 SG_BENCH_SRCS := tests/bench/sg_bench.c tests/unit/env.c tests/unit/pktbuild.c tests/unit/topo.c
 $(BUILD)/bench/sg_bench: $(SG_BENCH_SRCS) $(LIB_OBJS) $(SKELS) $(HDRS) $(wildcard tests/unit/*.h)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(SG_BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -ljson-c -lelf -lz -lzstd
+	$(Q)$(CC) $(CFLAGS) $(SG_BENCH_SRCS) $(LIB_OBJS) -o $@ -lxdp -lbpf -lelf -lz -lzstd
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/route_bench $(BUILD)/bench/sg_bench $(BUILD)/bench/empty.bpf.o \
