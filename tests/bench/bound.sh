@@ -13,8 +13,10 @@
 # programs, the floor of the same run, net = raw - floor; figures are medians over the rounds (with
 # min-max). encap_not_gso is a second encap bound for frames that are not GSO aggregates (all of
 # this traffic), with bpf_skb_change_head instead of bpf_skb_adjust_room; underlay_xdp_decap a second
-# underlay bound where XDP decapsulates (bpf_xdp_adjust_head) and tc only redirects. A bound figure counts only when its packets arrived: the UDP datagrams that reached the
-# receiving VM's sockets are at least 95% of the program's runs, else it is printed as void.
+# underlay bound where XDP decapsulates (bpf_xdp_adjust_head) and tc only redirects. A bound figure
+# counts only when its packets arrived: the UDP datagrams that reached the receiving VM's sockets are
+# at least 95% of the program's runs, else it is printed as void. Before the rounds, each encap bound
+# sends to vpcbpf's own decap and bound_decap takes vpcbpf's own encap, the frames checked by tshark.
 # No BPF_PROG_TEST_RUN figure: encap and decap rewrite their frame, so each frame allows one call,
 # and one call per bpftool process measured cold caches (700-1,500 ns for 3 loads and a redirect).
 set -u
@@ -42,7 +44,7 @@ world || { echo "bound: cannot build the world" >&2; exit 1; }
 HEADROOM=${BENCH_VM_HEADROOM:-0}
 if [ "$HEADROOM" = 1 ]; then
 	# A VM's frame leaves its veth with about 2 bytes of headroom, so the encap's 50 bytes cost a new
-	# head; a tap (a real VM) gives 64. As a bridge port beside a vxlan device (both down: tc redirects
+	# head; a tap (a real VM) leaves more than 50. As a bridge port beside a vxlan device (both down: tc redirects
 	# everything first), v1 asks its peer, the VM's eth0, for the vxlan device's headroom
 	# (ndo_set_rx_headroom), as the kernel path's bridge does.
 	nsx h1 ip link add hrbr type bridge && nsx h1 ip link add hrvx type vxlan id 9 dstport 4790 &&
@@ -149,6 +151,39 @@ record() {
 	echo "$raw $floor $(cat "$TMP/$label.arrived") $(runs_of "$label" "${@: -1}")" >>"$TMP/$path.$kind"
 }
 
+# cross_check: the bounds against vpcbpf's other end, so that they are not only right about each other.
+# Each encap bound's frames go to vpcbpf's underlay programs (tshark on the switch checks 20 of them: VXLAN,
+# no bad checksum, nothing malformed), and bound_decap gets vpcbpf's encapsulation; all must arrive.
+cross_check() {
+	local sec e d tp n bad label
+	for sec in encap encap_head; do
+		label=cross_$sec
+		e=$(bound_on h1 v1 "tc/$sec" "$A_ENCAP") || return 1
+		nsx sw timeout 20 tshark -q -i swa -c 20 -f "udp dst port $VXLAN_PORT" -w "$TMP/$label.pcap" 2>/dev/null &
+		tp=$!
+		sleep 2
+		run_path "$label" v2 10.43.0.12
+		wait "$tp"
+		bound_off h1 v1
+		n=$(tshark -r "$TMP/$label.pcap" -Y vxlan 2>/dev/null | wc -l)
+		bad=$(tshark -r "$TMP/$label.pcap" -o ip.check_checksum:TRUE \
+			-Y 'ip.checksum.status == "Bad" || _ws.malformed || _ws.expert.severity == "Error"' 2>/dev/null | wc -l)
+		[ "$n" -ge 10 ] && [ "$bad" = 0 ] || { echo "bound: bound_$sec's frames: $n VXLAN captured, $bad bad" >&2; return 1; }
+		arrived_ok "$label" "$e" || return 1
+	done
+	d=$(bound_on h2 ul0 tc/decap "$A_DECAP") || return 1
+	run_path cross_decap v2 10.43.0.12
+	bound_off h2 ul0
+	arrived_ok cross_decap "$d"
+}
+# arrived_ok LABEL ID: at least 95% of the program's runs in LABEL's run reached the receiving VM
+arrived_ok() {
+	local r a
+	r=$(runs_of "$1" "$2") a=$(cat "$TMP/$1.arrived")
+	[ -n "$r" ] && [ "$r" -gt 0 ] && [ $((a * 100)) -ge $((r * 95)) ] ||
+		{ echo "bound: $1: ${a:-?} datagrams arrived for ${r:-0} runs of program $2" >&2; return 1; }
+}
+
 real_turn() {
 	run_path real_local v3 10.43.0.13 && record real_local local real "$NIC1"
 	run_path real_remote v2 10.43.0.12 && record real_remote encap real "$NIC1" && record real_remote underlay real "$UL_XDP" "$UL_TC"
@@ -175,6 +210,8 @@ bound_turn() {
 }
 
 echo "programs: nic_ingress $NIC1, underlay xdp $UL_XDP tc $UL_TC; floors: tc $FLOOR_TC, switch xdp $FLOOR_SW_XDP tc $FLOOR_SW_TC" >&2
+cross_check || { echo "bound: a bound program does not forward as vpcbpf does: no figures" >&2; exit 1; }
+echo "cross-check: bound_encap and bound_encap_head -> vpcbpf's decap, vpcbpf's encap -> bound_decap: delivered, frames well-formed" >&2
 for r in $(seq 1 "$RUNS"); do
 	if [ $((r % 2)) = 1 ]; then real_turn; bound_turn; else bound_turn; real_turn; fi
 	echo "round $r/$RUNS done (load $(cut -d' ' -f1 /proc/loadavg))" >&2
