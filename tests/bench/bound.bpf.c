@@ -2,6 +2,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "maps/vpcbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -17,8 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
  */
 
 #define ETH_HLEN_B 14
-#define VXLAN_ALL_B 50            /* outer Ethernet + IPv4 + UDP + VXLAN (maps/vpcbpf.h OVERLAY_OVERHEAD) */
-#define ENCAP_HDR_B (ETH_HLEN_B + VXLAN_ALL_B) /* the 50 bytes and the inner Ethernet header behind them */
+#define ENCAP_HDR_B (ETH_HLEN_B + OVERLAY_OVERHEAD) /* the 50 bytes and the inner Ethernet header behind them */
 #define ETH_P_IP_B 0x0800
 #define TC_ACT_UNSPEC_B (-1)
 #define TC_ACT_SHOT_B 2
@@ -121,7 +121,7 @@ int bound_encap(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC_B;
 	if (!skb->gso_size && len > a->frame_max)
 		return TC_ACT_SHOT_B;
-	if (bpf_skb_adjust_room(skb, VXLAN_ALL_B, BPF_ADJ_ROOM_MAC, flags))
+	if (bpf_skb_adjust_room(skb, OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, flags))
 		return TC_ACT_SHOT_B;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
@@ -131,7 +131,7 @@ int bound_encap(struct __sk_buff *skb)
 	ip = data + ETH_HLEN_B;
 	udp = (void *)(ip + 1);
 	/* a GSO packet's lengths are placeholders the segmentation rewrites: keep them in range */
-	outer = len + VXLAN_ALL_B - ETH_HLEN_B;
+	outer = len + OVERLAY_OVERHEAD - ETH_HLEN_B;
 	if (outer > 0xffff)
 		outer = 0xffff;
 	ip->tot_len = bpf_htons(outer);
@@ -165,7 +165,7 @@ int bound_encap_head(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC_B;
 	if (len > a->frame_max)
 		return TC_ACT_SHOT_B;
-	if (bpf_skb_change_head(skb, VXLAN_ALL_B, 0))
+	if (bpf_skb_change_head(skb, OVERLAY_OVERHEAD, 0))
 		return TC_ACT_SHOT_B;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
@@ -175,7 +175,7 @@ int bound_encap_head(struct __sk_buff *skb)
 	*(__u16 *)(data + 60) = *(const __u16 *)(a->hdr + 60); /* ... and the end of the inner source MAC */
 	ip = data + ETH_HLEN_B;
 	udp = (void *)(ip + 1);
-	outer = len + VXLAN_ALL_B - ETH_HLEN_B;
+	outer = len + OVERLAY_OVERHEAD - ETH_HLEN_B;
 	ip->tot_len = bpf_htons(outer);
 	udp->len = bpf_htons(outer - sizeof(*ip));
 	sum = (__u16)~ip->check + (__u32)ip->tot_len;
@@ -191,7 +191,7 @@ static __always_inline int vxlan_for(const struct bound_answer *a, void *data, v
 	struct iphdr *ip = data + ETH_HLEN_B;
 	struct udphdr *udp = (void *)(ip + 1);
 	__be32 *vni = (void *)(udp + 1) + 4;
-	struct iphdr *inner = data + ETH_HLEN_B + VXLAN_ALL_B;
+	struct iphdr *inner = data + ETH_HLEN_B + OVERLAY_OVERHEAD;
 
 	return (void *)(inner + 1) <= data_end && eth->h_proto == bpf_htons(ETH_P_IP_B) && ip->ihl == 5 &&
 	       ip->protocol == IPPROTO_UDP && udp->dest == a->vxlan_port && *vni == a->vni && inner->daddr == a->daddr;
@@ -210,7 +210,7 @@ int bound_decap(struct __sk_buff *skb)
 
 	if (!a || !vxlan_for(a, (void *)(long)skb->data, (void *)(long)skb->data_end))
 		return TC_ACT_UNSPEC_B;
-	if (bpf_skb_adjust_room(skb, -VXLAN_ALL_B, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
+	if (bpf_skb_adjust_room(skb, -OVERLAY_OVERHEAD, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
 		return TC_ACT_SHOT_B;
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
@@ -236,7 +236,7 @@ int bound_xdp_decap(struct xdp_md *ctx)
 
 	if (!a || !vxlan_for(a, (void *)(long)ctx->data, (void *)(long)ctx->data_end))
 		return XDP_PASS;
-	if (bpf_xdp_adjust_head(ctx, VXLAN_ALL_B))
+	if (bpf_xdp_adjust_head(ctx, OVERLAY_OVERHEAD))
 		return XDP_ABORTED;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
