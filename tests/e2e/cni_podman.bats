@@ -105,9 +105,11 @@ nothing_left() {
 	assert_success
 	pm exec -d b2 sh -c 'nc -l -p 7000 >/tmp/got'
 	listening b2 7000
-	run pm exec b1 sh -c "echo over vpcbpf | nc -w 2 $ip2 7000"
-	local i
-	for i in $(seq 20); do [ -n "$(pm exec b2 cat /tmp/got)" ] && break; sleep 0.2; done
+	# busybox nc -w: connect and idle timeout; generous, the machine may be loaded
+	run pm exec b1 sh -c "echo over vpcbpf | nc -w 10 $ip2 7000"
+	[ "$status" -eq 0 ] || fail "nc from b1 to $ip2:7000 exited $status: $output"
+	local deadline=$((SECONDS + 30))
+	until [ -n "$(pm exec b2 cat /tmp/got)" ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
 	assert_equal "$(pm exec b2 cat /tmp/got)" "over vpcbpf"
 	# the datapath holds both NICs on the plugin's veths, with the containers' MACs
 	assert_equal "$(vpcbpf_on h -j nic show vpc 100 | jq -r '.[] | .dev' | grep -c '^vpc')" 2
