@@ -4,6 +4,7 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 #include "cli/jdoc.h"
+#include "cli/json.h"
 
 #define JDOC_MAX_DEPTH 32 /* json-c's default: deeper documents are refused the same way */
 #define ARENA_BLOCK (1U << 20)
@@ -158,13 +159,18 @@ static int on_number(void *ctx, const char *s, size_t len)
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
+	struct builder *b = ctx;
 	struct jval v = { .type = J_STRING };
+	if ((b->why = json_string_refusal(s, len)))
+		return 0;
 	return (v.s = take_str(ctx, s, len)) && add_scalar(ctx, &v);
 }
 
 static int on_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct builder *b = ctx;
+	if ((b->why = json_string_refusal(s, len)))
+		return 0;
 	return (b->key = take_str(b, s, len)) != NULL;
 }
 

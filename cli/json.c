@@ -609,8 +609,24 @@ static int on_number(void *ctx, const char *s, size_t len)
 	return attach(ctx, v);
 }
 
+const char *json_string_refusal(const unsigned char *s, size_t len)
+{
+	if (memchr(s, 0, len))
+		return "a string holds a NUL character";
+	if (!utf8_ok(s, len))
+		return "a string is not UTF-8 (RFC 3629)";
+	return NULL;
+}
+
+static int string_ok(struct tree *t, const unsigned char *s, size_t len)
+{
+	return !(t->why = json_string_refusal(s, len));
+}
+
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
+	if (!string_ok(ctx, s, len))
+		return 0;
 	yajl_val v = new_val(yajl_t_string);
 
 	if (v && !(v->u.string = strndup((const char *)s, len))) {
@@ -624,6 +640,8 @@ static int on_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct tree *t = ctx;
 
+	if (!string_ok(t, s, len))
+		return 0;
 	free(t->key);
 	if (!(t->key = strndup((const char *)s, len))) {
 		t->why = "out of memory";

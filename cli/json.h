@@ -87,6 +87,14 @@ char *jw_take(struct jw *w, size_t *len);
 char *json_dump(yajl_val v, unsigned flags);
 
 /*
+ * Why a string read from a document is refused, or NULL: a NUL character (it would cut the C
+ * string) or not UTF-8 by RFC 3629 (yajl checks only the form, not overlong forms, surrogates or
+ * code points past U+10FFFF). Every reader (json_parse, cli/jdoc.c) asks it, so nothing is read
+ * that the writer could not write back.
+ */
+const char *json_string_refusal(const unsigned char *s, size_t len);
+
+/*
  * Reading small documents (etcd's answers, netconf, IPAM results; apply's
  * large files go through cli/jdoc.h). text[0..len) need not be terminated.
  * The tree is yajl's (yajl_tree.h), freed with json_free. On error NULL, and

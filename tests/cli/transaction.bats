@@ -144,6 +144,9 @@ refused_doc() {
 	refused_doc '1:2: invalid JSON' '[}'
 	refused_doc '1:24: invalid JSON (not UTF-8)' $'{"vpcs": [{"vni": 1, "n\xffame": "a"}]}'
 	refused_doc '1:27: invalid JSON (not strict JSON, RFC 8259)' $'{"vpcs": [{"vni": 1, "a": "\x01"}]}'
+	# what save could not write back: a surrogate (UTF-8 in form only), a NUL inside a key
+	refused_doc 'invalid JSON: a string is not UTF-8 (RFC 3629)' $'{"vpcs": [{"vni": 1, "name": "a\xed\xa0\x80"}]}'
+	refused_doc 'invalid JSON: a string holds a NUL character' '{"vpcs": [{"vni": 1, "na\u0000me": "a"}]}'
 }
 
 @test "apply refuses wrong types, unknown keys, duplicates and missing references" {

@@ -305,6 +305,20 @@ static void test_parse_errors(void **state)
 			fail_msg("case %zu %s: got %s, want %s", i, v ? "parsed" : "refused", err, cases[i].want);
 	}
 
+	/* what the writer would refuse is refused by the reader: overlong forms, surrogates, past
+	   U+10FFFF, a NUL inside a string (it would cut the C string), in values and in keys */
+	static const char *const unwritable[] = {
+		"{\"a\":\"\xed\xa0\x80\"}", "[\"\xc0\xaf\"]", "[\"\xf4\x90\x80\x80\"]",
+		"{\"\xed\xbf\xbf\":1}", "[\"x\\u0000y\"]", "{\"k\\u0000\":1}",
+	};
+	for (size_t i = 0; i < sizeof(unwritable) / sizeof(unwritable[0]); i++) {
+		yajl_val v = json_parse(unwritable[i], strlen(unwritable[i]), err, sizeof(err));
+		if (v || !strstr(err, i < 4 ? "not UTF-8" : "NUL")) /* ours or yajl's own UTF-8 refusal */
+			if (v || !strstr(err, "UTF8"))
+				fail_msg("unwritable %zu %s: %s", i, v ? "parsed" : "refused", v ? "" : err);
+		json_free(v);
+	}
+
 	/* nesting is bounded */
 	char deep[200];
 	memset(deep, '[', 100);
