@@ -189,32 +189,28 @@ void jw_array_end(struct jw *w)
 		w->depth--;
 }
 
-/*
- * RFC 3629 UTF-8: yajl_gen_validate_utf8 checks only the form (a lead byte
- * and its continuation bytes), so overlong forms, surrogates and code points
- * past U+10FFFF would pass it.
- */
+size_t json_utf8_char(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	if (!n || len < n)
+		return 0;
+	for (size_t k = 1; k < n; k++)
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || /* overlong, surrogates */
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))    /* overlong, > U+10FFFF */
+		return 0;
+	return n;
+}
+
+/* RFC 3629 UTF-8, which yajl_gen_validate_utf8 does not check (it checks only the form). */
 static bool utf8_ok(const unsigned char *s, size_t len)
 {
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-		if (!n || len - i < n)
+	for (size_t i = 0, n; i < len; i += n)
+		if (!(n = json_utf8_char(s + i, len - i)))
 			return false;
-		for (size_t k = 1; k < n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		if ((c == 0xe0 && s[i + 1] < 0xa0) || (c == 0xed && s[i + 1] > 0x9f) || /* overlong, surrogates */
-		    (c == 0xf0 && s[i + 1] < 0x90) || (c == 0xf4 && s[i + 1] > 0x8f))    /* overlong, > U+10FFFF */
-			return false;
-		i += n;
-	}
 	return true;
 }
 
@@ -227,16 +223,12 @@ static char *utf8_fixed(const char *s, size_t len, size_t *out_len)
 	if (!d)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t n = 1;
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x80) {
-			n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-			if (!n || len - i < n || !utf8_ok((const unsigned char *)s + i, n)) {
-				memcpy(d + o, "\xef\xbf\xbd", 3);
-				o += 3;
-				i++;
-				continue;
-			}
+		size_t n = json_utf8_char((const unsigned char *)s + i, len - i);
+		if (!n) {
+			memcpy(d + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
 		}
 		memcpy(d + o, s + i, n);
 		o += n;

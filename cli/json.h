@@ -86,6 +86,10 @@ char *jw_take(struct jw *w, size_t *len);
 /* One value as compact (or JW_PRETTY) text, malloc'ed; NULL when it cannot be written. */
 char *json_dump(yajl_val v, unsigned flags);
 
+/* Length of the UTF-8 character at s (RFC 3629: no overlong form, no surrogate, at most U+10FFFF) within
+   len bytes, 0 when none starts there. */
+size_t json_utf8_char(const unsigned char *s, size_t len);
+
 /*
  * Why a string read from a document is refused, or NULL: a NUL character (it would cut the C
  * string) or not UTF-8 by RFC 3629 (yajl checks only the form, not overlong forms, surrogates or

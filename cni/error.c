@@ -8,38 +8,17 @@ static int err_code;
 static char err_msg[1024];
 static char err_details[1024];
 
-/* Length of the UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, at most U+10FFFF), 0 if none. */
-static size_t utf8_char(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		unsigned char lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		unsigned char lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
-		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
 bool cni_utf8(const char *s)
 {
-	for (size_t n; *s; s += n)
-		if (!(n = utf8_char((const unsigned char *)s)))
-			return false;
-	return true;
+	return !json_string_refusal((const unsigned char *)s, strlen(s)); /* a C string holds no NUL */
 }
 
 /* The writer refuses what is not UTF-8, and the error must get out: a byte that is no character becomes '?'
  * (a bad CNI_IFNAME quoted, or a message cut by its buffer inside a character). */
 static void make_utf8(char *s)
 {
-	for (size_t n; *s; s += n)
-		if (!(n = utf8_char((unsigned char *)s))) {
+	for (size_t n, left = strlen(s); *s; s += n, left -= n)
+		if (!(n = json_utf8_char((unsigned char *)s, left))) {
 			*s = '?';
 			n = 1;
 		}
